@@ -1,0 +1,5 @@
+import sys
+
+from gateway import cli
+
+sys.exit(cli.main())

@@ -1,0 +1,36 @@
+"""The asyncpg pool: JSON codecs and the connection settings every query relies on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+import asyncpg.pool
+
+# What store functions take as their first argument: a bare connection or one from the pool.
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name,
+            encoder=lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":")),
+            decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+async def create(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    """A pool whose connections decode json/jsonb to Python values."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=size,
+        init=_init,
+        command_timeout=30,
+        **kwargs,
+    )
+    assert pool is not None
+    return pool
