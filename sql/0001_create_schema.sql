@@ -50,7 +50,7 @@ CREATE TABLE inbound_events (
     msg_type              text NOT NULL,
     event                 text,
     event_key             text,
-    msg_id                bigint,
+    msg_id                text,             -- up to 2^64-1: wider than bigint
     create_time           timestamptz NOT NULL,
     received_at           timestamptz NOT NULL DEFAULT now(),
     fields                jsonb NOT NULL,
@@ -123,9 +123,9 @@ CREATE TABLE deliveries (
 -- The due-work claim: queued or time-held rows whose release time has come.
 CREATE INDEX deliveries_due_idx ON deliveries (release_at)
     WHERE status IN ('queued', 'held') AND release_at IS NOT NULL;
--- Rows waiting for the follower to interact or re-subscribe.
+-- Rows waiting for the follower to interact or re-subscribe (some also wait for a time).
 CREATE INDEX deliveries_waiting_idx ON deliveries (account_id, openid)
-    WHERE status = 'held' AND release_at IS NULL;
+    WHERE status = 'held' AND wait_for IS NOT NULL;
 -- Expired leases of dead workers.
 CREATE INDEX deliveries_lease_idx ON deliveries (lease_until) WHERE status = 'sending';
 CREATE INDEX deliveries_message_idx ON deliveries (account_id, message_id);

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gateway import settings as settings_mod
-from gateway.api import health, keys
+from gateway.api import account_cache, callbacks, errors, health, keys
+from gateway.store import group_commit
 from gateway.store import pool as pool_mod
 
 MAX_BODY = 64 * 1024
@@ -21,14 +22,30 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[keys.POOL].close()
 
 
+async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The callback path's account cache and group-commit writer."""
+    settings = app[keys.SETTINGS]
+    app[keys.ACCOUNT_CACHE] = account_cache.AccountCache(app[keys.POOL])
+    committer = group_commit.GroupCommitter(
+        app[keys.POOL], statement_timeout=settings.callback_db_timeout + 1
+    )
+    committer.start()
+    app[keys.GROUP_COMMIT] = committer
+    yield
+    await committer.stop()
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/wechat/{account_id}", callbacks.verify_server)
+    app.router.add_post("/wechat/{account_id}", callbacks.receive)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors.middleware])
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_pool_ctx)
+    app.cleanup_ctx.append(_ingest_ctx)
     setup_routes(app)
     return app

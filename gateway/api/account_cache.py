@@ -1,0 +1,59 @@
+"""A short-lived in-process cache of what callbacks need per account (keys rotate rarely; a
+few seconds of staleness is the price of not querying accounts on every callback)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import asyncpg
+
+from gateway.domain import kinds, window
+from gateway.store import queries
+from gateway.wechat import crypto
+
+TTL = 5.0
+MISSING_TTL = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackAccount:
+    id: str
+    kind: kinds.AccountKind
+    app_id: str
+    token: str
+    profile: window.RuleProfile
+    # Current key first, then the previous one (WeChat's rotation advice: try both).
+    cryptos: tuple[crypto.MessageCrypto, ...]
+
+
+class AccountCache:
+    def __init__(self, db: asyncpg.Pool, ttl: float = TTL) -> None:
+        self._pool = db
+        self._ttl = ttl
+        self._entries: dict[str, tuple[float, CallbackAccount | None]] = {}
+
+    def forget(self, account_id: str) -> None:
+        self._entries.pop(account_id, None)
+
+    async def get(self, account_id: str) -> CallbackAccount | None:
+        now = time.monotonic()
+        entry = self._entries.get(account_id)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        row = await self._pool.fetchrow(queries.get("inbound_account"), account_id)
+        account = None if row is None else _build(row)
+        self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)
+        return account
+
+
+def _build(row: asyncpg.Record) -> CallbackAccount:
+    keys = [k for k in (row["encoding_aes_key"], row["previous_aes_key"]) if k]
+    return CallbackAccount(
+        id=row["id"],
+        kind=kinds.AccountKind(row["kind"]),
+        app_id=row["app_id"],
+        token=row["token"],
+        profile=window.RuleProfile(row["rule_profile"]),
+        cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
+    )

@@ -1,0 +1,150 @@
+"""WeChat's callbacks: server verification (GET) and messages/events (POST), in plaintext,
+compatible and safe (AES) modes. A POST is answered `success` only after its commit."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+from aiohttp import web
+
+from gateway import metrics
+from gateway.api import account_cache, keys
+from gateway.store import group_commit, inbound
+from gateway.wechat import crypto, signature, xmlcodec
+from gateway.wechat import inbound as wx_inbound
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+
+
+def _text(status: int, body: str) -> web.Response:
+    return web.Response(status=status, text=body, content_type="text/plain")
+
+
+def _outcome(account_id: str, outcome: str) -> None:
+    metrics.CALLBACKS.labels(account_id=account_id, outcome=outcome).inc()
+
+
+async def _account(request: web.Request) -> account_cache.CallbackAccount:
+    account_id = request.match_info["account_id"]
+    account = await request.app[keys.ACCOUNT_CACHE].get(account_id)
+    if account is None:
+        raise web.HTTPNotFound(text="unknown account")
+    return account
+
+
+def _signed(request: web.Request, token: str) -> bool:
+    q = request.query
+    sig, timestamp, nonce = q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", "")
+    return bool(sig) and signature.verify(sig, token, timestamp, nonce)
+
+
+async def verify_server(request: web.Request) -> web.Response:
+    """GET: WeChat checks the URL; answer echostr verbatim when the signature holds."""
+    account = await _account(request)
+    if not _signed(request, account.token):
+        _outcome(account.id, "forbidden")
+        return _text(403, "invalid signature")
+    return _text(200, request.query.get("echostr", ""))
+
+
+class BadCallback(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _plain_fields(
+    request: web.Request, account: account_cache.CallbackAccount, body: bytes
+) -> dict[str, str]:
+    """The callback's fields after every check: signature, msg_signature, AES, appid, XML."""
+    if not _signed(request, account.token):
+        raise BadCallback(403, "invalid signature")
+    try:
+        fields = xmlcodec.parse(body)
+    except xmlcodec.XmlError:
+        raise BadCallback(400, "malformed XML") from None
+    if request.query.get("encrypt_type", "raw") == "raw" and "Encrypt" not in fields:
+        return fields
+    encrypt = fields.get("Encrypt")
+    if not encrypt or not account.cryptos:
+        raise BadCallback(400, "encrypted callback without Encrypt or without an AES key")
+    q = request.query
+    parts = (account.token, q.get("timestamp", ""), q.get("nonce", ""), encrypt)
+    if not signature.verify(q.get("msg_signature", ""), *parts):
+        raise BadCallback(403, "invalid msg_signature")
+    for cipher in account.cryptos:
+        try:
+            inner = cipher.decrypt(encrypt)
+        except crypto.CryptoError:
+            continue
+        try:
+            return xmlcodec.parse(inner)
+        except xmlcodec.XmlError:
+            raise BadCallback(400, "malformed XML") from None
+    raise BadCallback(403, "message could not be decrypted for this account")
+
+
+async def receive(request: web.Request) -> web.Response:
+    """POST: verify, parse, store with follower state in one commit, then answer."""
+    received_at = dt.datetime.now(dt.UTC)
+    account = await _account(request)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        _outcome(account.id, "too_large")
+        return _text(413, "body too large")
+    body = await request.read()  # client_max_size caps it at 64 KiB (413)
+    try:
+        fields = _plain_fields(request, account, body)
+        message = wx_inbound.parse_inbound(fields)
+    except BadCallback as exc:
+        log.info(
+            "callback refused: %s",
+            exc.reason,
+            extra={"action": "callback_refused", "account_id": account.id, "size": len(body)},
+        )
+        _outcome(account.id, "forbidden" if exc.status == 403 else "bad_request")
+        return _text(exc.status, exc.reason)
+    except wx_inbound.InvalidMessage as exc:
+        _outcome(account.id, "bad_request")
+        return _text(400, f"invalid message: {exc}")
+    record = inbound.EventRecord(
+        account_id=account.id,
+        kind=account.kind,
+        profile=account.profile,
+        dedupe_key=message.dedupe_key,
+        openid=message.from_user,
+        msg_type=message.msg_type,
+        event=message.event,
+        event_key=message.event_key,
+        msg_id=message.msg_id,
+        create_time=dt.datetime.fromtimestamp(message.create_time, dt.UTC),
+        received_at=received_at,
+        fields=message.fields,
+        scene=message.scene,
+    )
+    settings = request.app[keys.SETTINGS]
+    try:
+        future = request.app[keys.GROUP_COMMIT].submit(record)
+        stored = await asyncio.wait_for(asyncio.shield(future), settings.callback_db_timeout)
+    except (TimeoutError, group_commit.Overloaded, OSError) as exc:
+        _outcome(account.id, "unavailable")
+        log.warning(
+            "callback not stored in time: %s",
+            type(exc).__name__,
+            extra={"action": "callback_unavailable", "account_id": account.id},
+        )
+        return _text(503, "temporarily unavailable")
+    except Exception as exc:  # asyncpg's errors while the database is down or restarting
+        _outcome(account.id, "unavailable")
+        log.warning(
+            "callback not stored: %s",
+            type(exc).__name__,
+            extra={"action": "callback_unavailable", "account_id": account.id},
+        )
+        return _text(503, "temporarily unavailable")
+    _outcome(account.id, "stored" if stored else "duplicate")
+    return _text(200, "success")

@@ -1,0 +1,64 @@
+"""The one error shape of the HTTP API: {"error": {"code", "message", "details"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+STATUS = {
+    "unauthorized": 401,
+    "not_found": 404,
+    "validation_error": 422,
+    "capability_not_available": 403,
+    "downgrade_not_allowed": 409,
+    "idempotency_conflict": 409,
+    "qr_permanent_limit_reached": 409,
+    "payload_too_large": 413,
+    "bad_request": 400,
+    "invalid_state": 400,
+    "unavailable": 503,
+    "upstream_error": 502,
+}
+
+
+class ApiError(Exception):
+    """Raised by handlers and turned into the error shape by the middleware."""
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def status(self) -> int:
+        return STATUS[self.code]
+
+
+def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def response(code: str, message: str, details: Any = None) -> web.Response:
+    return web.json_response(body(code, message, details), status=STATUS[code])
+
+
+@web.middleware
+async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """ApiError and aiohttp's own 404/405/413 become the error shape."""
+    try:
+        resp: web.StreamResponse = await handler(request)
+        return resp
+    except ApiError as exc:
+        return response(exc.code, exc.message, exc.details)
+    except web.HTTPRequestEntityTooLarge:
+        return response("payload_too_large", "request body is too large")
+    except web.HTTPNotFound:
+        return response("not_found", "no such resource")
+    except web.HTTPMethodNotAllowed as exc:
+        resp = web.json_response(
+            body("bad_request", f"method {request.method} not allowed"), status=405
+        )
+        resp.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        return resp

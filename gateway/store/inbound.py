@@ -1,0 +1,187 @@
+"""Stores callbacks and applies them to follower state, many callbacks per transaction.
+
+A batch is: insert the events (retries skipped by the unique dedupe key), lock the followers
+they touch, compute each follower's new state with the pure window rules, write it, wake the
+deliveries of followers who interacted or re-subscribed, and record job-finish results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gateway.domain import kinds, window
+from gateway.store import pool, queries
+
+# Events that describe a job of ours, not a follower's action.
+JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
+
+
+@dataclasses.dataclass(frozen=True)
+class EventRecord:
+    """One verified, parsed callback, ready to store."""
+
+    account_id: str
+    kind: kinds.AccountKind
+    profile: window.RuleProfile
+    dedupe_key: str
+    openid: str
+    msg_type: str
+    event: str | None
+    event_key: str | None
+    msg_id: int | None
+    create_time: dt.datetime
+    received_at: dt.datetime
+    fields: Mapping[str, str]
+    scene: str | None
+
+    @property
+    def interaction(self) -> window.Interaction | None:
+        return window.classify(self.msg_type, self.event, self.event_key)
+
+    @property
+    def at(self) -> dt.datetime:
+        return window.clamp(self.create_time, self.received_at)
+
+
+@dataclasses.dataclass
+class _Follower:
+    subscribed: bool
+    window: window.Window
+    first_qr_scene: str | None
+    subscribed_at: dt.datetime | None = None
+    unsubscribed_at: dt.datetime | None = None
+    last_interaction_at: dt.datetime | None = None
+    last_interaction: str | None = None
+    latest_qr_scene: str | None = None
+    wake: bool = False
+
+
+def apply(state: _Follower, record: EventRecord) -> None:
+    """Fold one follower event into the follower's state (pure, in arrival order)."""
+    at = record.at
+    if record.event == "subscribe":
+        if not state.subscribed:
+            state.wake = True  # a re-subscribe releases what waited for it
+        state.subscribed = True
+        state.subscribed_at = at
+    elif record.event == "unsubscribe":
+        state.subscribed = False
+        state.unsubscribed_at = at
+    interaction = record.interaction
+    if interaction is not None:
+        # Only followers can message, scan or click: the interaction proves the subscription.
+        state.subscribed = True
+        state.window = window.open_window(
+            state.window, interaction, at, record.profile, record.kind
+        )
+        if state.last_interaction_at is None or at >= state.last_interaction_at:
+            state.last_interaction_at = at
+            state.last_interaction = interaction.value
+        state.wake = True
+    if record.scene is not None:
+        state.latest_qr_scene = record.scene
+        state.first_qr_scene = state.first_qr_scene or record.scene
+
+
+async def _lock_followers(
+    conn: pool.Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], _Follower]:
+    found: dict[tuple[str, str], _Follower] = {}
+    missing = list(keys)
+    # A follower row another process inserted after our snapshot is invisible to the first
+    # pass; the next statement sees it.
+    for _ in range(3):
+        rows = await conn.fetch(
+            queries.get("inbound_lock_followers"),
+            [k[0] for k in missing],
+            [k[1] for k in missing],
+        )
+        for r in rows:
+            found[(r["account_id"], r["openid"])] = _Follower(
+                subscribed=r["subscribed"],
+                window=window.Window(r["window_ends_at"], r["window_remaining"]),
+                first_qr_scene=r["first_qr_scene"],
+                last_interaction_at=r["last_interaction_at"],
+            )
+        missing = [k for k in missing if k not in found]
+        if not missing:
+            return found
+    raise RuntimeError("follower rows could not be locked")
+
+
+def _columns(records: Sequence[EventRecord]) -> list[list[Any]]:
+    return [
+        [r.account_id for r in records],
+        [r.dedupe_key for r in records],
+        [r.openid for r in records],
+        [r.msg_type for r in records],
+        [r.event for r in records],
+        [r.event_key for r in records],
+        [None if r.msg_id is None else str(r.msg_id) for r in records],
+        [r.create_time for r in records],
+        [r.received_at for r in records],
+        [dict(r.fields) for r in records],
+    ]
+
+
+async def store_batch(
+    conn: pool.Connection, records: Sequence[EventRecord], job_finish: Any = None
+) -> list[bool]:
+    """Store and apply `records` in one transaction; True for each that was new, False for a
+    retry (already stored, or repeated within the batch). Commits before returning."""
+    seen: set[tuple[str, str]] = set()
+    unique: list[EventRecord] = []
+    for r in records:
+        if (r.account_id, r.dedupe_key) not in seen:
+            seen.add((r.account_id, r.dedupe_key))
+            unique.append(r)
+    async with conn.transaction():
+        rows = await conn.fetch(queries.get("inbound_insert_events"), *_columns(unique))
+        inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
+        fresh = [r for r in unique if (r.account_id, r.dedupe_key) in inserted]
+        follower_events = [r for r in fresh if r.event not in JOB_EVENTS]
+        if follower_events:
+            await _apply_followers(conn, follower_events)
+        if job_finish is not None:
+            for r in fresh:
+                if r.event in JOB_EVENTS:
+                    await job_finish(conn, r)
+    results = []
+    claimed: set[tuple[str, str]] = set()
+    for r in records:
+        key = (r.account_id, r.dedupe_key)
+        results.append(key in inserted and key not in claimed)
+        claimed.add(key)
+    return results
+
+
+async def _apply_followers(conn: pool.Connection, events: Sequence[EventRecord]) -> None:
+    keys = sorted({(r.account_id, r.openid) for r in events})
+    states = await _lock_followers(conn, keys)
+    for r in events:
+        apply(states[(r.account_id, r.openid)], r)
+    touched = [(k, states[k]) for k in keys]
+    await conn.execute(
+        queries.get("inbound_update_followers"),
+        [k[0] for k, _ in touched],
+        [k[1] for k, _ in touched],
+        [s.subscribed for _, s in touched],
+        [s.subscribed_at for _, s in touched],
+        [s.unsubscribed_at for _, s in touched],
+        [s.last_interaction_at for _, s in touched],
+        [s.last_interaction for _, s in touched],
+        [s.window.ends_at for _, s in touched],
+        [s.window.remaining for _, s in touched],
+        [s.first_qr_scene for _, s in touched],
+        [s.latest_qr_scene for _, s in touched],
+    )
+    woken = [k for k, s in touched if s.wake]
+    if woken:
+        await conn.execute(
+            queries.get("inbound_wake_deliveries"),
+            [k[0] for k in woken],
+            [k[1] for k in woken],
+        )

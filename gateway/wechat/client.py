@@ -1,0 +1,138 @@
+"""Stateless calls to the WeChat API: one method per endpoint the product uses.
+
+Every answer with a non-zero `errcode` raises WeChatError; transport failures (timeouts,
+resets, HTTP 5xx) raise TransportError. Callers decide what is retryable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011})
+STALE_TOKEN_ERRCODES = frozenset({40001, 42001, 40014})
+
+
+class WeChatError(Exception):
+    """WeChat answered with an errcode."""
+
+    def __init__(self, errcode: int, errmsg: str, payload: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{errcode} {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.payload = payload or {}
+
+
+class TransportError(Exception):
+    """No usable answer: timeout, reset, or HTTP status outside 2xx."""
+
+
+@dataclass(frozen=True)
+class Token:
+    access_token: str
+    expires_in: int
+
+
+class WeChatClient:
+    """Bound to one API base (the real one, or the mock) and one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, api_base: str, timeout: float = 10.0):
+        self.session = session
+        self.api_base = api_base.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        data = None
+        if body is not None:
+            # Real UTF-8, never \uXXXX escapes: WeChat answers 40033 to those.
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            async with self.session.request(
+                method,
+                self.api_base + path,
+                params=params,
+                data=data,
+                headers={"Content-Type": "application/json"} if data is not None else None,
+                timeout=self.timeout,
+            ) as resp:
+                if resp.status >= 300:
+                    raise TransportError(f"HTTP {resp.status} from {path}")
+                text = await resp.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransportError(f"{type(exc).__name__} calling {path}") from exc
+        try:
+            answer = json.loads(text)
+        except ValueError as exc:
+            raise TransportError(f"invalid JSON from {path}") from exc
+        if not isinstance(answer, dict):
+            raise TransportError(f"unexpected answer from {path}")
+        errcode = int(answer.get("errcode", 0) or 0)
+        if errcode != 0:
+            raise WeChatError(errcode, str(answer.get("errmsg", "")), answer)
+        return answer
+
+    async def call(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST an authenticated JSON API (`?access_token=`)."""
+        return await self._request("POST", path, params={"access_token": token}, body=body)
+
+    async def stable_token(self, app_id: str, secret: str, force: bool = False) -> Token:
+        answer = await self._request(
+            "POST",
+            "/cgi-bin/stable_token",
+            body={
+                "grant_type": "client_credential",
+                "appid": app_id,
+                "secret": secret,
+                "force_refresh": force,
+            },
+        )
+        return Token(str(answer["access_token"]), int(answer.get("expires_in", 7200)))
+
+    async def send_custom(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/message/custom/send", token, payload)
+
+    async def send_template(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/message/template/send", token, payload)
+
+    async def send_mass(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/message/mass/send", token, payload)
+
+    async def send_all(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/message/mass/sendall", token, payload)
+
+    async def create_tag(self, token: str, name: str) -> int:
+        answer = await self.call("/cgi-bin/tags/create", token, {"tag": {"name": name}})
+        return int(answer["tag"]["id"])
+
+    async def delete_tag(self, token: str, tag_id: int) -> None:
+        await self.call("/cgi-bin/tags/delete", token, {"tag": {"id": tag_id}})
+
+    async def tag_members(self, token: str, tag_id: int, openids: list[str]) -> None:
+        body = {"openid_list": openids, "tagid": tag_id}
+        await self.call("/cgi-bin/tags/members/batchtagging", token, body)
+
+    async def create_qrcode(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("/cgi-bin/qrcode/create", token, payload)
+
+    async def oauth_access_token(self, app_id: str, secret: str, code: str) -> dict[str, Any]:
+        params = {
+            "appid": app_id,
+            "secret": secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        }
+        return await self._request("GET", "/sns/oauth2/access_token", params=params)
+
+    async def oauth_userinfo(self, access_token: str, openid: str) -> dict[str, Any]:
+        params = {"access_token": access_token, "openid": openid, "lang": "zh_CN"}
+        return await self._request("GET", "/sns/userinfo", params=params)
