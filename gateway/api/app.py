@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
 from gateway import settings as settings_mod
-from gateway.api import account_cache, callbacks, errors, health, keys
+from gateway.api import account_cache, callbacks, errors, health, keys, oauth
 from gateway.store import group_commit
+from gateway.wechat import client as wechat_client
 from gateway.store import pool as pool_mod
 
 MAX_BODY = 64 * 1024
+REAL_API_BASE = "https://api.weixin.qq.com"
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -35,11 +38,23 @@ async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     await committer.stop()
 
 
+async def _wechat_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One outbound session for every call to WeChat (QR codes, OAuth)."""
+    settings = app[keys.SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[keys.WECHAT] = wechat_client.WeChatClient(
+            session, settings.wechat_api_base or REAL_API_BASE
+        )
+        yield
+
+
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/wechat/{account_id}", callbacks.verify_server)
     app.router.add_post("/wechat/{account_id}", callbacks.receive)
+    app.router.add_get("/oauth/{account_id}/authorize", oauth.authorize)
+    app.router.add_get("/oauth/{account_id}/callback", oauth.callback)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
@@ -47,5 +62,6 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_ingest_ctx)
+    app.cleanup_ctx.append(_wechat_ctx)
     setup_routes(app)
     return app

@@ -15,6 +15,9 @@ STATUS = {
     "idempotency_conflict": 409,
     "qr_permanent_limit_reached": 409,
     "payload_too_large": 413,
+    # A duplicate account id/app_id, or an operation the resource's state forbids (cancel of
+    # a message already sent).
+    "conflict": 409,
     "bad_request": 400,
     "invalid_state": 400,
     "unavailable": 503,

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import asyncpg
 from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import account_cache
 from gateway.store import group_commit
+from gateway.wechat import client as wechat_client
 
 SETTINGS = web.AppKey("settings", settings_mod.Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 ACCOUNT_CACHE = web.AppKey("account_cache", account_cache.AccountCache)
 GROUP_COMMIT = web.AppKey("group_commit", group_commit.GroupCommitter)
+
+# The outbound WeChat API client (QR codes; any handler that calls WeChat may use it).
+WECHAT = web.AppKey("wechat", wechat_client.WeChatClient)
+# Awaited after an account is created through the API, with the new row (secrets included);
+# `wxgate run` registers accounts with the embedded mock this way.
+AccountHook = Callable[[dict[str, Any]], Awaitable[None]]
+ACCOUNT_CREATED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_created_hooks")
