@@ -8,10 +8,24 @@ import aiohttp
 from aiohttp import web
 
 from gateway import settings as settings_mod
-from gateway.api import account_cache, callbacks, errors, health, keys, oauth
+from gateway.api import (
+    account_cache,
+    accounts,
+    auth,
+    callbacks,
+    errors,
+    followers,
+    health,
+    keys,
+    messages,
+    metrics_route,
+    oauth,
+    openapi,
+    qrcodes,
+)
 from gateway.store import group_commit
-from gateway.wechat import client as wechat_client
 from gateway.store import pool as pool_mod
+from gateway.wechat import client as wechat_client
 
 MAX_BODY = 64 * 1024
 REAL_API_BASE = "https://api.weixin.qq.com"
@@ -55,11 +69,28 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/wechat/{account_id}", callbacks.receive)
     app.router.add_get("/oauth/{account_id}/authorize", oauth.authorize)
     app.router.add_get("/oauth/{account_id}/callback", oauth.callback)
+    app.router.add_get("/metrics", metrics_route.metrics_handler)
+    app.router.add_get("/api/openapi.json", openapi.openapi_json)
+    # The internal API (SPEC 3); auth.middleware guards every /api/v1 path.
+    app.router.add_post("/api/v1/accounts", accounts.create_account)
+    app.router.add_get("/api/v1/accounts", accounts.list_accounts)
+    app.router.add_get("/api/v1/accounts/{id}", accounts.get_account)
+    app.router.add_patch("/api/v1/accounts/{id}", accounts.update_account)
+    app.router.add_get("/api/v1/accounts/{id}/followers", followers.list_followers)
+    app.router.add_get("/api/v1/accounts/{id}/followers/{openid}", followers.get_follower)
+    app.router.add_post("/api/v1/accounts/{id}/messages", messages.create_message)
+    app.router.add_get("/api/v1/accounts/{id}/messages", messages.list_messages)
+    app.router.add_get("/api/v1/accounts/{id}/messages/{message_id}", messages.get_message)
+    app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
+    app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[errors.middleware])
+    app = web.Application(
+        client_max_size=MAX_BODY, middlewares=[errors.middleware, auth.middleware]
+    )
     app[keys.SETTINGS] = settings
+    app[keys.ACCOUNT_CREATED_HOOKS] = []
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)
