@@ -1,0 +1,33 @@
+-- Signed WeChat callbacks for wrk: 70% text messages, 10% subscribe, 10% CLICK, 10% LOCATION,
+-- spread over 10,000 followers; every body is a distinct push (unique MsgId / CreateTime), so
+-- each one is a new row to commit, never a deduplicated retry.
+local path = os.getenv("WX_PATH")
+local base = tonumber(os.getenv("WX_BASE_TIME"))
+local threads = 0
+local counter = 0
+local offset = 0
+
+function setup(thread)
+  thread:set("offset", threads * 100000000)
+  threads = threads + 1
+end
+
+local head = "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%d</CreateTime>"
+
+function request()
+  counter = counter + 1
+  local n = offset + counter
+  local openid = string.format("o%027d", (n * 7919) % 10000)
+  local kind = n % 10
+  local body
+  if kind < 7 then
+    body = string.format(head .. "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello %d]]></Content><MsgId>%d</MsgId></xml>", openid, base, n, 6272960105994287618 + n)
+  elseif kind == 7 then
+    body = string.format(head .. "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[]]></EventKey></xml>", openid, base + n)
+  elseif kind == 8 then
+    body = string.format(head .. "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[menu_1]]></EventKey></xml>", openid, base + n)
+  else
+    body = string.format(head .. "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[LOCATION]]></Event><Latitude>23.137466</Latitude><Longitude>113.352425</Longitude><Precision>119.385040</Precision></xml>", openid, base + n)
+  end
+  return wrk.format("POST", path, {["Content-Type"] = "text/xml"}, body)
+end
