@@ -50,7 +50,12 @@ def _refuse_downgrade(account: state.Account, kind: str | None) -> None:
 async def register(request: web.Request) -> web.Response:
     """Register an account; registering the same app_id again updates its record."""
     body = await schemas.parse(request, schemas.AccountIn)
-    mock = request.app[keys.STATE]
+    account = register_account(request.app[keys.STATE], body)
+    return web.json_response(account_view(account), status=201)
+
+
+def register_account(mock: state.MockState, body: schemas.AccountIn) -> state.Account:
+    """Create or update an account record (also used in-process by `wxgate run`)."""
     account = mock.accounts.get(body.app_id)
     original_id = body.original_id or state.default_original_id(body.app_id)
     if account is None:
@@ -63,7 +68,7 @@ async def register(request: web.Request) -> web.Response:
     account.callback_url, account.original_id = body.callback_url, original_id
     account.encoding_aes_key, account.rule_profile = body.encoding_aes_key, body.rule_profile
     log.info("account registered", extra={"action": "mock_register", "app_id": body.app_id})
-    return web.json_response(account_view(account), status=201)
+    return account
 
 
 async def list_accounts(request: web.Request) -> web.Response:

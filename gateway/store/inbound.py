@@ -130,14 +130,61 @@ def _columns(records: Sequence[EventRecord]) -> list[list[Any]]:
 async def store_batch(
     conn: pool.Connection, records: Sequence[EventRecord], job_finish: Any = None
 ) -> list[bool]:
-    """Store and apply `records` in one transaction; True for each that was new, False for a
-    retry (already stored, or repeated within the batch). Commits before returning."""
+    """Store and apply `records`; True for each that was new, False for a retry (already
+    stored, or repeated within the batch). Committed before returning."""
+    if all(_seed_only(r) for r in records):
+        inserted = await _ingest_seed(conn, records)
+    else:
+        inserted = await _ingest_general(conn, records, job_finish)
+    results = []
+    claimed: set[tuple[str, str]] = set()
+    for r in records:
+        key = (r.account_id, r.dedupe_key)
+        results.append(key in inserted and key not in claimed)
+        claimed.add(key)
+    return results
+
+
+def _seed_only(record: EventRecord) -> bool:
+    return record.profile == window.RuleProfile.SEED and record.event not in JOB_EVENTS
+
+
+def _unique(records: Sequence[EventRecord]) -> list[EventRecord]:
     seen: set[tuple[str, str]] = set()
     unique: list[EventRecord] = []
     for r in records:
         if (r.account_id, r.dedupe_key) not in seen:
             seen.add((r.account_id, r.dedupe_key))
             unique.append(r)
+    return unique
+
+
+def _sub_change(record: EventRecord) -> int:
+    return {"subscribe": 1, "unsubscribe": -1}.get(record.event or "", 0)
+
+
+async def _ingest_seed(
+    conn: pool.Connection, records: Sequence[EventRecord]
+) -> set[tuple[str, str]]:
+    """The fast path: one statement does what _ingest_general does, for the seed profile."""
+    unique = _unique(records)
+    interactions = [r.interaction for r in unique]
+    rows = await conn.fetch(
+        queries.get("inbound_ingest_seed"),
+        *_columns(unique),
+        [r.at for r in unique],
+        [None if i is None else i.value for i in interactions],
+        [r.scene for r in unique],
+        [_sub_change(r) for r in unique],
+    )
+    return {(r["account_id"], r["dedupe_key"]) for r in rows if r["kind"] == "event"}
+
+
+async def _ingest_general(
+    conn: pool.Connection, records: Sequence[EventRecord], job_finish: Any
+) -> set[tuple[str, str]]:
+    """Any profile and job-finish events: lock the followers, fold with the domain rules."""
+    unique = _unique(records)
     async with conn.transaction():
         rows = await conn.fetch(queries.get("inbound_insert_events"), *_columns(unique))
         inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
@@ -149,13 +196,7 @@ async def store_batch(
             for r in fresh:
                 if r.event in JOB_EVENTS:
                     await job_finish(conn, r)
-    results = []
-    claimed: set[tuple[str, str]] = set()
-    for r in records:
-        key = (r.account_id, r.dedupe_key)
-        results.append(key in inserted and key not in claimed)
-        claimed.add(key)
-    return results
+    return inserted
 
 
 async def _apply_followers(conn: pool.Connection, events: Sequence[EventRecord]) -> None:

@@ -67,3 +67,82 @@ WITH woke AS (
     RETURNING d.account_id
 )
 SELECT pg_notify('wxgate_release', account_id) FROM (SELECT DISTINCT account_id FROM woke) s;
+
+-- name: inbound_ingest_seed
+-- The whole batch in one statement, for seed-profile accounts (the default): store the events
+-- (retries skipped), fold each follower's new events into their row (the seed window is
+-- max(end, last interaction + 48 h)), wake their held deliveries, notify the workers. One
+-- statement is one round trip and its own transaction. Mirrors gateway.store.inbound.apply
+-- for the seed profile; tests/integration/test_ingest_sql.py checks both agree.
+WITH input AS (
+    SELECT *
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[],
+                  $11::timestamptz[], $12::text[], $13::text[], $14::smallint[])
+           WITH ORDINALITY
+           AS t (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id,
+                 create_time, received_at, fields, at, interaction, scene, sub_change, ord)
+), ins AS (
+    INSERT INTO inbound_events
+           (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
+            received_at, fields)
+    SELECT account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
+           received_at, fields
+      FROM input
+    ON CONFLICT (account_id, dedupe_key) DO NOTHING
+    RETURNING account_id, dedupe_key
+), fresh AS (
+    SELECT i.* FROM input i JOIN ins USING (account_id, dedupe_key)
+), agg AS (
+    SELECT account_id, openid,
+           (array_agg(sub_change <> -1 ORDER BY ord DESC)
+               FILTER (WHERE sub_change <> 0 OR interaction IS NOT NULL))[1] AS subscribed,
+           (array_agg(at ORDER BY ord DESC) FILTER (WHERE sub_change = 1))[1] AS subscribed_at,
+           (array_agg(at ORDER BY ord DESC) FILTER (WHERE sub_change = -1))[1] AS unsubscribed_at,
+           max(at) FILTER (WHERE interaction IS NOT NULL) AS interacted_at,
+           (array_agg(interaction ORDER BY at DESC, ord DESC)
+               FILTER (WHERE interaction IS NOT NULL))[1] AS interaction,
+           (array_agg(scene ORDER BY ord) FILTER (WHERE scene IS NOT NULL))[1] AS first_scene,
+           (array_agg(scene ORDER BY ord DESC) FILTER (WHERE scene IS NOT NULL))[1] AS last_scene
+      FROM fresh
+     WHERE event IS DISTINCT FROM 'TEMPLATESENDJOBFINISH'
+       AND event IS DISTINCT FROM 'MASSSENDJOBFINISH'
+     GROUP BY account_id, openid
+), upsert AS (
+    INSERT INTO followers AS f
+           (account_id, openid, subscribed, subscribed_at, unsubscribed_at, last_interaction_at,
+            last_interaction, window_ends_at, window_remaining, first_qr_scene, latest_qr_scene)
+    SELECT account_id, openid, coalesce(subscribed, false), subscribed_at, unsubscribed_at,
+           interacted_at, interaction, interacted_at + interval '48 hours', NULL, first_scene,
+           last_scene
+      FROM agg
+    ON CONFLICT (account_id, openid) DO UPDATE
+       SET subscribed = CASE WHEN EXCLUDED.subscribed_at IS NULL
+                              AND EXCLUDED.unsubscribed_at IS NULL
+                              AND EXCLUDED.last_interaction_at IS NULL
+                             THEN f.subscribed ELSE EXCLUDED.subscribed END,
+           subscribed_at = coalesce(EXCLUDED.subscribed_at, f.subscribed_at),
+           unsubscribed_at = coalesce(EXCLUDED.unsubscribed_at, f.unsubscribed_at),
+           last_interaction = CASE WHEN EXCLUDED.last_interaction_at
+                                        >= coalesce(f.last_interaction_at, '-infinity')
+                                   THEN EXCLUDED.last_interaction
+                                   ELSE f.last_interaction END,
+           last_interaction_at = greatest(f.last_interaction_at, EXCLUDED.last_interaction_at),
+           window_ends_at = greatest(f.window_ends_at, EXCLUDED.window_ends_at),
+           window_remaining = CASE WHEN EXCLUDED.window_ends_at IS NULL
+                                   THEN f.window_remaining END,
+           first_qr_scene = coalesce(f.first_qr_scene, EXCLUDED.first_qr_scene),
+           latest_qr_scene = coalesce(EXCLUDED.latest_qr_scene, f.latest_qr_scene),
+           updated_at = now()
+), woke AS (
+    UPDATE deliveries d
+       SET release_at = now(), updated_at = now()
+      FROM agg a
+     WHERE a.interacted_at IS NOT NULL AND d.account_id = a.account_id AND d.openid = a.openid
+       AND d.status = 'held' AND d.wait_for IS NOT NULL
+    RETURNING d.account_id
+)
+SELECT 'event' AS kind, account_id, dedupe_key FROM ins
+UNION ALL
+SELECT 'notify', account_id, pg_notify('wxgate_release', account_id)::text
+  FROM (SELECT DISTINCT account_id FROM woke) s;
