@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import secrets
 import sys
@@ -77,40 +78,89 @@ def cmd_serve(settings: settings_mod.Settings, args: argparse.Namespace) -> None
 
 
 def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
-    """Everything in one process: embedded Postgres unless a URL is given, migrations, HTTP."""
+    """Everything in one process: embedded Postgres and mock WeChat unless configured."""
+    from gateway import run
+
     pg = None
     overrides: dict[str, object] = {}
     if not settings.database_url:
         pg = embedded.EmbeddedPostgres(settings.data_dir)
-        overrides["database_url"] = pg.start()
-    if settings.api_token is None:
+        try:
+            overrides["database_url"] = pg.start()
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from None
+    token_generated = settings.api_token is None
+    if token_generated:
         overrides["api_token"] = pydantic.SecretStr(secrets.token_urlsafe(24))
+    with_mock = not settings.wechat_api_base
+    if with_mock:
+        local = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        overrides["wechat_api_base"] = f"http://{local}:{settings.port}{run.MOCK_PREFIX}"
+        # The browser follows OAuth redirects, so the mock's authorize page is on the public URL.
+        overrides["wechat_oauth_base"] = settings.wechat_oauth_base or (
+            f"{settings.public_base()}{run.MOCK_PREFIX}"
+        )
     try:
         settings = settings.model_copy(update=overrides)
         assert settings.database_url
         asyncio.run(migrate.migrate_url(settings.database_url, settings.sql_dir))
-        app = app_mod.create_app(settings)
-        base = f"http://{settings.host}:{settings.port}"
-        token = settings.api_token.get_secret_value() if settings.api_token else ""
-        banner = [
-            "wxgate is running",
-            f"  gateway:   {base}   (/healthz, /readyz)",
-            "  database:  "
-            + (f"embedded Postgres under {settings.data_dir}" if pg else "WXGATE_DATABASE_URL"),
-        ]
-        if "api_token" in overrides:
-            banner.append(f"  API token: {token}   (generated; set WXGATE_API_TOKEN to choose one)")
-        print("\n".join(banner), flush=True)
-        web.run_app(app, host=settings.host, port=settings.port, print=None)
+        text = run.banner(
+            settings,
+            token_generated=token_generated,
+            embedded_db=pg is not None,
+            with_mock=with_mock,
+        )
+        _fast_loop()
+        asyncio.run(run.serve(settings, with_mock=with_mock, banner_text=text))
     finally:
         if pg is not None:
             pg.stop()
 
 
+def cmd_worker(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from scheduler import worker
+
+    dsn = _require_database(settings)
+    if not settings.wechat_api_base:
+        settings = settings.model_copy(update={"wechat_api_base": app_mod.REAL_API_BASE})
+    asyncio.run(_check_reachable(dsn))
+    _fast_loop()
+    asyncio.run(worker.run_worker(settings))
+
+
+def cmd_mock_wechat(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway.mock import main as mock_main
+
+    print(f"mock WeChat platform on http://{settings.host}:{settings.port}", flush=True)
+    mock_main.run_mock(settings.host, settings.port)
+
+
+def cmd_simulate(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import simulate
+
+    base = (args.url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    try:
+        if args.direct:
+            result = simulate.direct(args, base)
+        else:
+            token = args.api_token or (
+                settings.api_token.get_secret_value() if settings.api_token else ""
+            )
+            if not token:
+                raise CommandError("set WXGATE_API_TOKEN or --api-token (printed by wxgate run)")
+            result = simulate.via_mock(args, base, token)
+    except simulate.SimulateError as exc:
+        raise CommandError(str(exc)) from None
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
 COMMANDS = {
     "run": (cmd_run, "everything in one process (embedded Postgres and mock WeChat by default)"),
     "serve": (cmd_serve, "the HTTP server (needs WXGATE_DATABASE_URL)"),
+    "worker": (cmd_worker, "the release scheduler (needs WXGATE_DATABASE_URL)"),
     "migrate": (cmd_migrate, "apply the SQL migrations (needs WXGATE_DATABASE_URL)"),
+    "mock-wechat": (cmd_mock_wechat, "the mock WeChat platform alone, on WXGATE_HOST:PORT"),
+    "simulate": (cmd_simulate, "drive a follower: subscribe, scan, text, click, ..."),
 }
 
 
@@ -120,7 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text)
+        command = sub.add_parser(name, help=help_text)
+        if name == "simulate":
+            from gateway import simulate
+
+            simulate.add_arguments(command)
     args = parser.parse_args(argv)
     try:
         settings = settings_mod.load()

@@ -91,6 +91,7 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.ACCOUNT_CREATED_HOOKS] = []
+    app[keys.ACCOUNT_CHANGED_HOOKS] = []
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)

@@ -24,3 +24,5 @@ WECHAT = web.AppKey("wechat", wechat_client.WeChatClient)
 # `wxgate run` registers accounts with the embedded mock this way.
 AccountHook = Callable[[dict[str, Any]], Awaitable[None]]
 ACCOUNT_CREATED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_created_hooks")
+# Awaited after an account is changed through the API (PATCH), with the new row.
+ACCOUNT_CHANGED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_changed_hooks")

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -92,7 +92,7 @@ async def act(request: web.Request) -> web.Response:
     account = control.account_of(request)
     body = await schemas.parse(request, schemas.ActionIn)
     settings = request.app[keys.CONFIG]
-    now = settings.now()
+    now = settings.now() - timedelta(seconds=body.ago_seconds)
     mock = request.app[keys.STATE]
     openid = request.match_info["openid"]
     follower = account.followers.get(openid) or state.Follower(openid)

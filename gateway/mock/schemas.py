@@ -53,6 +53,9 @@ class ActionIn(Strict):
     url: str | None = None
     lat: float | None = None
     lng: float | None = None
+    # The mock's extension for demos and tests: the action happened this long ago (its
+    # CreateTime and the mock's own window use that time), e.g. a follow three days back.
+    ago_seconds: Annotated[int, pydantic.Field(ge=0, le=30 * 86400)] = 0
 
 
 class FaultIn(Strict):

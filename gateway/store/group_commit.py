@@ -8,16 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 
-from gateway.store import inbound, pool
+from gateway.store import inbound
 
 log = logging.getLogger(__name__)
-
-JobFinish = Callable[[pool.Connection, inbound.EventRecord], Awaitable[Any]]
 
 
 class Overloaded(Exception):
@@ -32,12 +28,10 @@ class GroupCommitter:
         max_batch: int = 1000,
         max_queue: int = 20000,
         statement_timeout: float = 4.0,
-        job_finish: JobFinish | None = None,
     ) -> None:
         self._pool = db
         self._max_batch = max_batch
         self._timeout = statement_timeout
-        self._job_finish = job_finish
         Item = tuple[inbound.EventRecord, asyncio.Future[bool]]
         self._queue: asyncio.Queue[Item] = asyncio.Queue(max_queue)
         self._task: asyncio.Task[None] | None = None
@@ -81,9 +75,7 @@ class GroupCommitter:
         records = [record for record, _ in batch]
         try:
             async with self._pool.acquire(timeout=self._timeout) as conn:
-                results = await asyncio.wait_for(
-                    inbound.store_batch(conn, records, self._job_finish), self._timeout
-                )
+                results = await asyncio.wait_for(inbound.store_batch(conn, records), self._timeout)
         except Exception as exc:
             log.warning(
                 "callback batch not stored: %s",

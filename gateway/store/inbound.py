@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.domain import kinds, window
-from gateway.store import pool, queries
+from gateway.store import deliveries, pool, queries
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -112,6 +112,18 @@ async def _lock_followers(
     raise RuntimeError("follower rows could not be locked")
 
 
+async def _job_finish(conn: pool.Connection, record: EventRecord) -> None:
+    """TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH: the platform's verdict on a sent message."""
+    counts = {}
+    for name in ("TotalCount", "FilterCount", "SentCount", "ErrorCount"):
+        value = record.fields.get(name, "")
+        if value.isdigit():
+            counts[name] = int(value)
+    await deliveries.record_job_finish(
+        conn, record.account_id, str(record.msg_id), record.fields.get("Status", ""), counts
+    )
+
+
 def _columns(records: Sequence[EventRecord]) -> list[list[Any]]:
     return [
         [r.account_id for r in records],
@@ -127,15 +139,13 @@ def _columns(records: Sequence[EventRecord]) -> list[list[Any]]:
     ]
 
 
-async def store_batch(
-    conn: pool.Connection, records: Sequence[EventRecord], job_finish: Any = None
-) -> list[bool]:
+async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> list[bool]:
     """Store and apply `records`; True for each that was new, False for a retry (already
     stored, or repeated within the batch). Committed before returning."""
     if all(_seed_only(r) for r in records):
         inserted = await _ingest_seed(conn, records)
     else:
-        inserted = await _ingest_general(conn, records, job_finish)
+        inserted = await _ingest_general(conn, records)
     results = []
     claimed: set[tuple[str, str]] = set()
     for r in records:
@@ -181,7 +191,7 @@ async def _ingest_seed(
 
 
 async def _ingest_general(
-    conn: pool.Connection, records: Sequence[EventRecord], job_finish: Any
+    conn: pool.Connection, records: Sequence[EventRecord]
 ) -> set[tuple[str, str]]:
     """Any profile and job-finish events: lock the followers, fold with the domain rules."""
     unique = _unique(records)
@@ -192,10 +202,9 @@ async def _ingest_general(
         follower_events = [r for r in fresh if r.event not in JOB_EVENTS]
         if follower_events:
             await _apply_followers(conn, follower_events)
-        if job_finish is not None:
-            for r in fresh:
-                if r.event in JOB_EVENTS:
-                    await job_finish(conn, r)
+        for r in fresh:
+            if r.event in JOB_EVENTS:
+                await _job_finish(conn, r)
     return inserted
 
 

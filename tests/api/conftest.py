@@ -27,6 +27,7 @@ def settings(db_url: str) -> settings_mod.Settings:
 
 @pytest.fixture
 async def client(
-    aiohttp_client: ClientFactory, settings: settings_mod.Settings
+    settings: settings_mod.Settings, aiohttp_client: ClientFactory
 ) -> TestClient[web.Request, web.Application]:
+    # settings (and so the database) first: torn down last, after the app closed its pool.
     return await aiohttp_client(app_mod.create_app(settings))

@@ -364,3 +364,26 @@ async def test_encrypted_callback_to_account_without_key_is_400(
     )
     assert resp.status == 400
     assert await events(pool) == 0
+
+
+async def test_template_job_finish_marks_the_sent_message_delivered(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    message_id = await pool.fetchval(
+        "INSERT INTO messages (account_id, type, recipient, template, status, expires_at,"
+        " wechat_msgid) VALUES ('acme', 'template', $1, '{}', 'sent',"
+        " now() + interval '1 day', '200163836') RETURNING id",
+        wx.OPENID,
+    )
+    await pool.execute(
+        "INSERT INTO deliveries (account_id, message_id, openid, status, channel, wechat_msgid)"
+        " VALUES ('acme', $1, $2, 'sent', 'template', '200163836')",
+        message_id,
+        wx.OPENID,
+    )
+    finish = wx.event("TEMPLATESENDJOBFINISH", create_time=NOW, MsgID=200163836, Status="success")
+    resp = await post(client, finish)
+    assert (resp.status, await resp.text()) == (200, "success")
+    assert await pool.fetchval("SELECT status FROM deliveries") == "delivered"
+    assert await pool.fetchval("SELECT status FROM messages") == "delivered"
+    assert await pool.fetchval("SELECT count(*) FROM followers") == 0  # not a follower event

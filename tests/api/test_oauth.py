@@ -30,10 +30,10 @@ async def platform(aiohttp_client: Callable[..., Awaitable[Client]]) -> Client:
 
 @pytest.fixture
 async def gateway(
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    platform: Client,
     db_url: str,
     pool: asyncpg.Pool,
+    platform: Client,
+    aiohttp_client: Callable[..., Awaitable[Client]],
 ) -> AsyncIterator[Client]:
     base = str(platform.make_url("")).rstrip("/")
     await wx.insert_account(pool, "acme", oauth_hosts=("shop.example.com",))

@@ -94,7 +94,7 @@ async def test_seed_statement_matches_the_domain_fold(
                 if profile_path:
                     await inbound._ingest_seed(conn, records)
                 else:
-                    await inbound._ingest_general(conn, records, None)
+                    await inbound._ingest_general(conn, records)
         results[name] = await state(pool)
     assert results["sql"] == results["domain"]
 

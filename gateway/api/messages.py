@@ -1,0 +1,180 @@
+"""`/api/v1/accounts/{id}/messages`: enqueue (202), read with history, list, cancel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api import bodies, errors, keys, responses
+from gateway.api import models_messages as m
+from gateway.domain import decide, kinds
+from gateway.store import accounts as accounts_store
+from gateway.store import messages as store
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_AUDIENCE: dict[type[m.Audience], decide.Audience] = {
+    m.OpenidsAudience: decide.Audience.OPENIDS,
+    m.TagAudience: decide.Audience.TAG,
+    m.AllAudience: decide.Audience.ALL,
+}
+Body = m.CustomerServiceMessage | m.TemplateMessage | m.MassMessage
+
+
+def _idempotency_key(request: web.Request, body: Body) -> str | None:
+    header = request.headers.get(IDEMPOTENCY_HEADER)
+    if header is None:
+        return body.idempotency_key
+    if not 0 < len(header) <= 255 or not header.isprintable():
+        raise errors.ApiError(
+            "validation_error",
+            "request is invalid",
+            [
+                {
+                    "type": "string_too_long",
+                    "loc": ["header", IDEMPOTENCY_HEADER],
+                    "msg": "Idempotency-Key must be 1 to 255 printable characters",
+                }
+            ],
+        )
+    if body.idempotency_key is not None and body.idempotency_key != header:
+        raise errors.ApiError(
+            "validation_error",
+            "request is invalid",
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["header", IDEMPOTENCY_HEADER],
+                    "msg": "the header and the body name different idempotency keys",
+                }
+            ],
+        )
+    return header
+
+
+def _request_hash(body: Body) -> str:
+    """SHA-256 of the canonical JSON of the validated request, without the key itself."""
+    canonical = json.dumps(
+        body.model_dump(mode="json", exclude={"idempotency_key"}),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
+    audience = _AUDIENCE[type(body.audience)] if isinstance(body, m.MassMessage) else None
+    outside = body.outside_window if isinstance(body, m.CustomerServiceMessage) else "hold"
+    message = decide.Message(
+        type=decide.MessageType(body.type),
+        audience=audience,
+        outside_window=outside,
+        not_before=body.not_before,
+        expires_at=expires_at,
+    )
+    rejected = decide.check_enqueue(kinds.AccountKind(kind), message)
+    if rejected is not None:
+        raise errors.ApiError(
+            "capability_not_available", rejected.message, {"capability": rejected.capability.value}
+        )
+
+
+def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.NewMessage:
+    recipient = body.to if not isinstance(body, m.MassMessage) else None
+    openids: list[str | None] | None = [recipient]
+    audience = content = template = None
+    if isinstance(body, m.MassMessage):
+        audience = body.audience.model_dump()
+        if isinstance(body.audience, m.OpenidsAudience):
+            openids = list(body.audience.openids)
+        elif isinstance(body.audience, m.AllAudience):
+            openids = None  # the store fans out to subscribed followers (service accounts)
+        else:
+            openids = [None]
+    if isinstance(body, m.TemplateMessage):
+        template = body.template.model_dump(mode="json", exclude_none=True)
+    else:
+        content = body.content.model_dump(mode="json", exclude_none=True)
+    return store.NewMessage(
+        type=body.type,
+        recipient=recipient,
+        audience=audience,
+        content=content,
+        template=template,
+        outside_window=body.outside_window
+        if isinstance(body, m.CustomerServiceMessage)
+        else "hold",
+        not_before=body.not_before,
+        expires_at=expires_at,
+        idempotency_key=key,
+        request_hash=_request_hash(body) if key is not None else None,
+        openids=openids,
+    )
+
+
+def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: row[k] for k in m.MessageSummary.model_fields if k in row}
+    return {**fields, "to": row["recipient"], "msgid": row["wechat_msgid"]}
+
+
+def _resource(row: dict[str, Any]) -> m.Message:
+    recipients = None
+    if row["type"] == "mass":
+        recipients = m.RecipientCounts(total=row["recipients_total"], **row["counts"])
+    return m.Message(
+        **_summary_fields(row),
+        audience=row["audience"],
+        content=row["content"],
+        template=row["template"],
+        outside_window=row["outside_window"],
+        recipients=recipients,
+        history=[m.Transition(**h) for h in row["history"]],
+    )
+
+
+async def create_message(request: web.Request) -> web.Response:
+    account_id = bodies.account_id(request)
+    body = (await bodies.read_json(request, m.NewMessage)).root
+    key = _idempotency_key(request, body)
+    pool, settings = request.app[keys.POOL], request.app[keys.SETTINGS]
+    now = dt.datetime.now(dt.UTC)
+    # Default expiry counts from when the message may first go out, not from now.
+    expires_at = body.expires_at or max(now, body.not_before or now) + settings.default_ttl
+    with responses.mapped_errors():
+        account = await accounts_store.get_account(pool, account_id)
+        _check_capability(account["kind"], body, expires_at)
+        row, created = await store.enqueue_message(
+            pool, account_id, _new_message(body, key, expires_at)
+        )
+    return responses.ok(_resource(row), status=202 if created else 200)
+
+
+async def get_message(request: web.Request) -> web.Response:
+    account_id, message_id = bodies.account_id(request), bodies.message_id(request)
+    with responses.mapped_errors():
+        row = await store.get_message(request.app[keys.POOL], account_id, message_id)
+    return responses.ok(_resource(row))
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    account_id = bodies.account_id(request)
+    query = bodies.parse_query(request, m.MessageQuery)
+    before = bodies.int_cursor(query.cursor)
+    with responses.mapped_errors():
+        rows = await store.list_messages(
+            request.app[keys.POOL], account_id, query.status, before, query.limit + 1
+        )
+    items = [m.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
+    next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
+    return responses.ok(m.MessagePage(items=items, next_cursor=next_cursor))
+
+
+async def cancel_message(request: web.Request) -> web.Response:
+    account_id, message_id = bodies.account_id(request), bodies.message_id(request)
+    with responses.mapped_errors():
+        row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
+    return responses.ok(_resource(row))

@@ -1,0 +1,250 @@
+"""`GET /api/openapi.json`: the OpenAPI 3.1 document of every /api/v1 route, generated from
+the pydantic models that validate the requests and shape the answers (no auth needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any
+
+import pydantic
+import pydantic.json_schema
+from aiohttp import web
+
+from gateway.api import errors, models
+from gateway.api import models_accounts as ma
+from gateway.api import models_followers as mf
+from gateway.api import models_messages as mm
+from gateway.api import models_qrcodes as mq
+from gateway.api import openapi_examples as examples
+
+Model = type[pydantic.BaseModel]
+REF = "#/components/schemas/{model}"
+
+_ACCOUNT_ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,63}$"}
+_PATH: dict[str, tuple[str, dict[str, Any], object]] = {
+    "id": ("account id", _ACCOUNT_ID, "acme"),
+    "openid": (
+        "follower openid",
+        {"type": "string", "pattern": r"^[A-Za-z0-9_-]{1,64}$"},
+        examples.OPENID,
+    ),
+    "message_id": ("message id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+}
+_ERROR_TEXT = {
+    400: "bad_request: the body is not valid JSON",
+    401: "unauthorized: missing or wrong bearer token",
+    403: "capability_not_available: the account kind lacks the capability",
+    404: "not_found: no such account or resource",
+    409: "a conflict (see the operation's description for the codes)",
+    413: "payload_too_large: body over 1 MiB",
+    422: "validation_error: pydantic's error list in details",
+    502: "upstream_error: WeChat refused or did not answer",
+}
+_BODY_ERRORS = (400, 413, 422)
+
+
+@dataclasses.dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    ok: dict[int, tuple[str, Model]]
+    errors: tuple[int, ...] = ()
+    body: Model | None = None
+    query: Model | None = None
+    headers: tuple[str, ...] = ()
+
+
+_ACC = "/api/v1/accounts"
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        _ACC,
+        "createAccount",
+        "Create an account; returns its OAuth signing key once",
+        {201: ("created", ma.CreatedAccount)},
+        (409,),
+        ma.NewAccount,
+    ),
+    Operation(
+        "get",
+        _ACC,
+        "listAccounts",
+        "List accounts (keyset pages by id)",
+        {200: ("a page", ma.AccountPage)},
+        (422,),
+        query=models.PageQuery,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}",
+        "getAccount",
+        "An account (never its secrets)",
+        {200: ("the account", ma.Account)},
+        (404,),
+    ),
+    Operation(
+        "patch",
+        _ACC + "/{id}",
+        "updateAccount",
+        "Rotate secrets or keys, change profile or hosts, upgrade to service "
+        "(409 downgrade_not_allowed for service -> subscription)",
+        {200: ("the account", ma.UpdatedAccount)},
+        (404, 409),
+        ma.AccountChange,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/followers",
+        "listFollowers",
+        "Followers by window state (keyset pages by openid)",
+        {200: ("a page", mf.FollowerPage)},
+        (404, 422),
+        query=mf.FollowerQuery,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/followers/{openid}",
+        "getFollower",
+        "A follower's state, window and mass quota",
+        {200: ("the follower", mf.Follower)},
+        (404,),
+    ),
+    Operation(
+        "post",
+        _ACC + "/{id}/messages",
+        "createMessage",
+        "Queue a message (202); a repeated idempotency key returns the original (200) "
+        "or 409 idempotency_conflict",
+        {202: ("queued", mm.Message), 200: ("the original message", mm.Message)},
+        (403, 404, 409),
+        mm.NewMessage,
+        headers=("Idempotency-Key",),
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/messages",
+        "listMessages",
+        "Messages, newest first",
+        {200: ("a page", mm.MessagePage)},
+        (404, 422),
+        query=mm.MessageQuery,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/messages/{message_id}",
+        "getMessage",
+        "A message with its per-recipient counts and history",
+        {200: ("the message", mm.Message)},
+        (404,),
+    ),
+    Operation(
+        "delete",
+        _ACC + "/{id}/messages/{message_id}",
+        "cancelMessage",
+        "Cancel what is not yet sent (409 conflict if already terminal)",
+        {200: ("the message", mm.Message)},
+        (404, 409),
+    ),
+    Operation(
+        "post",
+        _ACC + "/{id}/qrcodes",
+        "createQrCode",
+        "Create a parametric QR code (service accounts; 409 qr_permanent_limit_reached)",
+        {201: ("created", mq.QrCode), 200: ("the existing permanent code", mq.QrCode)},
+        (403, 404, 409, 502),
+        mq.NewQrCode,
+    ),
+)
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    for name, (description, schema, example) in _PATH.items():
+        if "{" + name + "}" in op.path:
+            params.append(
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "description": description,
+                    "schema": schema,
+                    "example": example,
+                }
+            )
+    if op.query is not None:
+        for name, schema in op.query.model_json_schema()["properties"].items():
+            params.append({"name": name, "in": "query", "required": False, "schema": schema})
+    for header in op.headers:
+        schema = {"type": "string", "minLength": 1, "maxLength": 255}
+        params.append({"name": header, "in": "header", "required": False, "schema": schema})
+    return params
+
+
+def _json(ref: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": ref}}
+
+
+def _operation(op: Operation, refs: dict[tuple[Model, str], Any]) -> dict[str, Any]:
+    error_ref = refs[(models.ErrorResponse, "serialization")]
+    statuses = {401, *op.errors, *(_BODY_ERRORS if op.body else ())}
+    responses: dict[str, Any] = {
+        str(status): {"description": text, "content": _json(refs[(model, "serialization")])}
+        for status, (text, model) in op.ok.items()
+    }
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": _ERROR_TEXT[status], "content": _json(error_ref)}
+    doc: dict[str, Any] = {
+        "operationId": op.operation_id,
+        "summary": op.summary,
+        "parameters": _parameters(op),
+        "responses": responses,
+    }
+    if op.body is not None:
+        content = _json(refs[(op.body, "validation")])
+        bodies = examples.REQUESTS.get(op.operation_id)
+        if bodies:
+            content["application/json"]["examples"] = {
+                name: {"value": value} for name, value in bodies.items()
+            }
+        doc["requestBody"] = {"required": True, "content": content}
+    return doc
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The whole document; built once per process."""
+    wanted: set[tuple[Model, str]] = {(models.ErrorResponse, "serialization")}
+    for op in OPERATIONS:
+        wanted.update((model, "serialization") for _, model in op.ok.values())
+        if op.body is not None:
+            wanted.add((op.body, "validation"))
+    keyed = sorted(wanted, key=lambda item: (item[0].__name__, item[1]))
+    refs, defs = pydantic.json_schema.models_json_schema(
+        [(model, mode) for model, mode in keyed],  # type: ignore[misc]
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op, refs)  # type: ignore[arg-type]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wxgate internal API",
+            "version": "1",
+            "description": 'Errors: {"error": {"code", "message", "details"}}. Codes: '
+            + ", ".join(f"{code} {status}" for code, status in errors.STATUS.items()),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(document())

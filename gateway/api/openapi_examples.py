@@ -1,0 +1,51 @@
+"""Request examples of the OpenAPI document, by operationId. They name the resources a fresh
+install would have (account `acme`, a follower, message 1); the schemathesis test seeds those
+and replays the examples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OPENID = "o9AgO5Kd5ggOC-bXrbNODIiE3bGY"
+
+REQUESTS: dict[str, dict[str, Any]] = {
+    "createAccount": {
+        "service": {
+            "id": "acme",
+            "kind": "service",
+            "app_id": "wx0123456789abcdef",
+            "app_secret": "app-secret-from-the-console",
+            "token": "tok3n",
+            "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            "oauth_redirect_hosts": ["shop.example.com"],
+        }
+    },
+    "updateAccount": {"upgrade": {"kind": "service"}, "rotate": {"rotate_oauth_signing_key": True}},
+    "createMessage": {
+        "customer_service": {
+            "type": "customer_service",
+            "to": OPENID,
+            "content": {"msgtype": "text", "text": {"content": "Your order has shipped"}},
+            "idempotency_key": "order-42-shipped",
+        },
+        "template": {
+            "type": "template",
+            "to": OPENID,
+            "template": {
+                "template_id": "ngqIpbwh8bUfcSsECmogfXcV14J0tQlEpBO27izEYtY",
+                "data": {"thing1": {"value": "chocolate"}, "amount2": {"value": "39.8"}},
+                "url": "https://shop.example.com/orders/42",
+            },
+        },
+        "mass": {
+            "type": "mass",
+            "audience": {"tag_id": 2},
+            "content": {"msgtype": "mpnews", "mpnews": {"media_id": "MEDIA_ID"}},
+            "not_before": "2030-01-01T09:00:00+08:00",
+        },
+    },
+    "createQrCode": {
+        "temporary": {"scene": 123, "expire_seconds": 604800},
+        "permanent": {"scene": "store-7", "permanent": True},
+    },
+}

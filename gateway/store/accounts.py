@@ -1,0 +1,137 @@
+"""Accounts: creation, listing, and PATCH (secret rotation, profile, upgrade to service)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+from typing import Any
+
+import asyncpg
+
+from gateway.domain import kinds
+from gateway.store import errors, queries
+from gateway.store import pool as pool_mod
+
+log = logging.getLogger(__name__)
+
+# Changeable fields that PATCH writes as given (None in Change means "leave as it is").
+_PLAIN = ("app_secret", "token", "rule_profile", "oauth_redirect_hosts")
+
+
+def new_signing_key() -> str:
+    """A fresh OAuth signing key: 256 bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Change:
+    """What a PATCH asks for. None leaves a field as it is, except for the nullable fields
+    named in `given` (present in the request), where None removes the value."""
+
+    kind: str | None = None
+    app_secret: str | None = None
+    token: str | None = None
+    encoding_aes_key: str | None = None
+    original_id: str | None = None
+    rule_profile: str | None = None
+    oauth_redirect_hosts: list[str] | None = None
+    rotate_oauth_signing_key: bool = False
+    given: frozenset[str] = frozenset()
+
+
+async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any) -> dict[str, Any]:
+    """Insert an account with a generated oauth_signing_key; the row comes back with secrets."""
+    with errors.translated():
+        row = await conn.fetchrow(
+            queries.get("api_account_insert"),
+            fields["id"],
+            fields["kind"],
+            fields["app_id"],
+            fields["app_secret"],
+            fields["token"],
+            fields.get("encoding_aes_key"),
+            fields.get("original_id"),
+            fields.get("rule_profile", "seed"),
+            fields.get("oauth_redirect_hosts", []),
+            new_signing_key(),
+        )
+    assert row is not None
+    log.info("account created", extra={"action": "account_create", "account_id": row["id"]})
+    return dict(row)
+
+
+async def list_accounts(
+    conn: pool_mod.Connection | asyncpg.Pool, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` accounts ordered by id, after `after`."""
+    rows = await conn.fetch(queries.get("api_account_list"), after, limit)
+    return [dict(r) for r in rows]
+
+
+async def get_account(conn: pool_mod.Connection | asyncpg.Pool, account_id: str) -> dict[str, Any]:
+    """One account row, secrets included (the API strips them); NotFound if absent."""
+    row = await conn.fetchrow(queries.get("api_account_get"), account_id)
+    if row is None:
+        raise errors.NotFound(f"no account {account_id!r}")
+    return dict(row)
+
+
+def _apply(current: dict[str, Any], change: Change) -> tuple[dict[str, Any], bool]:
+    """The row after `change`, and whether it upgraded the kind. Raises DowngradeNotAllowed."""
+    new = dict(current)
+    old_kind = kinds.AccountKind(current["kind"])
+    if change.kind is not None:
+        new["kind"] = kinds.change_kind(old_kind, kinds.AccountKind(change.kind)).value
+    upgraded = old_kind != kinds.AccountKind(new["kind"])
+    for name in _PLAIN:
+        if getattr(change, name) is not None:
+            new[name] = getattr(change, name)
+    if "original_id" in change.given:
+        new["original_id"] = change.original_id
+    if (
+        "encoding_aes_key" in change.given
+        and change.encoding_aes_key != current["encoding_aes_key"]
+    ):
+        # Keep the old key: callbacks encrypted before the rotation still decrypt.
+        new["previous_aes_key"] = current["encoding_aes_key"]
+        new["encoding_aes_key"] = change.encoding_aes_key
+    if change.rotate_oauth_signing_key:
+        new["oauth_signing_key"] = new_signing_key()
+    return new, upgraded
+
+
+async def update_account(
+    pool: asyncpg.Pool, account_id: str, change: Change
+) -> tuple[dict[str, Any], bool]:
+    """Apply a PATCH under a row lock; on an upgrade, wake every held delivery of the account
+    so the scheduler re-decides it with the new capabilities. Returns (row, upgraded)."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await conn.fetchrow(queries.get("api_account_lock"), account_id)
+        if current is None:
+            raise errors.NotFound(f"no account {account_id!r}")
+        new, upgraded = _apply(dict(current), change)
+        row = await conn.fetchrow(
+            queries.get("api_account_update"),
+            account_id,
+            new["kind"],
+            new["app_secret"],
+            new["token"],
+            new["encoding_aes_key"],
+            new["previous_aes_key"],
+            new["original_id"],
+            new["rule_profile"],
+            new["oauth_redirect_hosts"],
+            new["oauth_signing_key"],
+            upgraded,
+        )
+        assert row is not None
+        if upgraded:
+            await conn.execute(queries.get("api_account_wake_held"), account_id)
+            await conn.execute(queries.get("api_notify_release"), account_id)
+    log.info(
+        "account updated%s",
+        " (upgraded to service)" if upgraded else "",
+        extra={"action": "account_update", "account_id": account_id},
+    )
+    return dict(row), upgraded

@@ -1,0 +1,189 @@
+"""Messages: enqueue (message + deliveries + transition + NOTIFY in one transaction), read
+with history, keyset listing, and cancel. Idempotency keys are enforced by a unique index."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from typing import Any
+
+import asyncpg
+
+from gateway import metrics
+from gateway.store import deliveries, errors, queries
+from gateway.store import pool as pool_mod
+
+log = logging.getLogger(__name__)
+
+Db = pool_mod.Connection | asyncpg.Pool
+
+# Terminal statuses; their order is the tie-break of the status aggregate (most frequent
+# terminal status wins) that gateway.store.deliveries.refresh_messages computes.
+TERMINAL = ("delivered", "sent", "failed", "expired", "canceled")
+EMPTY_AUDIENCE = "the audience has no subscribed followers"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NewMessage:
+    """A validated message request. `openids` lists the delivery recipients: one openid
+    (customer_service, template), an openid list, or [None] for an account-level sendall;
+    None means the service `all` fan-out over the subscribed followers."""
+
+    type: str
+    recipient: str | None
+    audience: dict[str, Any] | None
+    content: dict[str, Any] | None
+    template: dict[str, Any] | None
+    outside_window: str
+    not_before: dt.datetime | None
+    expires_at: dt.datetime
+    idempotency_key: str | None
+    request_hash: str | None
+    openids: list[str | None] | None
+
+
+def _rows(status: str) -> int:
+    # asyncpg's command tag: "INSERT 0 12", "UPDATE 3".
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _replay(db: Db, account_id: str, key: str, request_hash: str | None) -> int | None:
+    row = await db.fetchrow(queries.get("api_message_by_key"), account_id, key)
+    if row is None:
+        return None
+    if row["request_hash"] != request_hash:
+        raise errors.IdempotencyConflict()
+    return int(row["id"])
+
+
+async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -> int:
+    kind = await conn.fetchval(queries.get("api_account_kind_share"), account_id)
+    if kind is None:
+        raise errors.NotFound(f"no account {account_id!r}")
+    message_id: int = await conn.fetchval(
+        queries.get("api_message_insert"),
+        account_id,
+        msg.type,
+        msg.recipient,
+        msg.audience,
+        msg.content,
+        msg.template,
+        msg.outside_window,
+        msg.not_before,
+        msg.expires_at,
+        msg.idempotency_key,
+        msg.request_hash,
+    )
+    if msg.openids is None and kind == "service":
+        tag = await conn.execute(
+            queries.get("api_deliveries_fan_out"), account_id, message_id, msg.not_before
+        )
+    else:
+        # Subscription `all` is one account-level sendall, like a tag.
+        recipients = msg.openids if msg.openids is not None else [None]
+        tag = await conn.execute(
+            queries.get("api_deliveries_insert"), account_id, message_id, recipients, msg.not_before
+        )
+    total = _rows(tag)
+    await conn.execute(queries.get("api_message_set_total"), account_id, message_id, total)
+    transition = queries.get("api_transition_insert")
+    await conn.execute(transition, account_id, message_id, "queued", None, {"recipients": total})
+    if total == 0:
+        await conn.execute(
+            queries.get("api_message_fail_empty"), account_id, message_id, EMPTY_AUDIENCE
+        )
+        await conn.execute(
+            transition, account_id, message_id, "failed", None, {"error": EMPTY_AUDIENCE}
+        )
+    else:
+        await conn.execute(queries.get("api_notify_release"), account_id)
+    return message_id
+
+
+async def enqueue_message(
+    pool: asyncpg.Pool, account_id: str, msg: NewMessage
+) -> tuple[dict[str, Any], bool]:
+    """Store a message and its deliveries and wake the scheduler. Returns (message, created);
+    a repeated idempotency key with the same request hash returns the original message,
+    with another hash raises IdempotencyConflict."""
+    if msg.idempotency_key is not None:
+        existing = await _replay(pool, account_id, msg.idempotency_key, msg.request_hash)
+        if existing is not None:
+            return await get_message(pool, account_id, existing), False
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            with errors.translated():
+                message_id = await _insert(conn, account_id, msg)
+    except errors.DuplicateMessage:
+        # A concurrent request with the same key committed first.
+        assert msg.idempotency_key is not None
+        existing = await _replay(pool, account_id, msg.idempotency_key, msg.request_hash)
+        assert existing is not None
+        return await get_message(pool, account_id, existing), False
+    metrics.MESSAGES.labels(status="queued", reason="").inc()
+    log.info(
+        "message queued",
+        extra={"action": "message_enqueue", "account_id": account_id, "message_id": message_id},
+    )
+    return await get_message(pool, account_id, message_id), True
+
+
+async def _counts(db: Db, account_id: str, message_id: int) -> dict[str, int]:
+    rows = await db.fetch(queries.get("api_message_counts"), account_id, message_id)
+    return {r["status"]: int(r["n"]) for r in rows}
+
+
+async def get_message(db: Db, account_id: str, message_id: int) -> dict[str, Any]:
+    """A message row plus `counts` (deliveries by status) and `history` (transitions)."""
+    row = await db.fetchrow(queries.get("api_message_get"), account_id, message_id)
+    if row is None:
+        raise errors.NotFound("no such message")
+    history = await db.fetch(queries.get("api_message_history"), account_id, message_id)
+    message = dict(row)
+    message["counts"] = await _counts(db, account_id, message_id)
+    message["history"] = [dict(h) for h in history]
+    return message
+
+
+async def list_messages(
+    db: Db, account_id: str, status: str | None, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to `limit` messages newest first, with ids below `before`; unknown account: NotFound."""
+    if not await db.fetchval(queries.get("api_account_exists"), account_id):
+        raise errors.NotFound(f"no account {account_id!r}")
+    rows = await db.fetch(queries.get("api_message_list"), account_id, status, before, limit)
+    return [dict(r) for r in rows]
+
+
+async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> dict[str, Any]:
+    """Cancel the queued and held deliveries of a message (their quota units go back and the
+    message status is recomputed, by the scheduler's own store function); rows being sent
+    finish. A terminal message, or one with nothing left but rows in flight: InvalidState."""
+    status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+    if status is None:
+        raise errors.NotFound("no such message")
+    if status in TERMINAL:
+        raise errors.InvalidState(f"the message is already {status}")
+    for attempt in range(3):
+        try:
+            async with pool.acquire() as conn:
+                now = dt.datetime.now(dt.UTC)
+                canceled = await deliveries.cancel_message(conn, account_id, message_id, now)
+            break
+        except asyncpg.DeadlockDetectedError:
+            # A worker locked the message first; the loser of the deadlock tries again.
+            if attempt == 2:
+                raise
+    if canceled == 0:
+        status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+        if status in TERMINAL:
+            raise errors.InvalidState(f"the message is already {status}")
+        raise errors.InvalidState("the message is being sent; nothing is left to cancel")
+    metrics.MESSAGES.labels(status="canceled", reason="").inc()
+    log.info(
+        "message canceled (%d deliveries)",
+        canceled,
+        extra={"action": "message_cancel", "account_id": account_id, "message_id": message_id},
+    )
+    return await get_message(pool, account_id, message_id)

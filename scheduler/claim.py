@@ -1,0 +1,164 @@
+"""The claim: one transaction that locks due deliveries and their followers, decides each one
+with the pure core on the locked state, consumes quota units, and leases the sends.
+
+Also the take-over of expired leases (a worker died mid-send): those rows are re-sent as they
+were, with the same idempotency key, never re-decided or re-batched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Sequence
+
+import asyncpg
+
+from gateway.domain import decide, kinds, periods
+from gateway.store import deliveries, pool
+from scheduler import planner, work
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Claimed:
+    calls: list[work.Call]
+    claimed: int  # rows locked (some may have been skipped: their follower was busy)
+    decided: int  # rows held, expired or failed without a call
+    transitions: list[asyncpg.Record] = dataclasses.field(default_factory=list)
+
+
+async def _context(
+    conn: pool.Connection, items: Sequence[work.Item]
+) -> tuple[dict[str, work.Account], dict[tuple[str, int], work.Message]]:
+    accounts = await deliveries.load_accounts(conn, {i.account_id for i in items})
+    messages = await deliveries.load_messages(conn, {(i.account_id, i.message_id) for i in items})
+    return (
+        {k: work.Account.from_record(r) for k, r in accounts.items()},
+        {k: work.Message.from_record(r) for k, r in messages.items()},
+    )
+
+
+async def claim(
+    conn: pool.Connection,
+    now: dt.datetime,
+    *,
+    worker_id: str,
+    tz: zoneinfo.ZoneInfo,
+    per_account: int,
+    total: int,
+    lease: dt.timedelta,
+) -> Claimed:
+    """Claim, decide and lease due work in one transaction; the calls come back to be made."""
+    async with conn.transaction():
+        rows = await deliveries.claim_due(conn, now, per_account, total)
+        if not rows:
+            return Claimed([], 0, 0)
+        items = [work.Item.from_record(r) for r in rows]
+        leaders = {(i.account_id, i.client_msg_id or "") for i in items if i.pinned}
+        members = await deliveries.lock_batch_members(conn, leaders)
+        items += [work.Item.from_record(r) for r in members]
+        accounts, messages = await _context(conn, items)
+        # An openid-list mass message goes out in as few calls as the platform allows (the
+        # mass API has a daily call quota), whatever the pass's per-account share.
+        batchable = {
+            (i.account_id, i.message_id)
+            for i in items
+            if not i.pinned
+            and _batchable(accounts[i.account_id], messages[(i.account_id, i.message_id)])
+        }
+        if batchable:
+            held = {i.key for i in items}
+            extra = await deliveries.claim_message_rows(
+                conn, now, batchable, planner.MASS_BATCH_MAX
+            )
+            items += [
+                work.Item.from_record(r) for r in extra if (r["account_id"], r["id"]) not in held
+            ]
+        pinned = [i for i in items if i.pinned]
+        fresh = [i for i in items if not i.pinned]
+        recipients = {(i.account_id, i.openid) for i in fresh if i.openid is not None}
+        followers = await deliveries.lock_followers(conn, recipients)
+        month, day = periods.month_key(now, tz), periods.day_key(now, tz)
+        follower_used = await deliveries.follower_usage(
+            conn,
+            {
+                (i.account_id, i.openid, month)
+                for i in fresh
+                if i.openid is not None
+                and accounts[i.account_id].kind == kinds.AccountKind.SERVICE
+                and _uses_units(messages[(i.account_id, i.message_id)])
+                and followers[(i.account_id, i.openid)]["locked"]
+            },
+        )
+        account_used = await deliveries.account_usage(
+            conn,
+            {
+                (i.account_id, day)
+                for i in fresh
+                if accounts[i.account_id].kind == kinds.AccountKind.SUBSCRIPTION
+                and messages[(i.account_id, i.message_id)].type == decide.MessageType.MASS
+            },
+        )
+        plan = planner.Planner(now, tz, accounts, messages, followers, follower_used, account_used)
+        for item in fresh:
+            plan.consider(item)
+        plan.refuse(await deliveries.consume_units(conn, plan.units(), planner.UNIT_LIMITS))
+        lease_until = now + lease
+        calls = plan.calls(lease_until) + plan.resend(pinned, lease_until)
+        await deliveries.give_back_units(conn, plan.give_back)
+        await deliveries.apply_decisions(conn, now, worker_id, plan.changes)
+        await deliveries.update_windows(conn, now, plan.windows())
+        message_of = {i.key: i.message_id for i in items}
+        touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
+        transitions = await deliveries.refresh_messages(conn, touched, now)
+    decided = sum(1 for c in plan.changes if c.status != "sending")
+    if plan.skipped:
+        log.info(
+            "skipped %d deliveries whose follower was busy",
+            plan.skipped,
+            extra={"action": "claim_skip_busy"},
+        )
+    return Claimed(calls, len(items), decided, list(transitions))
+
+
+def _batchable(account: work.Account, message: work.Message) -> bool:
+    """Mass by openid list (or `all`, fanned out) on a service account: mass/send batches."""
+    return (
+        account.kind == kinds.AccountKind.SERVICE
+        and message.type == decide.MessageType.MASS
+        and message.audience_kind() != decide.Audience.TAG
+    )
+
+
+def _uses_units(message: work.Message) -> bool:
+    """Mass messages, and customer-service messages that may reach outside the window."""
+    return message.type == decide.MessageType.MASS or message.outside_window == "reach"
+
+
+async def take_over(
+    conn: pool.Connection,
+    now: dt.datetime,
+    *,
+    worker_id: str,
+    lease: dt.timedelta,
+    limit: int,
+) -> Claimed:
+    """Lease rows whose worker's lease expired (it died mid-send) and re-send them as they
+    were: same channel, same key, same batch, the units they already took."""
+    candidates = await deliveries.expired_leases(conn, now, limit)
+    if not candidates:
+        return Claimed([], 0, 0)
+    async with conn.transaction():
+        rows = await deliveries.take_leases(conn, now, candidates, now + lease, worker_id)
+        items = [work.Item.from_record(r) for r in rows]
+        accounts, messages = await _context(conn, items)
+    if items:
+        log.warning(
+            "took over %d deliveries whose lease expired",
+            len(items),
+            extra={"action": "lease_takeover"},
+        )
+    return Claimed(planner.resend_calls(items, accounts, messages), len(items), 0)

@@ -1,0 +1,268 @@
+"""Calls to WeChat for claimed sends, and what each answer means for the deliveries.
+
+A call waits for its account's rate and concurrency limits; one that has not started when the
+worker stops comes back `released`. A stale token (40001/42001) is invalidated and the call
+retried once with a fresh token; 45065 (clientmsgid exists) means the send was already done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypeVar
+
+from gateway import metrics
+from gateway.domain import decide, kinds
+from gateway.wechat import client as wx
+from scheduler import credentials, ratelimit, work
+
+log = logging.getLogger(__name__)
+
+Channel = decide.Channel
+Hold = decide.HoldReason
+
+CUSTOM_PATH = "/cgi-bin/message/custom/send"
+TEMPLATE_PATH = "/cgi-bin/message/template/send"
+MASS_PATH = "/cgi-bin/message/mass/send"
+SENDALL_PATH = "/cgi-bin/message/mass/sendall"
+TAGS_CREATE_PATH = "/cgi-bin/tags/create"
+TAGS_MEMBERS_PATH = "/cgi-bin/tags/members/batchtagging"
+TAGS_DELETE_PATH = "/cgi-bin/tags/delete"
+TAGS_GET_PATH = "/cgi-bin/tags/get"
+
+CLIENTMSGID_EXISTS = 45065
+TAG_NAME_EXISTS = 45157
+
+# Answers that mean "try again later" and the hold reason they get.
+RETRY: dict[int, Hold] = {
+    -1: Hold.RETRY_BACKOFF,
+    45009: Hold.API_QUOTA_EXHAUSTED,  # the API's daily quota; clear_quota may reset it
+    45011: Hold.RATE_LIMITED,  # the API's minute quota
+    45066: Hold.RATE_LIMITED,  # the same clientmsgid retried too fast
+    45056: Hold.RETRY_BACKOFF,  # too many tags: our one-member tags are still in use
+}
+# Answers that mean our view of the follower or the quota was stale: re-decide.
+STALE_WINDOW = frozenset({45015, 45047})
+NOT_SUBSCRIBED = 43004
+NO_MASS_QUOTA = 45028
+
+Kind = Literal["sent", "retry", "stale", "failed", "released"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    kind: Kind
+    reason: str | None = None
+    msgid: str | None = None
+    errcode: int | None = None
+    errmsg: str | None = None
+
+
+RELEASED = Outcome("released")
+
+
+class TokenUnavailable(Exception):
+    """No access token could be had (stable_token failed): the send did not happen."""
+
+    def __init__(self, cause: wx.WeChatError | wx.TransportError) -> None:
+        super().__init__(f"no access token: {cause}")
+        self.cause = cause
+
+
+Result = list[tuple[work.Item, Outcome]]
+
+
+def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
+    """What an error from a send means (pure)."""
+    if isinstance(error, TokenUnavailable):
+        code = error.cause.errcode if isinstance(error.cause, wx.WeChatError) else None
+        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=str(error))
+    if isinstance(error, wx.TransportError):
+        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error))
+    if not isinstance(error, wx.WeChatError):
+        raise TypeError(f"not a WeChat call error: {error!r}")
+    code, text = error.errcode, error.errmsg
+    if code in RETRY:
+        return Outcome("retry", RETRY[code].value, errcode=code, errmsg=text)
+    if code in wx.STALE_TOKEN_ERRCODES:
+        # The retry with a fresh token failed too: back off.
+        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=text)
+    if code in STALE_WINDOW:
+        return Outcome("stale", Hold.WINDOW_CLOSED.value, errcode=code, errmsg=text)
+    if code == NOT_SUBSCRIBED:
+        return Outcome("stale", Hold.NOT_SUBSCRIBED.value, errcode=code, errmsg=text)
+    if code == NO_MASS_QUOTA:
+        reason = (
+            Hold.DAILY_MASS_USED
+            if account_kind == kinds.AccountKind.SUBSCRIPTION
+            else Hold.MASS_QUOTA_EXHAUSTED
+        )
+        return Outcome("stale", reason.value, errcode=code, errmsg=text)
+    return Outcome("failed", "wechat_error", errcode=code, errmsg=text)
+
+
+T = TypeVar("T")
+
+
+async def _observed(path: str, call: Awaitable[T]) -> T:
+    try:
+        result = await call
+    except wx.WeChatError as exc:
+        metrics.WECHAT_CALLS.labels(path=path, errcode=str(exc.errcode)).inc()
+        raise
+    except wx.TransportError:
+        metrics.WECHAT_CALLS.labels(path=path, errcode="transport").inc()
+        raise
+    metrics.WECHAT_CALLS.labels(path=path, errcode="0").inc()
+    return result
+
+
+def _msgid(answer: dict[str, Any]) -> str | None:
+    value = answer.get("msgid", answer.get("msg_id"))
+    return None if value is None else str(value)
+
+
+class Sender:
+    """Makes the calls of a pass, within each account's limits."""
+
+    def __init__(
+        self,
+        client: wx.WeChatClient,
+        tokens: credentials.TokenCache,
+        limiter: ratelimit.RateLimiter,
+        stop: asyncio.Event,
+        on_start: Callable[[work.Call], None],
+    ) -> None:
+        self.client = client
+        self.tokens = tokens
+        self.limiter = limiter
+        self.stop = stop
+        self.on_start = on_start
+
+    async def send(self, call: work.Call) -> Result:
+        """Make one call when the account's limits allow; an outcome for each of its rows."""
+        limiter = self.limiter.account(call.account.id)
+        if call.channel == Channel.MASS_SINGLE:
+            async with limiter.tag_sends:
+                return await self._limited(call, limiter)
+        return await self._limited(call, limiter)
+
+    async def _limited(self, call: work.Call, limiter: ratelimit.AccountLimiter) -> Result:
+        async with self.limiter.slot(call.account.id):
+            if self.stop.is_set() or not await limiter.calls.take(self.stop):
+                return [(i, RELEASED) for i in call.items]
+            if call.channel in work.MASS_CHANNELS and not await limiter.mass.take(self.stop):
+                return [(i, RELEASED) for i in call.items]
+            self.on_start(call)
+            try:
+                answer = await self._with_token(call)
+            except (wx.WeChatError, wx.TransportError, TokenUnavailable) as exc:
+                outcome = classify(exc, call.account.kind)
+                log.info(
+                    "send refused (%s): %s",
+                    outcome.kind,
+                    exc,
+                    extra={
+                        "action": "send_" + outcome.kind,
+                        "account_id": call.account.id,
+                        "message_id": call.message.id,
+                    },
+                )
+                return [(i, outcome) for i in call.items]
+        sent = Outcome("sent", msgid=_msgid(answer))
+        return [(i, sent) for i in call.items]
+
+    async def _token(self, call: work.Call) -> str:
+        try:
+            return await self.tokens.get(call.account)
+        except (wx.WeChatError, wx.TransportError) as exc:
+            raise TokenUnavailable(exc) from exc
+
+    async def _with_token(self, call: work.Call) -> dict[str, Any]:
+        token = await self._token(call)
+        try:
+            return await self._done_once(call, token)
+        except wx.WeChatError as exc:
+            if exc.errcode not in wx.STALE_TOKEN_ERRCODES:
+                raise
+        await self.tokens.stale(call.account, token)
+        return await self._done_once(call, await self._token(call))
+
+    async def _done_once(self, call: work.Call, token: str) -> dict[str, Any]:
+        try:
+            return await self._perform(call, token)
+        except wx.WeChatError as exc:
+            if exc.errcode == CLIENTMSGID_EXISTS:
+                # The platform already took this clientmsgid: the send is done.
+                log.info(
+                    "mass send already done (45065)",
+                    extra={"action": "send_deduped", "account_id": call.account.id},
+                )
+                return exc.payload
+            raise
+
+    async def _perform(self, call: work.Call, token: str) -> dict[str, Any]:
+        message = call.message
+        content = dict(message.content or {})
+        if call.channel == Channel.CUSTOM:
+            payload = {"touser": call.items[0].openid, **content}
+            return await _observed(CUSTOM_PATH, self.client.send_custom(token, payload))
+        if call.channel == Channel.TEMPLATE:
+            template = message.template or {}
+            payload = {
+                "touser": call.items[0].openid,
+                "template_id": template.get("template_id"),
+                "data": template.get("data", {}),
+                **{k: template[k] for k in ("url", "miniprogram") if template.get(k)},
+                "client_msg_id": call.key,
+            }
+            return await _observed(TEMPLATE_PATH, self.client.send_template(token, payload))
+        mass = {**content, "send_ignore_reprint": 0, "clientmsgid": call.key}
+        if call.channel == Channel.MASS_OPENIDS:
+            payload = {"touser": [i.openid for i in call.items], **mass}
+            return await _observed(MASS_PATH, self.client.send_mass(token, payload))
+        if call.channel == Channel.SENDALL:
+            audience = message.audience or {}
+            if "tag_id" in audience:
+                target: dict[str, Any] = {"is_to_all": False, "tag_id": audience["tag_id"]}
+            else:
+                target = {"is_to_all": True}
+            payload = {"filter": target, **mass}
+            return await _observed(SENDALL_PATH, self.client.send_all(token, payload))
+        return await self._tag_send(call, token, mass)
+
+    async def _tag_send(self, call: work.Call, token: str, mass: dict[str, Any]) -> dict[str, Any]:
+        """One recipient by mass message: a one-member tag, sendall to it, delete the tag."""
+        item = call.items[0]
+        name = f"wxgate-{item.id}"  # tag names are at most 30 characters
+        try:
+            tag_id = await _observed(TAGS_CREATE_PATH, self.client.create_tag(token, name))
+        except wx.WeChatError as exc:
+            if exc.errcode != TAG_NAME_EXISTS:
+                raise
+            # Left over by an earlier try of this delivery (a crash or a lost answer).
+            tag_id = await self._find_tag(token, name)
+        try:
+            await _observed(
+                TAGS_MEMBERS_PATH, self.client.tag_members(token, tag_id, [item.openid or ""])
+            )
+            payload = {"filter": {"is_to_all": False, "tag_id": tag_id}, **mass}
+            return await _observed(SENDALL_PATH, self.client.send_all(token, payload))
+        finally:
+            try:
+                await _observed(TAGS_DELETE_PATH, self.client.delete_tag(token, tag_id))
+            except (wx.WeChatError, wx.TransportError) as exc:
+                log.warning(
+                    "one-member tag not deleted: %s",
+                    exc,
+                    extra={"action": "tag_delete_failed", "account_id": call.account.id},
+                )
+
+    async def _find_tag(self, token: str, name: str) -> int:
+        answer = await _observed(TAGS_GET_PATH, self.client.call(TAGS_GET_PATH, token, {}))
+        for tag in answer.get("tags", []):
+            if tag.get("name") == name:
+                return int(tag["id"])
+        raise wx.WeChatError(TAG_NAME_EXISTS, f"tag {name} exists but is not listed", answer)

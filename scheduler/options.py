@@ -1,0 +1,37 @@
+"""The worker's tunables, with the defaults README documents (section "Release scheduler")."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import random
+
+from scheduler import backoff, ratelimit
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    limits: ratelimit.Limits = dataclasses.field(default_factory=ratelimit.Limits)
+    # A pass claims at most what one account sends in `claim_horizon` seconds at its rate
+    # (never more than `claim_per_account`), and `claim_total` rows in all.
+    claim_horizon: float = 10.0
+    claim_per_account: int = 1000
+    claim_total: int = 2000
+    # A claimed row belongs to its worker this long; then any worker may take it over.
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+    # Passes that may run at once in one worker (a wake-up does not wait for a slow pass).
+    runners: int = 2
+    tick_seconds: float = 1.0  # the polling fallback
+    token_refresh_seconds: float = 60.0
+    token_refresh_ahead: dt.timedelta = dt.timedelta(minutes=10)
+    sweep_seconds: float = 30.0
+    events_retention: dt.timedelta = dt.timedelta(days=30)
+    messages_retention: dt.timedelta = dt.timedelta(days=90)
+    call_timeout: float = 5.0  # per WeChat call; keeps a clean stop under 10 s
+    stop_timeout: float = 8.0
+    backoff_base: float = backoff.BASE
+    backoff_cap: float = backoff.CAP
+    # The first re-decision after WeChat said our view was stale (45015, 45028, 43004).
+    stale_delay: float = 1.0
+    token_ttl: float = 60.0  # seconds a worker trusts its in-memory copy of a token
+    jitter: backoff.Jitter = random.random

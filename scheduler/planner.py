@@ -1,0 +1,298 @@
+"""The decisions of one claim, in claim order: each due row is decided by the pure core on
+the follower state and quota usage as the earlier rows of the same claim left them; sends are
+grouped into WeChat calls with their idempotency keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+import asyncpg
+
+from gateway.domain import decide, kinds, periods, window
+from gateway.store import deliveries
+from scheduler import work
+
+Channel = decide.Channel
+MASS_BATCH_MAX = 10_000  # mass/send takes 2 to 10,000 openids
+UNIT_LIMITS = {
+    deliveries.FOLLOWER_MONTH: periods.MASS_LIMIT[kinds.AccountKind.SERVICE],
+    deliveries.ACCOUNT_DAY: periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
+}
+
+
+@dataclasses.dataclass
+class _Recipient:
+    """A locked follower's state as the decisions of this claim change it."""
+
+    subscribed: bool
+    window: window.Window
+    window_dirty: bool = False
+
+    def domain(self) -> decide.Follower:
+        return decide.Follower(self.subscribed, self.window)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Sent:
+    item: work.Item
+    send: decide.Send
+    unit: deliveries.Unit | None
+
+
+class Planner:
+    """Decides the rows of one claim in order, keeping usage and windows as they change."""
+
+    def __init__(
+        self,
+        now: dt.datetime,
+        tz: zoneinfo.ZoneInfo,
+        accounts: Mapping[str, work.Account],
+        messages: Mapping[tuple[str, int], work.Message],
+        followers: Mapping[tuple[str, str], asyncpg.Record],
+        follower_used: Mapping[tuple[str, str, dt.date], int],
+        account_used: Mapping[tuple[str, dt.date], int],
+    ) -> None:
+        self.now = now
+        self.tz = tz
+        self.accounts = accounts
+        self.messages = messages
+        self.month = periods.month_key(now, tz)
+        self.day = periods.day_key(now, tz)
+        self.follower_used = dict(follower_used)
+        self.account_used = dict(account_used)
+        self.recipients: dict[tuple[str, str], _Recipient] = {}
+        self.busy: set[tuple[str, str]] = set()
+        for key, r in followers.items():
+            if r["locked"]:
+                self.recipients[key] = _Recipient(
+                    r["subscribed"], window.Window(r["window_ends_at"], r["window_remaining"])
+                )
+            elif r["busy"]:
+                self.busy.add(key)
+        self.sends: list[_Sent] = []
+        self.changes: list[deliveries.Change] = []
+        self.give_back: list[deliveries.Unit] = []
+        self.skipped = 0
+
+    # -- fresh rows ------------------------------------------------------------------------
+
+    def _usage(self, item: work.Item) -> decide.Usage:
+        f = self.follower_used.get((item.account_id, item.openid or "", self.month), 0)
+        a = self.account_used.get((item.account_id, self.day), 0)
+        return decide.Usage(follower_mass_used=f, account_mass_used=a)
+
+    def _decide(self, item: work.Item, usage: decide.Usage) -> decide.Decision:
+        account = self.accounts[item.account_id]
+        message = self.messages[(item.account_id, item.message_id)]
+        recipient = self.recipients.get((item.account_id, item.openid or ""))
+        follower = recipient.domain() if recipient is not None else None
+        return decide.decide(account.domain(self.tz), follower, message.domain(), usage, self.now)
+
+    def consider(self, item: work.Item) -> None:
+        """Decide one due row on the state as the earlier rows of this claim left it."""
+        if item.openid is not None and (item.account_id, item.openid) in self.busy:
+            self.skipped += 1  # the inbound path holds the follower: next pass
+            return
+        decision = self._decide(item, self._usage(item))
+        if not isinstance(decision, decide.Send):
+            self.changes.append(self._not_sent(item, decision))
+            return
+        unit = None
+        if decision.quota == "follower_month" and item.openid is not None:
+            unit = deliveries.Unit(
+                deliveries.FOLLOWER_MONTH, item.account_id, item.openid, self.month
+            )
+            key = (item.account_id, item.openid, self.month)
+            self.follower_used[key] = self.follower_used.get(key, 0) + decision.units
+        elif decision.quota == "account_day":
+            unit = deliveries.Unit(deliveries.ACCOUNT_DAY, item.account_id, None, self.day)
+            key2 = (item.account_id, self.day)
+            self.account_used[key2] = self.account_used.get(key2, 0) + decision.units
+        if decision.channel == Channel.CUSTOM and item.openid is not None:
+            recipient = self.recipients[(item.account_id, item.openid)]
+            if recipient.window.remaining is not None:
+                recipient.window = window.consume(recipient.window)
+                recipient.window_dirty = True
+        self.sends.append(_Sent(item, decision, unit))
+
+    def units(self) -> list[deliveries.Unit]:
+        return [s.unit for s in self.sends if s.unit is not None]
+
+    def refuse(self, refused: set[deliveries.Unit]) -> None:
+        """Units the database would not give (another writer took them): those sends become
+        the holds an exhausted quota gives."""
+        if not refused:
+            return
+        kept = []
+        for sent in self.sends:
+            if sent.unit is None or sent.unit not in refused:
+                kept.append(sent)
+                continue
+            exhausted = decide.Usage(
+                follower_mass_used=UNIT_LIMITS[deliveries.FOLLOWER_MONTH],
+                account_mass_used=UNIT_LIMITS[deliveries.ACCOUNT_DAY],
+            )
+            self.changes.append(self._not_sent(sent.item, self._decide(sent.item, exhausted)))
+        self.sends = kept
+
+    def _not_sent(self, item: work.Item, decision: decide.Decision) -> deliveries.Change:
+        base = deliveries.Change(item.account_id, item.id, "held")
+        if isinstance(decision, decide.Hold):
+            return dataclasses.replace(
+                base,
+                reason=decision.reason.value,
+                release_at=decision.release_at,
+                wait_for=decision.wait_for.value if decision.wait_for else None,
+            )
+        if isinstance(decision, decide.Expire):
+            return dataclasses.replace(base, status="expired", reason=decision.reason)
+        if isinstance(decision, decide.Reject):
+            return dataclasses.replace(
+                base, status="failed", reason=decision.capability.value, errmsg=decision.message
+            )
+        raise TypeError(f"not a hold, expiry or rejection: {decision!r}")
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def calls(self, lease_until: dt.datetime) -> list[work.Call]:
+        """Group the sends into calls, fix their keys, and lease their rows."""
+        calls: list[work.Call] = []
+        batches: dict[tuple[str, int], list[_Sent]] = defaultdict(list)
+        for sent in self.sends:
+            if sent.send.channel == Channel.MASS_OPENIDS:
+                batches[(sent.item.account_id, sent.item.message_id)].append(sent)
+                continue
+            key = None
+            if sent.send.channel in (Channel.TEMPLATE, Channel.MASS_SINGLE, Channel.SENDALL):
+                key = work.delivery_key(sent.item.account_id, sent.item.id)
+            calls.append(self._call(sent.send.channel, [sent], key, lease_until))
+        for (_, message_id), group in batches.items():
+            for start in range(0, len(group), MASS_BATCH_MAX):
+                chunk = group[start : start + MASS_BATCH_MAX]
+                if len(chunk) == 1:
+                    # mass/send needs two openids: one recipient goes through a 1-member tag
+                    key = work.delivery_key(chunk[0].item.account_id, chunk[0].item.id)
+                    calls.append(self._call(Channel.MASS_SINGLE, chunk, key, lease_until))
+                else:
+                    key = work.batch_key(message_id)
+                    calls.append(self._call(Channel.MASS_OPENIDS, chunk, key, lease_until))
+        return calls
+
+    def _call(
+        self, channel: Channel, group: list[_Sent], key: str | None, lease_until: dt.datetime
+    ) -> work.Call:
+        items = []
+        for sent in group:
+            item = dataclasses.replace(
+                sent.item,
+                status="sending",
+                channel=channel.value,
+                client_msg_id=key,
+                quota=sent.unit,
+                attempts=sent.item.attempts + 1,
+            )
+            items.append(item)
+            self.changes.append(
+                deliveries.Change(
+                    item.account_id,
+                    item.id,
+                    "sending",
+                    channel=channel.value,
+                    client_msg_id=key,
+                    quota_kind=sent.unit.kind if sent.unit else None,
+                    quota_key=sent.unit.period if sent.unit else None,
+                    lease_until=lease_until,
+                    attempt=1,
+                )
+            )
+        first = items[0]
+        return work.Call(
+            self.accounts[first.account_id],
+            self.messages[(first.account_id, first.message_id)],
+            channel,
+            tuple(items),
+            key,
+        )
+
+    def windows(self) -> dict[tuple[str, str], int]:
+        return {
+            key: r.window.remaining
+            for key, r in self.recipients.items()
+            if r.window_dirty and r.window.remaining is not None
+        }
+
+    # -- pinned rows -----------------------------------------------------------------------
+
+    def resend(self, items: Sequence[work.Item], lease_until: dt.datetime) -> list[work.Call]:
+        """Pinned mass rows due for a retry: the same call again, unless the message expired
+        (then their units are given back)."""
+        live = []
+        for item in items:
+            message = self.messages[(item.account_id, item.message_id)]
+            if self.now >= message.expires_at:
+                self.changes.append(
+                    deliveries.Change(item.account_id, item.id, "expired", reason="expired")
+                )
+                if item.quota is not None:
+                    self.give_back.append(item.quota)
+                continue
+            live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
+            self.changes.append(
+                deliveries.Change(
+                    item.account_id,
+                    item.id,
+                    "sending",
+                    channel=item.channel,
+                    client_msg_id=item.client_msg_id,
+                    quota_kind=item.quota.kind if item.quota else None,
+                    quota_key=item.quota.period if item.quota else None,
+                    lease_until=lease_until,
+                    attempt=1,
+                )
+            )
+        return resend_calls(live, self.accounts, self.messages)
+
+
+def resend_calls(
+    items: Iterable[work.Item],
+    accounts: Mapping[str, work.Account],
+    messages: Mapping[tuple[str, int], work.Message],
+) -> list[work.Call]:
+    """Calls that repeat earlier ones exactly: rows of one batch key go together."""
+    calls = []
+    groups: dict[tuple[str, str], list[work.Item]] = defaultdict(list)
+    for item in items:
+        if item.channel == Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
+            groups[(item.account_id, item.client_msg_id)].append(item)
+            continue
+        channel = Channel(item.channel) if item.channel else Channel.CUSTOM
+        key = item.client_msg_id
+        if key is None and channel != Channel.CUSTOM:
+            key = work.delivery_key(item.account_id, item.id)
+        calls.append(_resend(accounts, messages, channel, [item], key))
+    for (_, key), group in groups.items():
+        channel = Channel.MASS_OPENIDS if len(group) > 1 else Channel.MASS_SINGLE
+        calls.append(_resend(accounts, messages, channel, group, key))
+    return calls
+
+
+def _resend(
+    accounts: Mapping[str, work.Account],
+    messages: Mapping[tuple[str, int], work.Message],
+    channel: Channel,
+    items: list[work.Item],
+    key: str | None,
+) -> work.Call:
+    first = items[0]
+    return work.Call(
+        accounts[first.account_id],
+        messages[(first.account_id, first.message_id)],
+        channel,
+        tuple(items),
+        key,
+        resend=True,
+    )

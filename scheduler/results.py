@@ -1,0 +1,148 @@
+"""What WeChat answered, written back in one transaction per batch of finished calls.
+
+sent -> sent (msgid); retry -> held with backoff (mass sends stay pinned to their key and
+batch, keeping their units); stale view -> our follower/quota view is corrected and the row
+is re-decided soon; other errors -> failed; never started -> queued again. A hold that would
+outlast the message's expires_at is an expiry with that reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import zoneinfo
+from collections.abc import Sequence
+
+import asyncpg
+
+from gateway.domain import kinds, periods
+from gateway.store import deliveries, pool
+from scheduler import backoff, delivery, options, work
+
+STALE_WINDOW = delivery.STALE_WINDOW
+
+
+@dataclasses.dataclass
+class Plan:
+    changes: list[deliveries.Change] = dataclasses.field(default_factory=list)
+    give_back: dict[tuple[str, int], deliveries.Unit] = dataclasses.field(default_factory=dict)
+    message_of: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
+    close_windows: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
+    unsubscribed: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
+    no_quota: dict[tuple[str, int], tuple[str, dt.date]] = dataclasses.field(default_factory=dict)
+    sent: dict[tuple[str, int], str] = dataclasses.field(default_factory=dict)  # -> msgid
+
+
+def plan(
+    finished: Sequence[tuple[work.Call, delivery.Result]],
+    now: dt.datetime,
+    tz: zoneinfo.ZoneInfo,
+    opts: options.Options,
+) -> Plan:
+    """The changes for a batch of finished calls (pure but for the jitter source)."""
+    out = Plan()
+    for call, result in finished:
+        leader = min(item.id for item in call.items)
+        for item, outcome in result:
+            out.message_of[item.key] = item.message_id
+            change = _change(call, item, outcome, item.id == leader, now, tz, opts, out)
+            out.changes.append(change)
+            if change.quota_kind is None and item.quota is not None:
+                out.give_back[item.key] = item.quota
+    return out
+
+
+def _change(
+    call: work.Call,
+    item: work.Item,
+    outcome: delivery.Outcome,
+    leader: bool,
+    now: dt.datetime,
+    tz: zoneinfo.ZoneInfo,
+    opts: options.Options,
+    out: Plan,
+) -> deliveries.Change:
+    base = deliveries.Change(
+        item.account_id,
+        item.id,
+        "held",
+        reason=outcome.reason,
+        channel=item.channel,
+        client_msg_id=item.client_msg_id,
+        quota_kind=item.quota.kind if item.quota else None,
+        quota_key=item.quota.period if item.quota else None,
+        errcode=outcome.errcode,
+        errmsg=outcome.errmsg,
+    )
+    unpinned = dataclasses.replace(
+        base, channel=None, client_msg_id=None, quota_kind=None, quota_key=None
+    )
+    pinnable = item.channel in work.MASS_CHANNELS
+    if outcome.kind == "sent":
+        out.sent[item.key] = outcome.msgid or ""
+        return dataclasses.replace(base, status="sent", reason=None, wechat_msgid=outcome.msgid)
+    if outcome.kind == "failed":
+        return dataclasses.replace(base, status="failed", quota_kind=None, quota_key=None)
+    if outcome.kind == "released":
+        if call.resend and pinnable:
+            # It may have reached WeChat before: keep key, batch and units for the re-send.
+            return dataclasses.replace(
+                base, status="queued", reason=None, release_at=now if leader else None, attempt=-1
+            )
+        return dataclasses.replace(
+            unpinned, status="queued", reason=None, release_at=now, attempt=-1
+        )
+    if outcome.kind == "retry":
+        release = backoff.retry_at(
+            now, item.attempts, opts.jitter, base=opts.backoff_base, cap=opts.backoff_cap
+        )
+        if release >= call.message.expires_at:
+            return dataclasses.replace(unpinned, status="expired")
+        if pinnable:
+            return dataclasses.replace(base, release_at=release if leader else None)
+        return dataclasses.replace(unpinned, release_at=release)
+    # stale: correct our view, then re-decide soon (backing off if it keeps happening)
+    release = backoff.retry_at(
+        now, item.attempts, opts.jitter, base=opts.stale_delay, cap=opts.backoff_cap
+    )
+    if item.openid is not None and outcome.errcode in STALE_WINDOW:
+        out.close_windows[item.key] = (item.account_id, item.openid)
+    elif item.openid is not None and outcome.errcode == delivery.NOT_SUBSCRIBED:
+        out.unsubscribed[item.key] = (item.account_id, item.openid)
+    elif outcome.errcode == delivery.NO_MASS_QUOTA:
+        if call.account.kind == kinds.AccountKind.SUBSCRIPTION:
+            period = item.quota.period if item.quota else periods.day_key(now, tz)
+            out.no_quota[item.key] = (item.account_id, period)
+    if release >= call.message.expires_at:
+        return dataclasses.replace(unpinned, status="expired")
+    return dataclasses.replace(unpinned, release_at=release)
+
+
+async def record(
+    conn: pool.Connection, worker_id: str, now: dt.datetime, planned: Plan
+) -> tuple[set[tuple[str, int]], list[asyncpg.Record]]:
+    """Write a plan in one transaction; returns the rows written (this worker still held
+    their lease) and the message transitions appended."""
+    async with conn.transaction():
+        written = await deliveries.record_results(conn, worker_id, now, planned.changes)
+        await deliveries.give_back_units(
+            conn, [u for k, u in planned.give_back.items() if k in written]
+        )
+        await deliveries.close_windows(
+            conn, now, [v for k, v in planned.close_windows.items() if k in written]
+        )
+        await deliveries.mark_unsubscribed(
+            conn, now, [v for k, v in planned.unsubscribed.items() if k in written]
+        )
+        await deliveries.fill_account_usage(
+            conn,
+            [v for k, v in planned.no_quota.items() if k in written],
+            periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
+        )
+        await deliveries.apply_early_job_finishes(
+            conn, [(k[0], m) for k, m in planned.sent.items() if k in written and m], now
+        )
+        transitions = await deliveries.refresh_messages(
+            conn, [(k[0], planned.message_of[k]) for k in written], now
+        )
+    return written, list(transitions)

@@ -1,0 +1,384 @@
+"""The release worker: passes of claim -> send -> record, woken by NOTIFY or the 1 s tick.
+
+`Worker.run_once()` is one pass and `Worker.drain()` runs passes until nothing is due (tests
+drive these without sleeping). `start_worker()` runs the worker inside a process that owns
+the pool (`wxgate run`); `run_worker()` is the `wxgate worker` process: pool, HTTP session,
+LISTEN, the periodic jobs, and a clean stop on SIGTERM/SIGINT within 10 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TypeVar
+
+import aiohttp
+import asyncpg
+
+from gateway import metrics
+from gateway import settings as settings_mod
+from gateway.store import pool as pool_mod
+from gateway.wechat import client as wx
+from scheduler import (
+    claim,
+    credentials,
+    delivery,
+    jobs,
+    listen,
+    maintenance,
+    ratelimit,
+    results,
+    work,
+)
+from scheduler import options as options_mod
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PassStats:
+    claimed: int  # rows locked by the pass (0: nothing was due)
+    processed: int  # rows whose state the pass changed
+
+
+class Worker:
+    """Releases due deliveries. Any number of workers may share one database."""
+
+    def __init__(
+        self,
+        settings: settings_mod.Settings,
+        pool: asyncpg.Pool,
+        client: wx.WeChatClient,
+        *,
+        worker_id: str,
+        clock: Clock | None = None,
+        options: options_mod.Options | None = None,
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.client = client
+        self.worker_id = worker_id
+        self.clock = clock or utcnow
+        self.options = options or _default_options()
+        self.tz = settings.tz
+        self.limiter = ratelimit.RateLimiter(self.options.limits)
+        self.tokens = credentials.TokenCache(pool, client, self.clock, self.options.token_ttl)
+        self.stopping = asyncio.Event()
+        self.woken = asyncio.Event()
+        # Claimed rows whose call has not started: released if the worker stops.
+        self._unstarted: dict[tuple[str, int], tuple[work.Call, work.Item]] = {}
+        self.sender = delivery.Sender(
+            client, self.tokens, self.limiter, self.stopping, self._started
+        )
+        self.maintenance = maintenance.Maintenance(
+            pool, self.tokens, self.clock, self.tz, self.options
+        )
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Ask for a pass now (a NOTIFY arrived, or the tick)."""
+        self.woken.set()
+
+    async def run_once(self) -> int:
+        """One release pass; returns how many deliveries it processed."""
+        return (await self.run_pass()).processed
+
+    async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """Burst mode: passes until one finds nothing due; returns deliveries processed."""
+        total = 0
+        async with asyncio.timeout(timeout):
+            while True:
+                stats = await self.run_pass()
+                total += stats.processed
+                if stats.claimed == 0:
+                    return total
+
+    async def run_pass(self) -> PassStats:
+        now = self.clock()
+        opts = self.options
+        per_account = min(
+            opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
+        )
+        taken = await self._transaction(
+            lambda conn: claim.take_over(
+                conn, now, worker_id=self.worker_id, lease=opts.lease, limit=opts.claim_total
+            )
+        )
+        claimed = await self._transaction(
+            lambda conn: claim.claim(
+                conn,
+                now,
+                worker_id=self.worker_id,
+                tz=self.tz,
+                per_account=per_account,
+                total=opts.claim_total,
+                lease=opts.lease,
+            )
+        )
+        _observe_transitions(claimed.transitions)
+        calls = taken.calls + claimed.calls
+        for call in calls:
+            for item in call.items:
+                self._unstarted[item.key] = (call, item)
+        processed = claimed.decided
+        if calls:
+            processed += await self._send(calls)
+        return PassStats(taken.claimed + claimed.claimed, processed)
+
+    # -- sending and recording -------------------------------------------------------------
+
+    def _started(self, call: work.Call) -> None:
+        for item in call.items:
+            self._unstarted.pop(item.key, None)
+
+    async def _send(self, calls: Sequence[work.Call]) -> int:
+        """Make the calls concurrently; record results as they finish, one transaction for
+        whatever finished while the previous one was being written (group commit)."""
+        finished: asyncio.Queue[tuple[work.Call, delivery.Result | None]] = asyncio.Queue()
+
+        async def one(call: work.Call) -> None:
+            result: delivery.Result | None = None
+            try:
+                result = await self.sender.send(call)
+            except Exception:
+                # Left leased: the lease expires and a worker takes the rows over.
+                log.exception(
+                    "send crashed", extra={"action": "send_crash", "account_id": call.account.id}
+                )
+            finally:
+                finished.put_nowait((call, result))
+
+        tasks = [asyncio.create_task(one(call)) for call in calls]
+        processed = 0
+        try:
+            remaining = len(calls)
+            while remaining:
+                batch = [await finished.get()]
+                while not finished.empty():
+                    batch.append(finished.get_nowait())
+                remaining -= len(batch)
+                processed += await self._record(batch)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return processed
+
+    async def _record(self, batch: Sequence[tuple[work.Call, delivery.Result | None]]) -> int:
+        done = [(call, result) for call, result in batch if result is not None]
+        for call, _ in batch:
+            self._started(call)
+        if not done:
+            return 0
+        now = self.clock()
+        planned = results.plan(done, now, self.tz, self.options)
+        try:
+            written, transitions = await self._transaction(
+                lambda conn: results.record(conn, self.worker_id, now, planned)
+            )
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            log.exception("recording results failed", extra={"action": "record_failed"})
+            return 0
+        _observe_transitions(transitions)
+        wall = utcnow()
+        for call, result in done:
+            for item, outcome in result:
+                if outcome.kind == "sent" and item.key in written:
+                    age = (wall - call.message.created_at).total_seconds()
+                    metrics.RELEASE_LATENCY.observe(max(age, 0.0))
+        return len(written)
+
+    async def release_unstarted(self) -> int:
+        """Rows claimed by this worker whose call never started go back to the queue."""
+        if not self._unstarted:
+            return 0
+        by_call: dict[int, tuple[work.Call, list[work.Item]]] = {}
+        for call, item in self._unstarted.values():
+            by_call.setdefault(id(call), (call, []))[1].append(item)
+        batch = [
+            (call, [(item, delivery.RELEASED) for item in items])
+            for call, items in by_call.values()
+        ]
+        released = await self._record(batch)
+        self._unstarted.clear()
+        log.info(
+            "released %d unstarted deliveries", released, extra={"action": "release_unstarted"}
+        )
+        return released
+
+    async def _transaction(self, work_: Callable[[pool_mod.Connection], Awaitable[T]]) -> T:
+        # A deadlock with the API's cancel (message first, then deliveries) or the inbound
+        # path aborts one side; the aborted transaction is simply run again.
+        for attempt in range(3):
+            try:
+                async with self.pool.acquire() as conn:
+                    return await work_(conn)
+            except asyncpg.DeadlockDetectedError:
+                if attempt == 2:
+                    raise
+                log.info("deadlock, retrying", extra={"action": "deadlock_retry"})
+        raise AssertionError("unreachable")
+
+
+def _default_options() -> options_mod.Options:
+    return options_mod.Options()
+
+
+def _observe_transitions(transitions: Iterable[asyncpg.Record]) -> None:
+    for t in transitions:
+        status, reason = t["status"], t["reason"]
+        metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
+        if status in ("held", "expired", "failed"):
+            log.info(
+                "message %s (%s)",
+                status,
+                reason,
+                extra={
+                    "action": "message_" + status,
+                    "account_id": t["account_id"],
+                    "message_id": t["message_id"],
+                    "reason": reason,
+                },
+            )
+
+
+# --- running it ---------------------------------------------------------------------------
+
+
+class WorkerHandle:
+    """A started worker: `await handle.stop()` stops it cleanly."""
+
+    def __init__(
+        self,
+        worker: Worker,
+        listener: listen.Listener,
+        runners: list[asyncio.Task[None]],
+        session: aiohttp.ClientSession | None,
+    ) -> None:
+        self.worker = worker
+        self._listener = listener
+        self._runners = runners
+        self._session = session
+        self._scheduler = jobs.start(worker.wake, worker.maintenance, worker.options, worker.tz)
+
+    async def stop(self) -> None:
+        """Stop taking work, let calls in flight finish (bounded), record their results,
+        and put back the rows whose call never started."""
+        worker = self.worker
+        worker.stopping.set()
+        worker.wake()
+        jobs.stop(self._scheduler)
+        await self._listener.stop()
+        _, pending = await asyncio.wait(self._runners, timeout=worker.options.stop_timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*self._runners, return_exceptions=True)
+        try:
+            await worker.release_unstarted()
+        finally:
+            if self._session is not None:
+                await self._session.close()
+        log.info("worker stopped", extra={"action": "worker_stop", "worker_id": worker.worker_id})
+
+
+async def _runner(worker: Worker) -> None:
+    while not worker.stopping.is_set():
+        await worker.woken.wait()
+        worker.woken.clear()
+        try:
+            while not worker.stopping.is_set():
+                if (await worker.run_pass()).claimed == 0:
+                    break
+        except Exception:
+            # A runner must outlive any one failed pass (database restart, a bug in one row).
+            log.exception("release pass failed", extra={"action": "pass_failed"})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.stopping.wait(), timeout=1.0)
+
+
+async def start_worker(
+    settings: settings_mod.Settings,
+    pool: asyncpg.Pool,
+    *,
+    client: wx.WeChatClient | None = None,
+    options: options_mod.Options | None = None,
+    worker_id: str | None = None,
+    clock: Clock | None = None,
+) -> WorkerHandle:
+    """Run a worker on the current event loop with an existing pool (for `wxgate run`):
+    LISTEN on `wxgate_release`, the periodic jobs, and the release loop."""
+    if not settings.database_url:
+        raise ValueError("the worker needs WXGATE_DATABASE_URL (for its LISTEN connection)")
+    opts = options or _default_options()
+    session = None
+    if client is None:
+        if not settings.wechat_api_base:
+            raise ValueError("the worker needs WXGATE_WECHAT_API_BASE")
+        connector = aiohttp.TCPConnector(limit=opts.limits.concurrency_total)
+        session = aiohttp.ClientSession(connector=connector)
+        client = wx.WeChatClient(session, settings.wechat_api_base, timeout=opts.call_timeout)
+    worker = Worker(
+        settings,
+        pool,
+        client,
+        worker_id=worker_id or default_worker_id(),
+        clock=clock,
+        options=opts,
+    )
+    listener = listen.Listener(settings.database_url, worker.wake)
+    try:
+        await listener.start()
+    except BaseException:
+        await listener.stop()
+        if session is not None:
+            await session.close()
+        raise
+    loop = asyncio.get_running_loop()
+    runners = [loop.create_task(_runner(worker)) for _ in range(max(1, opts.runners))]
+    handle = WorkerHandle(worker, listener, runners, session)
+    worker.wake()
+    log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})
+    return handle
+
+
+async def run_worker(
+    settings: settings_mod.Settings, *, options: options_mod.Options | None = None
+) -> None:
+    """The `wxgate worker` process: runs until SIGTERM or SIGINT, then stops cleanly."""
+    if not settings.database_url:
+        raise ValueError("the worker needs WXGATE_DATABASE_URL")
+    pool = await pool_mod.create(settings.database_url, size=settings.pool_size)
+    try:
+        handle = await start_worker(settings, pool, options=options)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await handle.stop()
+    finally:
+        await pool.close()

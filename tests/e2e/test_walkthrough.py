@@ -1,0 +1,77 @@
+"""The README walkthrough, as written, against `wxgate run` in a subprocess: HTTP only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.e2e import procs
+
+TOKEN = "demo-token"
+
+
+def walkthrough() -> str:
+    readme = (procs.ROOT / "README.md").read_text()
+    block = re.search(
+        r"<!-- walkthrough:start -->\n```sh\n(.*?)```\n<!-- walkthrough:end -->", readme, re.S
+    )
+    assert block is not None, "README lost its walkthrough block"
+    return block.group(1)
+
+
+def get(base: str, path: str) -> Any:
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def messages(base: str, account: str) -> list[dict[str, Any]]:
+    page = get(base, f"/api/v1/accounts/{account}/messages?limit=50")
+    ids = sorted(m["id"] for m in page["items"])
+    return [get(base, f"/api/v1/accounts/{account}/messages/{i}") for i in ids]
+
+
+def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    port = procs.free_port()
+    env = procs.clean_env(
+        WXGATE_PORT=str(port), WXGATE_DATA_DIR=str(tmp_path / "data"), WXGATE_API_TOKEN=TOKEN
+    )
+    proc = procs.start(["run"], env, tmp_path / "run.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.wait_http(f"{base}/readyz", timeout=90)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", walkthrough()],
+            env={**env, "B": base},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        output = result.stdout
+        service = messages(base, "demo-service")
+        subscription = messages(base, "demo-subscription")
+    finally:
+        assert procs.stop(proc) == 0, (tmp_path / "run.log").read_text()
+
+    welcome, shipped = service
+    assert welcome["to"] == "o123" and welcome["status"] == "sent"
+    assert shipped["to"] == "o456" and shipped["status"] == "sent"
+    held = [h for h in shipped["history"] if h["status"] == "held"]
+    assert held and held[0]["reason"] == "window_closed"
+    assert "subscription accounts cannot send template messages" in output
+    assert '"capability_not_available"' in output
+    first, second = subscription
+    assert first["status"] in ("sending", "sent", "delivered")
+    assert (second["status"], second["reason"]) == ("held", "daily_mass_used")
+    release = dt.datetime.fromisoformat(second["release_at"])
+    shanghai = release.astimezone(dt.timezone(dt.timedelta(hours=8)))
+    assert (shanghai.hour, shanghai.minute, shanghai.second) == (0, 0, 0)
+    created = dt.datetime.fromisoformat(second["created_at"]).astimezone(shanghai.tzinfo)
+    assert shanghai.date() == created.date() + dt.timedelta(days=1)
