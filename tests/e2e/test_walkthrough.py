@@ -36,6 +36,52 @@ def messages(base: str, account: str) -> list[dict[str, Any]]:
     return [get(base, f"/api/v1/accounts/{account}/messages/{i}") for i in ids]
 
 
+def wxgate(args: list[str], env: dict[str, str]) -> Any:
+    result = subprocess.run(
+        [procs.WXGATE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def simulate(base: str, env: dict[str, str]) -> dict[str, Any]:
+    """`wxgate simulate` through the mock, and straight at the gateway with a known token."""
+    through_mock = wxgate(["simulate", "demo-service", "o789", "subscribe", "--url", base], env)
+    account = {
+        "id": "direct-demo",
+        "kind": "service",
+        "app_id": "wx00000000000000e1",
+        "app_secret": "s",
+        "token": "directtoken",
+    }
+    request = urllib.request.Request(
+        base + "/api/v1/accounts",
+        data=json.dumps(account).encode(),
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+    direct = wxgate(
+        [
+            "simulate",
+            "direct-demo",
+            "o790",
+            "text",
+            "--direct",
+            "--token",
+            "directtoken",
+            "--url",
+            base,
+        ],
+        env,
+    )
+    return {
+        "through_mock": through_mock,
+        "direct": direct,
+        "o789": get(base, "/api/v1/accounts/demo-service/followers/o789"),
+        "o790": get(base, "/api/v1/accounts/direct-demo/followers/o790"),
+    }
+
+
 def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     port = procs.free_port()
     env = procs.clean_env(
@@ -57,6 +103,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         output = result.stdout
         service = messages(base, "demo-service")
         subscription = messages(base, "demo-subscription")
+        simulated = simulate(base, env)
     finally:
         assert procs.stop(proc) == 0, (tmp_path / "run.log").read_text()
 
@@ -75,3 +122,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert (shanghai.hour, shanghai.minute, shanghai.second) == (0, 0, 0)
     created = dt.datetime.fromisoformat(second["created_at"]).astimezone(shanghai.tzinfo)
     assert shanghai.date() == created.date() + dt.timedelta(days=1)
+    assert simulated["through_mock"]["delivered"] is True
+    assert simulated["o789"]["subscribed"] is True and simulated["o789"]["window"]["open"] is True
+    assert simulated["direct"] == {"status": 200, "reply": "success"}
+    assert simulated["o790"]["window"]["open"] is True
