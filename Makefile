@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check bench soak clean
+.PHONY: install run test lint check bench bench-quick soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,24 @@ lint: install
 	$(BIN)/lint-imports
 
 check: lint test
+
+# Benchmarks (README "Performance"): results in bench/results/, the table in summary.md.
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench all
+
+bench-quick: $(BENCH_STAMP)
+	$(BIN)/python -m bench all --quick
+
+# 10 minutes of mixed callbacks and sends at half the benchmarked capacity (README
+# "Reliability"); not part of `make test`. SOAK_MINUTES=2 make soak for a shorter one.
+SOAK_MINUTES ?= 10
+soak: $(BENCH_STAMP)
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) .wxgate-test .mypy_cache .pytest_cache .ruff_cache

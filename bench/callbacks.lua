@@ -1,14 +1,18 @@
 -- Signed WeChat callbacks for wrk: 70% text messages, 10% subscribe, 10% CLICK, 10% LOCATION,
 -- spread over 10,000 followers; every body is a distinct push (unique MsgId / CreateTime), so
--- each one is a new row to commit, never a deduplicated retry.
+-- each one is a new row to commit, never a deduplicated retry. WX_OFFSET differs per wrk run
+-- (and per instance), so that later rounds are new pushes too. MsgIds are built as strings:
+-- LuaJIT numbers are doubles, exact only up to 2^53.
 local path = os.getenv("WX_PATH")
 local base = tonumber(os.getenv("WX_BASE_TIME"))
+local run_offset = tonumber(os.getenv("WX_OFFSET") or "0")
 local threads = 0
 local counter = 0
-local offset = 0
+-- A global, not a local: setup() sets it in each thread's own Lua state.
+offset = run_offset
 
 function setup(thread)
-  thread:set("offset", threads * 100000000)
+  thread:set("offset", run_offset + threads * 100000000)
   threads = threads + 1
 end
 
@@ -21,7 +25,7 @@ function request()
   local kind = n % 10
   local body
   if kind < 7 then
-    body = string.format(head .. "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello %d]]></Content><MsgId>%d</MsgId></xml>", openid, base, n, 6272960105994287618 + n)
+    body = string.format(head .. "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hello %d]]></Content><MsgId>6272960%012d</MsgId></xml>", openid, base, n, n)
   elseif kind == 7 then
     body = string.format(head .. "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[]]></EventKey></xml>", openid, base + n)
   elseif kind == 8 then

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import secrets
 import signal
@@ -25,8 +26,10 @@ from gateway.api import keys
 from gateway.mock import app as mock_app
 from gateway.mock import control as mock_control
 from gateway.mock import keys as mock_keys
+from gateway.mock import pay as mock_pay
 from gateway.mock import schemas as mock_schemas
 from gateway.store import accounts as accounts_store
+from gateway.store import payments as payments_store
 from scheduler import worker as worker_mod
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ DEMO_ACCOUNTS = (
     {"id": "demo-subscription", "kind": "subscription", "app_id": "wx00000000000000d2"},
 )
 DEMO_FOLLOWER = "o123"
+DEMO_MCH_ID = "1900000109"  # the merchant id of WeChat Pay's documentation examples
 
 
 @web.middleware
@@ -61,8 +65,32 @@ def _register(mock: web.Application, settings: settings_mod.Settings, row: dict[
         original_id=row.get("original_id"),
         callback_url=f"{settings.public_base()}/wechat/{row['id']}",
         rule_profile=row["rule_profile"],
+        pay_notify_url=f"{settings.public_base()}/wechat/{row['id']}/pay/notify",
+        mch_id=row.get("pay_mch_id"),
+        apiv3_key=row.get("pay_apiv3_key"),
     )
     mock_control.register_account(mock[mock_keys.STATE], body)
+
+
+async def _demo_pay(
+    app: web.Application, mock: web.Application, row: dict[str, Any]
+) -> dict[str, Any]:
+    """The demo service account receives payments from the embedded mock: its merchant id,
+    an APIv3 key, and the mock platform's certificate (new at every start: the mock makes a
+    fresh key pair each time, so the certificate is set again, the old one kept as previous)."""
+    if row["id"] != DEMO_ACCOUNTS[0]["id"] or row["kind"] != "service":
+        return row
+    found = mock_pay.platform(mock[mock_keys.STATE], dt.datetime.now(dt.UTC))
+    if row.get("pay_cert_serial") == found.serial:
+        return row
+    return await payments_store.set_pay_config(
+        app[keys.POOL],
+        row["id"],
+        mch_id=row.get("pay_mch_id") or DEMO_MCH_ID,
+        apiv3_key=row.get("pay_apiv3_key") or secrets.token_hex(16),
+        cert_pem=found.pem,
+        cert_serial=found.serial,
+    )
 
 
 async def _demo_accounts(app: web.Application) -> list[dict[str, Any]]:
@@ -94,7 +122,7 @@ def build(settings: settings_mod.Settings, *, with_mock: bool) -> web.Applicatio
 
     async def accounts_ctx(app: web.Application) -> AsyncIterator[None]:
         for row in await _demo_accounts(app):
-            _register(mock, settings, row)
+            _register(mock, settings, await _demo_pay(app, mock, row))
         yield
 
     app.cleanup_ctx.append(accounts_ctx)

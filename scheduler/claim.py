@@ -50,6 +50,7 @@ async def claim(
     per_account: int,
     total: int,
     lease: dt.timedelta,
+    mass_rows: int = planner.MASS_BATCH_MAX,
 ) -> Claimed:
     """Claim, decide and lease due work in one transaction; the calls come back to be made."""
     async with conn.transaction():
@@ -71,9 +72,7 @@ async def claim(
         }
         if batchable:
             held = {i.key for i in items}
-            extra = await deliveries.claim_message_rows(
-                conn, now, batchable, planner.MASS_BATCH_MAX
-            )
+            extra = await deliveries.claim_message_rows(conn, now, batchable, mass_rows)
             items += [
                 work.Item.from_record(r) for r in extra if (r["account_id"], r["id"]) not in held
             ]
@@ -108,6 +107,7 @@ async def claim(
         plan.refuse(await deliveries.consume_units(conn, plan.units(), planner.UNIT_LIMITS))
         lease_until = now + lease
         calls = plan.calls(lease_until) + plan.resend(pinned, lease_until)
+        calls = [dataclasses.replace(c, lease_until=lease_until) for c in calls]
         await deliveries.give_back_units(conn, plan.give_back)
         await deliveries.apply_decisions(conn, now, worker_id, plan.changes)
         await deliveries.update_windows(conn, now, plan.windows())
@@ -161,4 +161,8 @@ async def take_over(
             len(items),
             extra={"action": "lease_takeover"},
         )
-    return Claimed(planner.resend_calls(items, accounts, messages), len(items), 0)
+    calls = [
+        dataclasses.replace(c, lease_until=now + lease)
+        for c in planner.resend_calls(items, accounts, messages)
+    ]
+    return Claimed(calls, len(items), 0)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
+import zoneinfo
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
 from gateway import metrics
-from gateway.domain import decide, kinds
+from gateway.domain import decide, kinds, periods
+from gateway.store import deliveries
 from gateway.wechat import client as wx
 from scheduler import credentials, ratelimit, work
 
@@ -31,6 +34,8 @@ TAGS_CREATE_PATH = "/cgi-bin/tags/create"
 TAGS_MEMBERS_PATH = "/cgi-bin/tags/members/batchtagging"
 TAGS_DELETE_PATH = "/cgi-bin/tags/delete"
 TAGS_GET_PATH = "/cgi-bin/tags/get"
+REDPACK_PATH = wx.REDPACK_PATH
+COUPON_PATH = wx.COUPON_PATH
 
 CLIENTMSGID_EXISTS = 45065
 TAG_NAME_EXISTS = 45157
@@ -46,6 +51,7 @@ RETRY: dict[int, Hold] = {
 # Answers that mean our view of the follower or the quota was stale: re-decide.
 STALE_WINDOW = frozenset({45015, 45047})
 NOT_SUBSCRIBED = 43004
+NO_MERCHANT = 47001  # a red pack or coupon for an account whose pay settings were removed
 NO_MASS_QUOTA = 45028
 
 Kind = Literal["sent", "retry", "stale", "failed", "released"]
@@ -106,21 +112,34 @@ def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
 T = TypeVar("T")
 
 
+# Counter children by (path, errcode): `labels()` validates and locks on every call.
+_CALLS: dict[tuple[str, str], Any] = {}
+
+
+def _count_call(path: str, errcode: str) -> None:
+    counter = _CALLS.get((path, errcode))
+    if counter is None:
+        counter = _CALLS[(path, errcode)] = metrics.WECHAT_CALLS.labels(path=path, errcode=errcode)
+    counter.inc()
+
+
 async def _observed(path: str, call: Awaitable[T]) -> T:
     try:
         result = await call
     except wx.WeChatError as exc:
-        metrics.WECHAT_CALLS.labels(path=path, errcode=str(exc.errcode)).inc()
+        _count_call(path, str(exc.errcode))
         raise
     except wx.TransportError:
-        metrics.WECHAT_CALLS.labels(path=path, errcode="transport").inc()
+        _count_call(path, "transport")
         raise
-    metrics.WECHAT_CALLS.labels(path=path, errcode="0").inc()
+    _count_call(path, "0")
     return result
 
 
 def _msgid(answer: dict[str, Any]) -> str | None:
-    value = answer.get("msgid", answer.get("msg_id"))
+    # Payment sends answer with the platform's own ids for the red pack or coupon.
+    value = answer.get("msgid", answer.get("msg_id", answer.get("send_listid")))
+    value = value if value is not None else answer.get("coupon_id")
     return None if value is None else str(value)
 
 
@@ -134,12 +153,46 @@ class Sender:
         limiter: ratelimit.RateLimiter,
         stop: asyncio.Event,
         on_start: Callable[[work.Call], None],
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        lease_margin: float = 0.0,
+        tz: zoneinfo.ZoneInfo | None = None,
     ) -> None:
         self.client = client
         self.tokens = tokens
         self.limiter = limiter
         self.stop = stop
         self.on_start = on_start
+        self.clock = clock
+        self.lease_margin = dt.timedelta(seconds=lease_margin)
+        self.tz = tz
+
+    def _lease_too_short(self, call: work.Call) -> bool:
+        """A call that could outlast the lease must not start: once the lease ends another
+        worker may take the rows over and send them too (a customer-service message twice)."""
+        if self.clock is None or call.lease_until is None:
+            return False
+        return self.clock() + self.lease_margin > call.lease_until
+
+    def _period_turned(self, call: work.Call) -> bool:
+        """The call's quota units were taken for a period that has ended since the claim: the
+        platform would count the send in the new period, where it could be one too many (a
+        fifth mass message of the month, which the platform silently drops). A re-send keeps
+        its units whatever the period: it may have reached the platform already."""
+        if self.clock is None or self.tz is None or call.resend:
+            return False
+        now = self.clock()
+        for item in call.items:
+            unit = item.quota
+            if unit is None:
+                continue
+            if unit.kind == deliveries.FOLLOWER_MONTH:
+                current = periods.month_key(now, self.tz)
+            else:
+                current = periods.day_key(now, self.tz)
+            if unit.period != current:
+                return True
+        return False
 
     async def send(self, call: work.Call) -> Result:
         """Make one call when the account's limits allow; an outcome for each of its rows."""
@@ -154,6 +207,26 @@ class Sender:
             if self.stop.is_set() or not await limiter.calls.take(self.stop):
                 return [(i, RELEASED) for i in call.items]
             if call.channel in work.MASS_CHANNELS and not await limiter.mass.take(self.stop):
+                return [(i, RELEASED) for i in call.items]
+            if self._lease_too_short(call):
+                log.debug(
+                    "lease too short for the call: put back",
+                    extra={
+                        "action": "send_lease_short",
+                        "account_id": call.account.id,
+                        "message_id": call.message.id,
+                    },
+                )
+                return [(i, RELEASED) for i in call.items]
+            if self._period_turned(call):
+                log.info(
+                    "quota period turned since the claim: put back to be decided again",
+                    extra={
+                        "action": "send_period_turned",
+                        "account_id": call.account.id,
+                        "message_id": call.message.id,
+                    },
+                )
                 return [(i, RELEASED) for i in call.items]
             self.on_start(call)
             try:
@@ -219,6 +292,8 @@ class Sender:
                 "client_msg_id": call.key,
             }
             return await _observed(TEMPLATE_PATH, self.client.send_template(token, payload))
+        if call.channel in (Channel.RED_PACK, Channel.COUPON):
+            return await self._pay(call, token, content)
         mass = {**content, "send_ignore_reprint": 0, "clientmsgid": call.key}
         if call.channel == Channel.MASS_OPENIDS:
             payload = {"touser": [i.openid for i in call.items], **mass}
@@ -232,6 +307,38 @@ class Sender:
             payload = {"filter": target, **mass}
             return await _observed(SENDALL_PATH, self.client.send_all(token, payload))
         return await self._tag_send(call, token, mass)
+
+    async def _pay(self, call: work.Call, token: str, content: dict[str, Any]) -> dict[str, Any]:
+        """A red pack or coupon through the payment API, keyed by the merchant's request
+        number of this delivery: a retry of it can never pay twice."""
+        account, item = call.account, call.items[0]
+        if not account.mch_id:
+            raise wx.WeChatError(NO_MERCHANT, "the account has no WeChat Pay merchant id")
+        key = work.pay_key(account.id, item.id)
+        if call.channel == Channel.RED_PACK:
+            red_pack = content.get("red_pack", {})
+            payload = {
+                "mch_billno": key,
+                "mch_id": account.mch_id,
+                "wxappid": account.app_id,
+                "send_name": red_pack.get("send_name") or account.id[:32],
+                "re_openid": item.openid,
+                "total_amount": red_pack.get("amount"),
+                "total_num": 1,
+                "wishing": red_pack.get("wishing"),
+                "act_name": red_pack.get("act_name"),
+                "remark": red_pack.get("remark") or red_pack.get("act_name"),
+            }
+            return await _observed(REDPACK_PATH, self.client.send_redpack(token, payload))
+        payload = {
+            "coupon_stock_id": content.get("coupon", {}).get("stock_id"),
+            "openid_count": 1,
+            "partner_trade_no": key,
+            "openid": item.openid,
+            "appid": account.app_id,
+            "mch_id": account.mch_id,
+        }
+        return await _observed(COUPON_PATH, self.client.send_coupon(token, payload))
 
     async def _tag_send(self, call: work.Call, token: str, mass: dict[str, Any]) -> dict[str, Any]:
         """One recipient by mass message: a one-member tag, sendall to it, delete the tag."""

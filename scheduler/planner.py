@@ -149,7 +149,9 @@ class Planner:
                 wait_for=decision.wait_for.value if decision.wait_for else None,
             )
         if isinstance(decision, decide.Expire):
-            return dataclasses.replace(base, status="expired", reason=decision.reason)
+            return dataclasses.replace(
+                base, status="expired", reason=_expiry_reason(item, decision)
+            )
         if isinstance(decision, decide.Reject):
             return dataclasses.replace(
                 base, status="failed", reason=decision.capability.value, errmsg=decision.message
@@ -169,6 +171,8 @@ class Planner:
             key = None
             if sent.send.channel in (Channel.TEMPLATE, Channel.MASS_SINGLE, Channel.SENDALL):
                 key = work.delivery_key(sent.item.account_id, sent.item.id)
+            elif sent.send.channel in (Channel.RED_PACK, Channel.COUPON):
+                key = work.pay_key(sent.item.account_id, sent.item.id)
             calls.append(self._call(sent.send.channel, [sent], key, lease_until))
         for (_, message_id), group in batches.items():
             for start in range(0, len(group), MASS_BATCH_MAX):
@@ -235,7 +239,9 @@ class Planner:
             message = self.messages[(item.account_id, item.message_id)]
             if self.now >= message.expires_at:
                 self.changes.append(
-                    deliveries.Change(item.account_id, item.id, "expired", reason="expired")
+                    deliveries.Change(
+                        item.account_id, item.id, "expired", reason=item.reason or "expired"
+                    )
                 )
                 if item.quota is not None:
                     self.give_back.append(item.quota)
@@ -257,6 +263,14 @@ class Planner:
         return resend_calls(live, self.accounts, self.messages)
 
 
+def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:
+    """A held row found past its message's expires_at expires with what it waited for (as
+    the expiry sweep does), never a bare `expired` that hides why it did not go out."""
+    if decision.reason == "expired" and item.status == "held" and item.reason:
+        return item.reason
+    return decision.reason
+
+
 def resend_calls(
     items: Iterable[work.Item],
     accounts: Mapping[str, work.Account],
@@ -271,7 +285,9 @@ def resend_calls(
             continue
         channel = Channel(item.channel) if item.channel else Channel.CUSTOM
         key = item.client_msg_id
-        if key is None and channel != Channel.CUSTOM:
+        if key is None and channel in (Channel.RED_PACK, Channel.COUPON):
+            key = work.pay_key(item.account_id, item.id)
+        elif key is None and channel != Channel.CUSTOM:
             key = work.delivery_key(item.account_id, item.id)
         calls.append(_resend(accounts, messages, channel, [item], key))
     for (_, key), group in groups.items():

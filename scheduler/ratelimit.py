@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 
 class TokenBucket:
@@ -76,6 +76,29 @@ class AccountLimiter:
         self.tag_sends = asyncio.Semaphore(limits.tag_sends_per_account)
 
 
+class Slot:
+    """`async with` both semaphores (a plain class: an asynccontextmanager costs a generator
+    and two extra frames per call, noticeable at thousands of calls a second)."""
+
+    __slots__ = ("_account", "_total")
+
+    def __init__(self, account: asyncio.Semaphore, total: asyncio.Semaphore) -> None:
+        self._account = account
+        self._total = total
+
+    async def __aenter__(self) -> None:
+        await self._account.acquire()
+        try:
+            await self._total.acquire()
+        except BaseException:
+            self._account.release()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._total.release()
+        self._account.release()
+
+
 class RateLimiter:
     """All accounts' limiters of one worker, created on first use."""
 
@@ -90,11 +113,9 @@ class RateLimiter:
             limiter = self._accounts[account_id] = AccountLimiter(self.limits)
         return limiter
 
-    @contextlib.asynccontextmanager
-    async def slot(self, account_id: str) -> AsyncIterator[None]:
+    def slot(self, account_id: str) -> Slot:
         """A place among the account's and the worker's calls in flight."""
-        async with self.account(account_id).in_flight, self._total:
-            yield
+        return Slot(self.account(account_id).in_flight, self._total)
 
     def claim_cap(self, horizon: float) -> int:
         """How many rows one account may claim per pass: what its rate sends in `horizon` s."""

@@ -30,6 +30,7 @@ class Account:
     profile: window.RuleProfile
     app_id: str
     app_secret: str
+    mch_id: str | None = None  # the WeChat Pay merchant (red packs, coupons)
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Account:
@@ -39,6 +40,7 @@ class Account:
             window.RuleProfile(r["rule_profile"]),
             r["app_id"],
             r["app_secret"],
+            r.get("pay_mch_id"),
         )
 
     def domain(self, tz: zoneinfo.ZoneInfo) -> decide.Account:
@@ -107,6 +109,7 @@ class Item:
     client_msg_id: str | None
     quota: deliveries.Unit | None
     attempts: int
+    reason: str | None = None  # why it was held, when it was
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Item:
@@ -123,6 +126,7 @@ class Item:
             r["client_msg_id"],
             quota,
             r["attempts"],
+            r.get("reason"),
         )
 
     @property
@@ -141,6 +145,8 @@ class Call:
 
     `resend`: the key may already have reached WeChat (a retried or taken-over send), so
     the rows must not be re-decided or re-batched if it fails again.
+    `lease_until`: when the worker's lease on the rows ends; after it another worker may
+    take them over, so the call must be over by then (or never start).
     """
 
     account: Account
@@ -149,6 +155,7 @@ class Call:
     items: tuple[Item, ...]
     key: str | None
     resend: bool = False
+    lease_until: dt.datetime | None = None
 
 
 def delivery_key(account_id: str, delivery_id: int) -> str:
@@ -159,6 +166,14 @@ def delivery_key(account_id: str, delivery_id: int) -> str:
         digest = hashlib.sha256(account_id.encode()).hexdigest()[:16]
         key = f"wxgate-{digest}-{delivery_id}"
     return key
+
+
+def pay_key(account_id: str, delivery_id: int) -> str:
+    """The merchant's request number of one red pack or coupon delivery (`mch_billno`,
+    `partner_trade_no`): 28 letters and digits, the same for every retry of the delivery, so
+    the payment API's deduplication makes a retried send pay once."""
+    digest = hashlib.sha256(account_id.encode()).hexdigest()[:8]
+    return f"wxg{digest}{delivery_id:017d}"
 
 
 def batch_key(message_id: int) -> str:

@@ -58,6 +58,10 @@ def default_worker_id() -> str:
 class PassStats:
     claimed: int  # rows locked by the pass (0: nothing was due)
     processed: int  # rows whose state the pass changed
+    # The pass may have left due rows behind: it reached a claim limit, skipped a busy
+    # follower, or took leases over. Otherwise another pass right away would find nothing
+    # (new work NOTIFYs, time-held work comes with the tick): the release loop waits.
+    more: bool = True
 
 
 class Worker:
@@ -87,7 +91,14 @@ class Worker:
         # Claimed rows whose call has not started: released if the worker stops.
         self._unstarted: dict[tuple[str, int], tuple[work.Call, work.Item]] = {}
         self.sender = delivery.Sender(
-            client, self.tokens, self.limiter, self.stopping, self._started
+            client,
+            self.tokens,
+            self.limiter,
+            self.stopping,
+            self._started,
+            clock=self.clock,
+            lease_margin=self.options.lease_margin(),
+            tz=self.tz,
         )
         self.maintenance = maintenance.Maintenance(
             pool, self.tokens, self.clock, self.tz, self.options
@@ -133,6 +144,7 @@ class Worker:
                 per_account=per_account,
                 total=opts.claim_total,
                 lease=opts.lease,
+                mass_rows=opts.mass_rows_per_pass,
             )
         )
         _observe_transitions(claimed.transitions)
@@ -141,9 +153,12 @@ class Worker:
             for item in call.items:
                 self._unstarted[item.key] = (call, item)
         processed = claimed.decided
+        in_calls = sum(len(call.items) for call in claimed.calls)
+        skipped = claimed.claimed - claimed.decided - in_calls
+        more = taken.claimed > 0 or skipped > 0 or claimed.claimed >= per_account
         if calls:
             processed += await self._send(calls)
-        return PassStats(taken.claimed + claimed.claimed, processed)
+        return PassStats(taken.claimed + claimed.claimed, processed, more)
 
     # -- sending and recording -------------------------------------------------------------
 
@@ -307,7 +322,8 @@ async def _runner(worker: Worker) -> None:
         worker.woken.clear()
         try:
             while not worker.stopping.is_set():
-                if (await worker.run_pass()).claimed == 0:
+                stats = await worker.run_pass()
+                if stats.claimed == 0 or not stats.more:
                     break
         except Exception:
             # A runner must outlive any one failed pass (database restart, a bug in one row).

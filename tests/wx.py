@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,9 @@ def event(
     return fields
 
 
-def signed_query(token: str = TOKEN, *, timestamp: str = "1714112445") -> dict[str, str]:
+def signed_query(token: str = TOKEN, *, timestamp: str | None = None) -> dict[str, str]:
+    """A signed query as WeChat sends it, stamped now (the gateway refuses stale ones)."""
+    timestamp = timestamp or str(int(time.time()))
     nonce = str(next(_nonces))
     return {
         "signature": signature.sign(token, timestamp, nonce),

@@ -3,6 +3,7 @@ few seconds of staleness is the price of not querying accounts on every callback
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import time
 
@@ -14,6 +15,9 @@ from gateway.wechat import crypto
 
 TTL = 5.0
 MISSING_TTL = 1.0
+# Callback URLs name any account id a client likes: the cache keeps the most recently used
+# this many, so a flood of made-up ids cannot grow it without bound.
+MAX_ENTRIES = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,10 +32,16 @@ class CallbackAccount:
 
 
 class AccountCache:
-    def __init__(self, db: asyncpg.Pool, ttl: float = TTL) -> None:
+    def __init__(self, db: asyncpg.Pool, ttl: float = TTL, max_entries: int = MAX_ENTRIES) -> None:
         self._pool = db
         self._ttl = ttl
-        self._entries: dict[str, tuple[float, CallbackAccount | None]] = {}
+        self._max = max_entries
+        self._entries: collections.OrderedDict[str, tuple[float, CallbackAccount | None]] = (
+            collections.OrderedDict()
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def forget(self, account_id: str) -> None:
         self._entries.pop(account_id, None)
@@ -40,10 +50,14 @@ class AccountCache:
         now = time.monotonic()
         entry = self._entries.get(account_id)
         if entry is not None and entry[0] > now:
+            self._entries.move_to_end(account_id)
             return entry[1]
         row = await self._pool.fetchrow(queries.get("inbound_account"), account_id)
         account = None if row is None else _build(row)
         self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)
+        self._entries.move_to_end(account_id)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
         return account
 
 

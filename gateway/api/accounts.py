@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import settings as settings_mod
-from gateway.api import bodies, keys, models, responses
+from gateway.api import bodies, keys, models, payconfig, responses
 from gateway.api import models_accounts as m
 from gateway.store import accounts as store
 
@@ -27,6 +27,7 @@ def public(row: dict[str, Any], settings: settings_mod.Settings) -> dict[str, An
         "oauth_redirect_hosts": list(row["oauth_redirect_hosts"]),
         "has_encoding_aes_key": row["encoding_aes_key"] is not None,
         "has_previous_aes_key": row["previous_aes_key"] is not None,
+        "has_pay_config": payconfig.complete(row),
         "callback_url": f"{settings.public_base()}/wechat/{row['id']}",
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -87,11 +88,15 @@ async def update_account(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     body = await bodies.read_json(request, m.AccountChange)
     change = store.Change(
-        **body.model_dump(),
+        **body.model_dump(exclude={"pay"}),
         given=frozenset(body.model_fields_set & {"encoding_aes_key", "original_id"}),
     )
     with responses.mapped_errors():
+        if body.pay is not None:
+            await payconfig.check(request.app[keys.POOL], account_id, body.kind)
         row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
+        if body.pay is not None:
+            row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
     _forget(request, account_id)
     await _notify(request.app[keys.ACCOUNT_CHANGED_HOOKS], row)
     key = row["oauth_signing_key"] if body.rotate_oauth_signing_key else None

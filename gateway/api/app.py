@@ -14,6 +14,8 @@ from gateway.api import (
     auth,
     callbacks,
     errors,
+    event_pages,
+    events,
     followers,
     health,
     keys,
@@ -21,6 +23,8 @@ from gateway.api import (
     metrics_route,
     oauth,
     openapi,
+    payments,
+    paynotify,
     qrcodes,
 )
 from gateway.store import group_commit
@@ -69,6 +73,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/wechat/{account_id}", callbacks.receive)
     app.router.add_get("/oauth/{account_id}/authorize", oauth.authorize)
     app.router.add_get("/oauth/{account_id}/callback", oauth.callback)
+    app.router.add_post("/wechat/{account_id}/pay/notify", paynotify.notify)
+    app.router.add_get("/events/{account_id}/{event_id}/register", event_pages.register)
+    app.router.add_get("/events/{account_id}/{event_id}/survey", event_pages.survey)
+    app.router.add_post("/events/{account_id}/{event_id}/survey", event_pages.submit_survey)
     app.router.add_get("/metrics", metrics_route.metrics_handler)
     app.router.add_get("/api/openapi.json", openapi.openapi_json)
     # The internal API (SPEC 3); auth.middleware guards every /api/v1 path.
@@ -83,6 +91,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/{id}/messages/{message_id}", messages.get_message)
     app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
     app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
+    app.router.add_get("/api/v1/accounts/{id}/payments", payments.list_payments)
+    app.router.add_post("/api/v1/accounts/{id}/events", events.create_event)
+    app.router.add_get("/api/v1/accounts/{id}/events/{event_id}", events.get_event)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 
 from aiohttp import web
 
 from gateway import metrics
-from gateway.api import account_cache, keys
+from gateway.api import account_cache, checkin, keys
 from gateway.store import group_commit, inbound
 from gateway.wechat import crypto, signature, xmlcodec
 from gateway.wechat import inbound as wx_inbound
@@ -18,6 +19,13 @@ from gateway.wechat import inbound as wx_inbound
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
+# WeChat sends a callback's body at once; one still trickling in after this is a slow-loris
+# holding a connection and a handler, answered 408 and disconnected.
+READ_TIMEOUT = 5.0
+# A signed POST is accepted this long either side of our clock. WeChat's retries come within
+# seconds; an older capture replayed is refused, even once its dedupe row has been purged
+# (a month on). (In plaintext mode the signature does not cover the body: use safe mode.)
+MAX_SKEW = 3600
 
 
 def _text(status: int, body: str) -> web.Response:
@@ -28,12 +36,39 @@ def _outcome(account_id: str, outcome: str) -> None:
     metrics.CALLBACKS.labels(account_id=account_id, outcome=outcome).inc()
 
 
-async def _account(request: web.Request) -> account_cache.CallbackAccount:
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send `response`, then drop the connection at once: its request body never finished,
+    so the connection cannot serve another request (and is not left to linger)."""
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    request.protocol.force_close()
+    return response
+
+
+async def _account(request: web.Request, deadline: float) -> account_cache.CallbackAccount:
+    """The account, looked up within the callback's database budget: a database that is down
+    or slow is a 503 (WeChat retries), never a 500 or an answer after WeChat gave up."""
     account_id = request.match_info["account_id"]
-    account = await request.app[keys.ACCOUNT_CACHE].get(account_id)
+    try:
+        async with asyncio.timeout_at(deadline):
+            account = await request.app[keys.ACCOUNT_CACHE].get(account_id)
+    except Exception as exc:  # OSError, TimeoutError and asyncpg's kinds while it restarts
+        log.warning(
+            "callback account not loaded: %s",
+            type(exc).__name__,
+            extra={"action": "callback_unavailable", "account_id": account_id},
+        )
+        raise web.HTTPServiceUnavailable(text="temporarily unavailable") from None
     if account is None:
         raise web.HTTPNotFound(text="unknown account")
     return account
+
+
+def _deadline(request: web.Request) -> float:
+    """When the database part of this callback must be over (account lookup and commit)."""
+    budget = request.app[keys.SETTINGS].callback_db_timeout
+    return asyncio.get_running_loop().time() + budget
 
 
 def _signed(request: web.Request, token: str) -> bool:
@@ -44,11 +79,17 @@ def _signed(request: web.Request, token: str) -> bool:
 
 async def verify_server(request: web.Request) -> web.Response:
     """GET: WeChat checks the URL; answer echostr verbatim when the signature holds."""
-    account = await _account(request)
+    account = await _account(request, _deadline(request))
     if not _signed(request, account.token):
         _outcome(account.id, "forbidden")
         return _text(403, "invalid signature")
     return _text(200, request.query.get("echostr", ""))
+
+
+def _fresh(timestamp: str) -> bool:
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    return abs(time.time() - int(timestamp)) <= MAX_SKEW
 
 
 class BadCallback(Exception):
@@ -64,6 +105,8 @@ def _plain_fields(
     """The callback's fields after every check: signature, msg_signature, AES, appid, XML."""
     if not _signed(request, account.token):
         raise BadCallback(403, "invalid signature")
+    if not _fresh(request.query.get("timestamp", "")):
+        raise BadCallback(403, "timestamp too far from our clock (a replay, or clock skew)")
     try:
         fields = xmlcodec.parse(body)
     except xmlcodec.XmlError:
@@ -92,11 +135,21 @@ def _plain_fields(
 async def receive(request: web.Request) -> web.Response:
     """POST: verify, parse, store with follower state in one commit, then answer."""
     received_at = dt.datetime.now(dt.UTC)
-    account = await _account(request)
+    deadline = _deadline(request)
+    account = await _account(request, deadline)
     if request.content_length is not None and request.content_length > MAX_BODY:
         _outcome(account.id, "too_large")
         return _text(413, "body too large")
-    body = await request.read()  # client_max_size caps it at 64 KiB (413)
+    try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            body = await request.read()  # client_max_size caps it at 64 KiB (413)
+    except TimeoutError:
+        _outcome(account.id, "timeout")
+        log.info(
+            "callback body not received in time",
+            extra={"action": "callback_read_timeout", "account_id": account.id},
+        )
+        return await _answer_and_close(request, _text(408, "request body not received in time"))
     try:
         fields = _plain_fields(request, account, body)
         message = wx_inbound.parse_inbound(fields)
@@ -126,10 +179,10 @@ async def receive(request: web.Request) -> web.Response:
         fields=message.fields,
         scene=message.scene,
     )
-    settings = request.app[keys.SETTINGS]
     try:
         future = request.app[keys.GROUP_COMMIT].submit(record)
-        stored = await asyncio.wait_for(asyncio.shield(future), settings.callback_db_timeout)
+        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
+        stored = await asyncio.wait_for(asyncio.shield(future), remaining)
     except (TimeoutError, group_commit.Overloaded, OSError) as exc:
         _outcome(account.id, "unavailable")
         log.warning(
@@ -145,6 +198,9 @@ async def receive(request: web.Request) -> web.Response:
             type(exc).__name__,
             extra={"action": "callback_unavailable", "account_id": account.id},
         )
+        return _text(503, "temporarily unavailable")
+    if not await checkin.after_callback(request.app, record):
+        _outcome(account.id, "unavailable")
         return _text(503, "temporarily unavailable")
     _outcome(account.id, "stored" if stored else "duplicate")
     return _text(200, "success")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
+
+from gateway.store import errors as store_errors
+
+log = logging.getLogger(__name__)
 
 STATUS = {
     "unauthorized": 401,
@@ -64,4 +69,14 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             body("bad_request", f"method {request.method} not allowed"), status=405
         )
         resp.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
+        return resp
+    except store_errors.UNAVAILABLE as exc:
+        # Nothing was done: the client may retry (with its idempotency key, for an enqueue).
+        log.warning(
+            "database unavailable: %s",
+            type(exc).__name__,
+            extra={"action": "api_unavailable", "path": request.path},
+        )
+        resp = response("unavailable", "the database is unavailable; retry later")
+        resp.headers["Retry-After"] = "1"
         return resp

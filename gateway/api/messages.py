@@ -21,7 +21,7 @@ _AUDIENCE: dict[type[m.Audience], decide.Audience] = {
     m.TagAudience: decide.Audience.TAG,
     m.AllAudience: decide.Audience.ALL,
 }
-Body = m.CustomerServiceMessage | m.TemplateMessage | m.MassMessage
+Body = m.AnyMessage
 
 
 def _idempotency_key(request: web.Request, body: Body) -> str | None:
@@ -83,6 +83,17 @@ def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
         )
 
 
+def _check_pay_config(account: dict[str, Any], body: Body) -> None:
+    """Red packs and coupons go out through the account's merchant: it must be configured."""
+    if isinstance(body, m.RedPackMessage | m.CouponMessage) and not account.get("pay_mch_id"):
+        raise errors.ApiError(
+            "conflict",
+            "the account has no WeChat Pay merchant id; set pay.mch_id with "
+            "PATCH /api/v1/accounts/{id} first",
+            {"missing": "pay.mch_id"},
+        )
+
+
 def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.NewMessage:
     recipient = body.to if not isinstance(body, m.MassMessage) else None
     openids: list[str | None] | None = [recipient]
@@ -97,6 +108,10 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
             openids = [None]
     if isinstance(body, m.TemplateMessage):
         template = body.template.model_dump(mode="json", exclude_none=True)
+    elif isinstance(body, m.RedPackMessage):
+        content = {"red_pack": body.red_pack.model_dump(mode="json", exclude_none=True)}
+    elif isinstance(body, m.CouponMessage):
+        content = {"coupon": body.coupon.model_dump(mode="json", exclude_none=True)}
     else:
         content = body.content.model_dump(mode="json", exclude_none=True)
     return store.NewMessage(
@@ -147,6 +162,7 @@ async def create_message(request: web.Request) -> web.Response:
     with responses.mapped_errors():
         account = await accounts_store.get_account(pool, account_id)
         _check_capability(account["kind"], body, expires_at)
+        _check_pay_config(account, body)
         row, created = await store.enqueue_message(
             pool, account_id, _new_message(body, key, expires_at)
         )

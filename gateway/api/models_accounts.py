@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import pydantic
 
-from gateway.api import models
+from gateway.api import models, models_payments
 
 AccountId = Annotated[
     str,
@@ -61,6 +61,9 @@ class AccountChange(models.Request):
     rule_profile: Profile | None = None
     oauth_redirect_hosts: Hosts | None = None
     rotate_oauth_signing_key: bool = False
+    pay: models_payments.PayConfig | None = pydantic.Field(
+        default=None, description="WeChat Pay settings (service accounts only; never returned)"
+    )
 
 
 class Account(models.Resource):
@@ -72,6 +75,9 @@ class Account(models.Resource):
     oauth_redirect_hosts: list[str]
     has_encoding_aes_key: bool
     has_previous_aes_key: bool
+    has_pay_config: bool = pydantic.Field(
+        description="merchant id, APIv3 key and platform certificate are all set"
+    )
     callback_url: str = pydantic.Field(description="the URL to configure in WeChat's console")
     created_at: dt.datetime
     updated_at: dt.datetime

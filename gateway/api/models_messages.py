@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from gateway.api import models, models_content
+from gateway.api import models, models_content, models_payments
 
 MAX_OPENIDS = 10_000
 
@@ -114,11 +114,28 @@ class MassMessage(_Timing):
     content: models_content.MassContent
 
 
-class NewMessage(pydantic.RootModel[CustomerServiceMessage | TemplateMessage | MassMessage]):
-    root: Annotated[
-        CustomerServiceMessage | TemplateMessage | MassMessage,
-        pydantic.Field(discriminator="type"),
-    ]
+class RedPackMessage(_Timing):
+    """A cash red pack to one follower (service accounts with a pay configuration); the
+    follower must be subscribed, the window does not matter."""
+
+    type: Literal["red_pack"]
+    to: OpenId
+    red_pack: models_payments.RedPack
+
+
+class CouponMessage(_Timing):
+    """A coupon to one follower (service accounts with a pay configuration)."""
+
+    type: Literal["coupon"]
+    to: OpenId
+    coupon: models_payments.Coupon
+
+
+AnyMessage = CustomerServiceMessage | TemplateMessage | MassMessage | RedPackMessage | CouponMessage
+
+
+class NewMessage(pydantic.RootModel[AnyMessage]):
+    root: Annotated[AnyMessage, pydantic.Field(discriminator="type")]
 
 
 class Transition(models.Resource):
@@ -143,7 +160,7 @@ class RecipientCounts(models.Resource):
 class MessageSummary(models.Resource):
     id: int
     account_id: str
-    type: Literal["customer_service", "template", "mass"]
+    type: Literal["customer_service", "template", "mass", "red_pack", "coupon"]
     to: str | None
     status: Status
     reason: str | None

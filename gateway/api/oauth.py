@@ -8,6 +8,7 @@ import logging
 import secrets
 import time
 import urllib.parse
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -56,6 +57,15 @@ async def authorize(request: web.Request) -> web.Response:
             "bad_request",
             "redirect must be an http(s) URL on one of the account's oauth_redirect_hosts",
         )
+    await begin(request, account, target, scope)
+
+
+async def begin(
+    request: web.Request, account: dict[str, object], target: str, scope: str
+) -> NoReturn:
+    """Store a single-use state for `target` and send the browser to WeChat's consent page;
+    the callback then redirects to `target` with a signed identity. `target` is trusted
+    here: callers check it (the allow-list above, or a page of the gateway itself)."""
     state = secrets.token_hex(16)  # WeChat allows [a-zA-Z0-9], at most 128 bytes
     await request.app[keys.POOL].execute(
         queries.get("oauth_state_insert"), account["id"], state, target, scope

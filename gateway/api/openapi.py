@@ -13,8 +13,10 @@ from aiohttp import web
 
 from gateway.api import errors, models
 from gateway.api import models_accounts as ma
+from gateway.api import models_events as me
 from gateway.api import models_followers as mf
 from gateway.api import models_messages as mm
+from gateway.api import models_payments as mp
 from gateway.api import models_qrcodes as mq
 from gateway.api import openapi_examples as examples
 
@@ -30,6 +32,7 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
         examples.OPENID,
     ),
     "message_id": ("message id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "event_id": ("event id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
@@ -90,9 +93,10 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC + "/{id}",
         "updateAccount",
         "Rotate secrets or keys, change profile or hosts, upgrade to service "
-        "(409 downgrade_not_allowed for service -> subscription)",
+        "(409 downgrade_not_allowed for service -> subscription), set WeChat Pay settings "
+        "(`pay`, service accounts only: 403 otherwise)",
         {200: ("the account", ma.UpdatedAccount)},
-        (404, 409),
+        (403, 404, 409),
         ma.AccountChange,
     ),
     Operation(
@@ -156,6 +160,32 @@ OPERATIONS: tuple[Operation, ...] = (
         {201: ("created", mq.QrCode), 200: ("the existing permanent code", mq.QrCode)},
         (403, 404, 409, 502),
         mq.NewQrCode,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/payments",
+        "listPayments",
+        "Payments WeChat Pay notified, newest first (service accounts)",
+        {200: ("a page", mp.PaymentPage)},
+        (403, 404, 422),
+        query=mp.PaymentQuery,
+    ),
+    Operation(
+        "post",
+        _ACC + "/{id}/events",
+        "createEvent",
+        "Create a marketing event with its check-in QR code (service accounts)",
+        {201: ("created", me.Event)},
+        (403, 404, 502),
+        me.NewEvent,
+    ),
+    Operation(
+        "get",
+        _ACC + "/{id}/events/{event_id}",
+        "getEvent",
+        "An event with its numbers: registered, checked in, reminders sent, surveys answered",
+        {200: ("the event", me.Event)},
+        (404,),
     ),
 )
 

@@ -43,6 +43,12 @@ REQUESTS: dict[str, dict[str, Any]] = {
             "content": {"msgtype": "mpnews", "mpnews": {"media_id": "MEDIA_ID"}},
             "not_before": "2030-01-01T09:00:00+08:00",
         },
+        "red_pack": {
+            "type": "red_pack",
+            "to": OPENID,
+            "red_pack": {"amount": 888, "wishing": "Thank you!", "act_name": "Spring sale"},
+            "idempotency_key": "order-42-thanks",
+        },
     },
     "createQrCode": {
         "temporary": {"scene": 123, "expire_seconds": 604800},

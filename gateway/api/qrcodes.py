@@ -118,6 +118,16 @@ async def _create(
         raise errors.ApiError("upstream_error", f"WeChat failed: {exc}", details) from None
 
 
+async def create_temporary(
+    app: web.Application, account: dict[str, Any], scene: str, seconds: int
+) -> dict[str, Any]:
+    """A temporary string-scene code through WeChat, recorded like any other (marketing
+    events use one for check-in); WeChat's refusals and silences are 502 upstream_error."""
+    body = m.NewQrCode(scene=scene, permanent=False, expire_seconds=seconds)
+    row, _ = await _create(app, account, body)
+    return row
+
+
 def _require_capability(kind_name: str) -> None:
     kind = kinds.AccountKind(kind_name)
     if not kinds.has_capability(kind, kinds.Capability.PARAMETRIC_QR):

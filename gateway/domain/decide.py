@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import types
 import zoneinfo
 from typing import Literal, TypeAlias
 
@@ -22,6 +23,8 @@ class MessageType(enum.StrEnum):
     CUSTOMER_SERVICE = "customer_service"
     TEMPLATE = "template"
     MASS = "mass"
+    RED_PACK = "red_pack"  # C2: a cash red pack through the payment API
+    COUPON = "coupon"  # C2: a coupon from a stock, through the payment API
 
 
 class Audience(enum.StrEnum):
@@ -36,6 +39,8 @@ class Channel(enum.StrEnum):
     MASS_OPENIDS = "mass_openids"  # message/mass/send by openid list
     MASS_SINGLE = "mass_single"  # customer-service message outside the window, via a 1-member tag
     SENDALL = "sendall"  # message/mass/sendall by tag or to all
+    RED_PACK = "red_pack"  # the payment API's red pack send, keyed by mch_billno
+    COUPON = "coupon"  # the payment API's coupon send, keyed by partner_trade_no
 
 
 class HoldReason(enum.StrEnum):
@@ -141,7 +146,15 @@ Decision: TypeAlias = Send | Hold | Expire | Reject
 _NOT_SUBSCRIBED = Hold(HoldReason.NOT_SUBSCRIBED, None, WaitFor.SUBSCRIBE)
 
 
+# C2: payment sends need the follower subscribed but are not bound by the window.
+_PAYMENT_CHANNELS = types.MappingProxyType(
+    {MessageType.RED_PACK: Channel.RED_PACK, MessageType.COUPON: Channel.COUPON}
+)
+
+
 def _needed(message: Message) -> kinds.Capability | None:
+    if message.type in _PAYMENT_CHANNELS:
+        return kinds.Capability.PAYMENTS
     if message.type == MessageType.TEMPLATE:
         return kinds.Capability.TEMPLATE_MESSAGES
     if message.type == MessageType.MASS and message.audience == Audience.OPENIDS:
@@ -240,6 +253,9 @@ def decide(
         decision = _customer_service(account, follower, message, usage, now)
     elif message.type == MessageType.TEMPLATE:
         decision = Send(Channel.TEMPLATE, 0, None) if _subscribed(follower) else _NOT_SUBSCRIBED
+    elif message.type in _PAYMENT_CHANNELS:
+        channel = _PAYMENT_CHANNELS[message.type]
+        decision = Send(channel, 0, None) if _subscribed(follower) else _NOT_SUBSCRIBED
     else:
         decision = _mass(account, follower, message, usage, now)
     return _bounded(decision, message.expires_at)

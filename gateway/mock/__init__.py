@@ -24,4 +24,9 @@ Choices and extensions, where the platform is silent or a test needs a handle:
 - Retried pushes repeat the body, CreateTime, timestamp, nonce and signatures exactly.
 - `wechat-2023`: each trigger (message, follow/scan/click, payment) keeps its own allowance,
   reset to full by a new trigger of its kind; a send uses the one expiring first.
+- WeChat Pay: an account registered with `pay_notify_url` and `apiv3_key` (and `mch_id`) gets
+  a signed, encrypted API v3 notification for each `pay` action (`amount`, `out_trade_no`),
+  re-signed on every retry; the platform certificate is at `GET /_mock/pay/certificate`.
+  Red packs and coupons (`/mmpaymkttransfers/sendredpack`, `.../send_coupon`) take JSON with an
+  access token, not the real XML over a merchant certificate (see `paysend`).
 """

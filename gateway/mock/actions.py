@@ -17,6 +17,7 @@ from gateway.mock import (
     errors,
     events,
     keys,
+    pay,
     qrcodes,
     quota,
     schemas,
@@ -98,6 +99,13 @@ async def act(request: web.Request) -> web.Response:
     follower = account.followers.get(openid) or state.Follower(openid)
     fields = apply(mock, account, follower, body, now)
     account.followers.setdefault(openid, follower)
+    if body.action == "pay":
+        # WeChat Pay's notification, not a callback: signed and encrypted, to pay_notify_url.
+        tx = pay.transaction(account, follower.openid, body, now)
+        transaction_id = str(tx["transaction_id"])
+        pushed = await pay.notify(request.app[keys.HTTP], settings, mock, account, transaction_id)
+        extra = {"transaction_id": transaction_id, "out_trade_no": tx["out_trade_no"]}
+        return web.json_response({**pushed, "reply_problem": None, **extra})
     if fields is None:
         answer: dict[str, Any] = {"delivered": False, "attempts": 0, "status": None}
         return web.json_response({**answer, "reply": None, "reply_problem": None})

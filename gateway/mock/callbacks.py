@@ -62,7 +62,8 @@ async def deliver(
     now: datetime,
 ) -> Delivery:
     """Push `fields` to the account and record the outcome in its callback log."""
-    timestamp = str(int(now.timestamp()))
+    # Signed when pushed, whenever the event happened (`ago_seconds` back-dates CreateTime).
+    timestamp = str(int(settings.now().timestamp()))
     nonce = str(1_000_000_000 + secrets.randbelow(9_000_000_000))
     query, body = envelope(account, fields, openid, timestamp, nonce)
     url = URL(account.callback_url).update_query(query)

@@ -33,6 +33,9 @@ def account_view(account: state.Account) -> dict[str, Any]:
         "callback_url": account.callback_url,
         "rule_profile": account.rule_profile,
         "encrypted": account.encoding_aes_key is not None,
+        "pay_notify_url": account.pay_notify_url,
+        "mch_id": account.mch_id,
+        "pay_configured": account.pay_notify_url is not None and account.apiv3_key is not None,
         "token_fetches": dict(account.token_fetches),
         "oauth_exchanges": account.oauth_exchanges,
         "followers": len(account.followers),
@@ -67,6 +70,8 @@ def register_account(mock: state.MockState, body: schemas.AccountIn) -> state.Ac
     account.app_secret, account.kind, account.token = body.app_secret, body.kind, body.token
     account.callback_url, account.original_id = body.callback_url, original_id
     account.encoding_aes_key, account.rule_profile = body.encoding_aes_key, body.rule_profile
+    account.pay_notify_url, account.mch_id = body.pay_notify_url, body.mch_id
+    account.apiv3_key = body.apiv3_key
     log.info("account registered", extra={"action": "mock_register", "app_id": body.app_id})
     return account
 
@@ -100,6 +105,12 @@ async def patch_account(request: web.Request) -> web.Response:
         account.callback_url = patch.callback_url
     if patch.rule_profile is not None:
         account.rule_profile = patch.rule_profile
+    if patch.pay_notify_url is not None:
+        account.pay_notify_url = patch.pay_notify_url
+    if patch.mch_id is not None:
+        account.mch_id = patch.mch_id
+    if patch.apiv3_key is not None:
+        account.apiv3_key = patch.apiv3_key
     return web.json_response(account_view(account))
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from gateway.mock import actions, calls, control, mass, messages, oauth, qrcodes, tags, tokens
+from gateway.mock import (
+    actions,
+    calls,
+    control,
+    mass,
+    messages,
+    oauth,
+    pay,
+    paysend,
+    qrcodes,
+    tags,
+    tokens,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -22,6 +34,8 @@ def setup_routes(app: web.Application) -> None:
         "/cgi-bin/tags/members/batchtagging": tags.tag_members,
         "/cgi-bin/tags/members/batchuntagging": tags.untag_members,
         qrcodes.CREATE_PATH: qrcodes.create,
+        paysend.REDPACK_PATH: paysend.send_redpack,
+        paysend.COUPON_PATH: paysend.send_coupon,
     }
     for path, rule in api.items():
         router.add_post(path, calls.endpoint(path, rule))
@@ -44,6 +58,9 @@ def setup_routes(app: web.Application) -> None:
     router.add_delete("/_mock/accounts/{app_id}/callbacks", control.clear_callbacks)
     router.add_get("/_mock/accounts/{app_id}/followers/{openid}", actions.show)
     router.add_post("/_mock/accounts/{app_id}/followers/{openid}/actions", actions.act)
+    router.add_get("/_mock/accounts/{app_id}/payments", pay.payments)
+    router.add_post("/_mock/accounts/{app_id}/payments/{transaction_id}/notify", pay.renotify)
+    router.add_get("/_mock/pay/certificate", pay.certificate)
     router.add_post("/_mock/faults", control.add_fault)
     router.add_get("/_mock/faults", control.list_faults)
     router.add_delete("/_mock/faults", control.clear_faults)

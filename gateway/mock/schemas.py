@@ -24,6 +24,10 @@ class Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
 
 
+MchId = Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]{1,32}$")]
+ApiV3Key = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9]{32}$")]
+
+
 class AccountIn(Strict):
     app_id: AppId
     app_secret: Secret
@@ -33,6 +37,11 @@ class AccountIn(Strict):
     original_id: OriginalId | None = None
     callback_url: CallbackUrl
     rule_profile: Profile = "seed"
+    # WeChat Pay (the mock's extension of registration): notifications of `pay` actions go
+    # to pay_notify_url, encrypted with apiv3_key, for merchant mch_id.
+    pay_notify_url: CallbackUrl | None = None
+    mch_id: MchId | None = None
+    apiv3_key: ApiV3Key | None = None
 
 
 class AccountPatch(Strict):
@@ -43,6 +52,9 @@ class AccountPatch(Strict):
     original_id: OriginalId | None = None
     callback_url: CallbackUrl | None = None
     rule_profile: Profile | None = None
+    pay_notify_url: CallbackUrl | None = None
+    mch_id: MchId | None = None
+    apiv3_key: ApiV3Key | None = None
 
 
 class ActionIn(Strict):
@@ -56,6 +68,11 @@ class ActionIn(Strict):
     # The mock's extension for demos and tests: the action happened this long ago (its
     # CreateTime and the mock's own window use that time), e.g. a follow three days back.
     ago_seconds: Annotated[int, pydantic.Field(ge=0, le=30 * 86400)] = 0
+    # pay: the amount paid, in fen, and the merchant's order number (default: generated).
+    amount: Annotated[int, pydantic.Field(ge=1, le=10**9)] = 100
+    out_trade_no: (
+        Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9_*|-]{6,32}$")] | None
+    ) = None
 
 
 class FaultIn(Strict):

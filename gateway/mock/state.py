@@ -97,6 +97,18 @@ class SentRecord:
 
 
 @dataclasses.dataclass
+class PaySend:
+    """One red pack or coupon the payment API accepted, under the merchant's request number."""
+
+    kind: Literal["red_pack", "coupon"]
+    request_no: str
+    openid: str
+    params: dict[str, Any]
+    platform_id: str  # send_listid of a red pack, coupon_id of a coupon
+    at: datetime
+
+
+@dataclasses.dataclass
 class Account:
     app_id: str
     app_secret: str
@@ -124,6 +136,12 @@ class Account:
     )
     mass_jobs: dict[str, tuple[int, datetime]] = dataclasses.field(default_factory=dict)
     sendall_log: list[tuple[datetime, bool]] = dataclasses.field(default_factory=list)
+    # WeChat Pay: where payment notifications go, the merchant and its APIv3 key.
+    pay_notify_url: str | None = None
+    mch_id: str | None = None
+    apiv3_key: str | None = None
+    payments: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    pay_sends: dict[str, PaySend] = dataclasses.field(default_factory=dict)  # by request no.
 
 
 @dataclasses.dataclass
@@ -151,6 +169,8 @@ class MockState:
         default_factory=lambda: 1_000_000_000 + secrets.randbelow(2_000_000_000)
     )
     oauth_visitors: int = 0
+    # The WeChat Pay platform's signing key and certificate, made on first use (mock.pay).
+    pay_platform: Any = None
 
     def message_id(self) -> int:
         """A fresh 64-bit id, shaped like the platform's MsgId and template msgid."""

@@ -44,6 +44,19 @@ class PermanentQrLimit(StoreError):
     """The account already has 100,000 permanent QR codes (C1)."""
 
 
+# The database is down, restarting, refusing connections or too slow: try again later. No
+# row was written by the failed operation (or, at worst, its transaction was committed just
+# before the connection dropped, which a retry then meets as a duplicate).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError,  # connection refused, no socket, reset
+    TimeoutError,  # pool acquire or command timeout
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,  # shutting down, starting up, terminated
+    asyncpg.InsufficientResourcesError,  # too many connections
+    asyncpg.InterfaceError,  # the connection closed under the operation
+)
+
+
 _UNIQUE: dict[str, type[StoreError] | tuple[type[AccountExists], str]] = {
     "accounts_pkey": (AccountExists, "id"),
     "accounts_app_id_key": (AccountExists, "app_id"),

@@ -129,6 +129,30 @@ async def enqueue_message(
     return await get_message(pool, account_id, message_id), True
 
 
+async def enqueue_in(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -> int:
+    """Store a message inside the caller's transaction (the NOTIFY goes out at its commit);
+    returns its id. With an idempotency key already stored, the existing id comes back."""
+    if msg.idempotency_key is not None:
+        existing = await _replay(conn, account_id, msg.idempotency_key, msg.request_hash)
+        if existing is not None:
+            return existing
+    try:
+        async with conn.transaction():  # a savepoint: a lost race must not abort the caller
+            with errors.translated():
+                message_id = await _insert(conn, account_id, msg)
+    except errors.DuplicateMessage:
+        assert msg.idempotency_key is not None
+        existing = await _replay(conn, account_id, msg.idempotency_key, msg.request_hash)
+        assert existing is not None
+        return existing
+    metrics.MESSAGES.labels(status="queued", reason="").inc()
+    log.info(
+        "message queued",
+        extra={"action": "message_enqueue", "account_id": account_id, "message_id": message_id},
+    )
+    return message_id
+
+
 async def _counts(db: Db, account_id: str, message_id: int) -> dict[str, int]:
     rows = await db.fetch(queries.get("api_message_counts"), account_id, message_id)
     return {r["status"]: int(r["n"]) for r in rows}

@@ -1,0 +1,211 @@
+"""The results table (markdown) from bench/results/*.json, with each target and whether it
+was met; written to bench/results/summary.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from bench import common
+
+Row = tuple[str, str, str, str, str, str]  # measure, result, baseline, ratio, target, met
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = common.RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _ingest(s: dict[str, Any]) -> list[Row]:
+    m = s["median"]
+    g, b, w = m["gateway"], m["bare"], m["werobot"]
+    return [
+        (
+            "durable callbacks/s (wrk -c64)",
+            f"{g['rps']:,.0f}",
+            f"bare aiohttp {b['rps']:,.0f}",
+            f"{s['ratio_gateway_to_bare']:.2f}",
+            ">= 0.30",
+            _met(s["ratio_gateway_to_bare"] >= 0.30),
+        ),
+        (
+            "callbacks/s vs WeRoBot 1.13 (gunicorn -w 2)",
+            f"{g['rps']:,.0f}",
+            f"WeRoBot {w['rps']:,.0f}",
+            f"{s['ratio_gateway_to_werobot']:.2f}",
+            ">= 2.0",
+            _met(s["ratio_gateway_to_werobot"] >= 2.0),
+        ),
+        (
+            "callback p50 / p99 latency",
+            f"{g['p50_ms']:.1f} / {g['p99_ms']:.1f} ms",
+            f"bare {b['p50_ms']:.1f} / {b['p99_ms']:.1f} ms",
+            f"{g['p99_ms'] / b['p99_ms']:.1f}x (p99)",
+            "p99 < 25 ms",
+            _met(g["p99_ms"] < 25),
+        ),
+        (
+            "errors; answered `success` vs rows stored",
+            f"{g['errors']}; {s['gateway_answered_success']:,} / {s['gateway_rows_stored']:,}",
+            "",
+            "",
+            "0 errors, all stored",
+            _met(g["errors"] == 0 and s["durable"]),
+        ),
+    ]
+
+
+def _release(s: dict[str, Any]) -> list[Row]:
+    r, b, w = s["release"], s["baseline_direct_round_trip"], s["reopen"]
+    return [
+        (
+            f"enqueue (API) -> mock received, {s['offered_rate']:.0f} msg/s",
+            f"p50 {r['p50_ms']:.1f} / p99 {r['p99_ms']:.1f} ms",
+            f"direct send p50 {b['p50_ms']:.1f} / p99 {b['p99_ms']:.1f} ms",
+            f"{s['ratio_release_p50_to_baseline_p50']}x (p50)",
+            "p50 < 50, p99 < 250 ms",
+            _met(r["p50_ms"] < 50 and r["p99_ms"] < 250 and s["all_sent"]),
+        ),
+        (
+            "window reopen: follower writes -> held message received",
+            f"p50 {w['p50_ms']:.1f} / p99 {w['p99_ms']:.1f} ms",
+            "",
+            "",
+            "p99 < 300 ms",
+            _met(w["p99_ms"] < 300 and w["count"] == s["reopen_held_before"]),
+        ),
+    ]
+
+
+def _drain(s: dict[str, Any]) -> list[Row]:
+    base = s.get("baseline_http_client", {})
+    stmts = s.get("statements_per_msg")
+    return [
+        (
+            f"drain {s['messages']:,} msgs, 1 worker",
+            f"{s['rate_msgs_per_s']:,.0f} msg/s",
+            f"plain aiohttp client {base.get('rps', float('nan')):,.0f} calls/s",
+            f"{s.get('ratio_to_http_client', float('nan')):.2f}",
+            ">= 3,000 msg/s",
+            _met(s["rate_msgs_per_s"] >= 3000 and s["complete"]),
+        ),
+        (
+            "Postgres statements per delivered message",
+            "not measured" if stmts is None else f"{stmts:.3f}",
+            "",
+            "",
+            "<= 3",
+            "n/a" if stmts is None else _met(stmts <= 3),
+        ),
+        (
+            "worker CPU per message; sent twice",
+            f"{s['worker_cpu_us_per_msg']:.0f} us; {s['duplicates']}",
+            "",
+            "",
+            "",
+            "",
+        ),
+    ]
+
+
+def _fanout(s: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            f"fan-out to {s['followers']:,} followers: decide, consume, submit",
+            f"{s['total_seconds']:.1f} s ({s['mass_calls']} calls)",
+            f"INSERT ... SELECT floor {s['floor_insert_seconds']:.1f} s",
+            f"{s['ratio_to_floor']}x",
+            "< 30 s",
+            _met(s["total_seconds"] < 30 and s["complete"]),
+        ),
+        (
+            "fan-out worker peak RSS",
+            f"{s['worker_peak_rss_mb']:.0f} MB",
+            f"at start {s['worker_rss_at_start_mb']:.0f} MB",
+            "",
+            "< 300 MB",
+            _met(s["worker_peak_rss_mb"] < 300),
+        ),
+    ]
+
+
+def _scale(s: dict[str, Any]) -> list[Row]:
+    i, d = s["ingest"], s["drain"]
+    return [
+        (
+            "ingest, 1 -> 2 gateway processes",
+            f"{i['1']['rps']:,.0f} -> {i['2']['rps']:,.0f}/s",
+            "1 process",
+            f"{s['ratio_ingest_2_to_1']}x",
+            "> 1 until cores saturate",
+            _met(s["ratio_ingest_2_to_1"] > 1.0),
+        ),
+        (
+            "drain, 1 -> 2 workers",
+            f"{d['1']['rate_msgs_per_s']:,.0f} -> {d['2']['rate_msgs_per_s']:,.0f} msg/s",
+            "1 process",
+            f"{s['ratio_drain_2_to_1']}x",
+            "> 1 until cores saturate; nothing sent twice",
+            _met(s["ratio_drain_2_to_1"] > 1.0 and s["sent_twice"] == 0),
+        ),
+    ]
+
+
+SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]]]] = {
+    "ingest": ("1. Ingest", _ingest),
+    "release": ("2. Release latency", _release),
+    "drain": ("3. Drain", _drain),
+    "fanout": ("4. Fan-out", _fanout),
+    "scale": ("5. Scale", _scale),
+}
+
+
+def render() -> str:
+    lines = [
+        "| benchmark | measure | result | baseline (same run) | ratio | target | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    machine: dict[str, Any] | None = None
+    for name, (title, rows) in SECTIONS.items():
+        s = _load(name)
+        if s is None:
+            continue
+        machine = machine or s.get("machine")
+        quick = " (quick)" if s.get("quick") else ""
+        for measure, result, base, ratio, target, met in rows(s):
+            lines.append(
+                f"| {title}{quick} | {measure} | {result} | {base} | {ratio} | {target} | {met} |"
+            )
+        notes.append(f"{name}: {s.get('finished_at', '?')}, {s.get('duration_seconds', '?')} s")
+    cal = _load("calibrate")
+    if cal is not None:
+        s, c = cal["select_1"], cal["insert_commit"]
+        lines.append("")
+        lines.append(
+            f"Calibration (same run): a `SELECT 1` round trip {s['wall_us']:.0f} us"
+            f" ({s['client_cpu_us']:.0f} us client CPU, {s['postgres_cpu_us']} us Postgres CPU);"
+            f" a one-row INSERT with its commit {c['wall_us']:.0f} us"
+            f" ({c['postgres_cpu_us']} us Postgres CPU)."
+        )
+    if machine:
+        lines.append("")
+        lines.append(
+            f"Machine: {machine['cpus']} CPUs ({machine['model']}), Python {machine['python']},"
+            f" load average at the end {machine['load_average']}."
+        )
+    if notes:
+        lines.append("Runs: " + "; ".join(notes) + ".")
+    return "\n".join(lines)
+
+
+def write() -> str:
+    text = render()
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    (common.RESULTS / "summary.md").write_text(text + "\n")
+    return text
