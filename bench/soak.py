@@ -1,8 +1,9 @@
 """Soak: `wxgate serve`, one `python -m scheduler` and the mock platform under a steady mix of
 signed callbacks and API sends for a long while (10 minutes by default, `make soak`), at half
-the benchmarked capacity: callbacks at a quarter of the ingest benchmark's rate plus sends at
-a quarter of the drain benchmark's rate (bench/results/*.json; 1,687/s and 644/s when these
-are missing), so the two together use half of what the machine can do.
+the capacity: the mix is a quarter of the ingest benchmark's callback rate to a quarter of the
+drain benchmark's send rate (bench/results/*.json), and its capacity on this machine is
+probed first (30 s, 64 clients back to back); the soak then runs at half of what the probe
+got. Explicit rates skip the probe.
 
 Sampled every 10 s: resident memory and open descriptors of each process, Postgres
 connections, the queue (deliveries not yet finished), callback latency and errors. Pass when,
@@ -82,6 +83,7 @@ class Load:
     accepted: dict[int, str] = dataclasses.field(default_factory=dict)  # message id -> kind
     errors: list[str] = dataclasses.field(default_factory=list)
     next_msg_id: int = 8_000_000_000_000
+    next_send: int = 0
 
 
 def _callback(load: Load, followers: int, rng: random.Random) -> tuple[dict[str, str], bytes, int]:
@@ -153,8 +155,12 @@ async def _generate(
     send_rate: float,
     followers: int,
     load: Load,
+    *,
+    users: int = 0,
 ) -> None:
-    rng = random.Random(2026)
+    """Open loop at the two rates; or, with `users`, that many clients each sending the same
+    mix back to back (closed loop: what the system can take)."""
+    rng = random.Random(2026 + users)
     headers = {"Authorization": f"Bearer {common.API_TOKEN}"}
     tasks: set[asyncio.Task[None]] = set()
     max_in_flight = 128  # beyond this the system is saturated: count drops, not latency
@@ -181,8 +187,9 @@ async def _generate(
             elif not ok:
                 load.window.callback_errors += 1
 
-        async def send(n: int) -> None:
-            body = _send_body(n, followers, rng)
+        async def send() -> None:
+            load.next_send += 1
+            body = _send_body(load.next_send, followers, rng)
             try:
                 async with session.post(
                     f"{gw}/api/v1/accounts/{ACCOUNT}/messages", json=body, headers=headers
@@ -208,9 +215,18 @@ async def _generate(
             task.add_done_callback(tasks.discard)
 
         until = time.monotonic() + seconds
+        if users:
+            share = callback_rate / (callback_rate + send_rate)
+
+            async def user() -> None:
+                while time.monotonic() < until:
+                    await (callback() if rng.random() < share else send())
+
+            await asyncio.gather(*(user() for _ in range(users)))
+            return
         await asyncio.gather(
             _paced(callback_rate, until, lambda n: start(callback())),
-            _paced(send_rate, until, lambda n: start(send(n))),
+            _paced(send_rate, until, lambda n: start(send())),
         )
         if tasks:
             await asyncio.wait(tasks, timeout=30)
@@ -354,6 +370,13 @@ def _steady(summary: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[st
     return steady[:6], steady[-6:]
 
 
+def _middle(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The minute in the middle of the load."""
+    loaded = [s for s in summary["samples"] if s["t"] <= summary["minutes"] * 60 + 1]
+    half = len(loaded) // 2
+    return loaded[max(0, half - 3) : half + 3]
+
+
 def _verdict(summary: dict[str, Any]) -> dict[str, bool]:
     samples = summary["samples"]
     early, late = _steady(summary)
@@ -369,8 +392,12 @@ def _verdict(summary: dict[str, Any]) -> dict[str, bool]:
         if name == "mock":
             continue
         checks[f"{name} memory flat (< 10% or 16 MiB)"] = after - before < max(16.0, 0.1 * before)
-        checks[f"{name} descriptors flat (< 10% or 8)"] = fds_after - fds_before < max(
-            8.0, 0.1 * fds_before
+        # Connection pools (the worker's to WeChat, up to its concurrency) fill up to what the
+        # load needs during the first minutes; a leak keeps growing through the second half.
+        fds_mid = _mean([s["fds"][name] for s in _middle(summary)])
+        summary["fds_growth_second_half"][name] = round(fds_after - fds_mid, 1)
+        checks[f"{name} descriptors flat over the second half (< 10% or 8)"] = (
+            fds_after - fds_mid < max(8.0, 0.1 * fds_mid)
         )
     checks["Postgres connections within the pools"] = (
         max(s["pg_connections"] for s in samples) <= 2 * GATEWAY_POOL + 4
@@ -391,21 +418,51 @@ def _verdict(summary: dict[str, Any]) -> dict[str, bool]:
     return checks
 
 
+PROBE_SECONDS = 30.0
+PROBE_USERS = 64
+
+
+async def _probe(
+    gw: str, db: common.Database, mix: tuple[float, float], followers: int, load: Load
+) -> dict[str, Any]:
+    """What this machine takes of the mix right now: `PROBE_USERS` clients back to back."""
+    probe = Load(next_msg_id=load.next_msg_id + 10**9, next_send=10**9)
+    await _generate(gw, PROBE_SECONDS, *mix, followers, probe, users=PROBE_USERS)
+    load.acknowledged |= probe.acknowledged  # checked at the end with the rest
+    load.accepted |= probe.accepted
+    window = probe.window
+    # Let the worker catch up before the soak starts (bounded).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if not (await _db_sample(db))[1]:
+            break
+        await asyncio.sleep(1)
+    return {
+        "seconds": PROBE_SECONDS,
+        "users": PROBE_USERS,
+        "callbacks_per_s": round(window.callbacks / PROBE_SECONDS, 1),
+        "sends_per_s": round(window.sends / PROBE_SECONDS, 1),
+        "p99_ms": round(common.percentile(window.latencies, 99) * 1000, 1),
+        "errors": len(probe.errors),
+    }
+
+
 def run(
     minutes: float = 10.0,
     callback_rate: float | None = None,
     send_rate: float | None = None,
     followers: int = 5000,
 ) -> dict[str, Any]:
+    """Without rates: probe the mix's capacity on this machine first, then soak at half."""
     ingest = _benchmarked("ingest", DEFAULT_INGEST_RPS)
     drain = _benchmarked("drain", DEFAULT_DRAIN_RPS)
-    callback_rate = callback_rate if callback_rate is not None else round(ingest / 4)
-    send_rate = send_rate if send_rate is not None else round(drain / 4)
+    # The mix: a quarter of each benchmark's rate (half of the machine, were costs additive).
+    mix = (round(ingest / 4), round(drain / 4))
     seconds = minutes * 60
     flags = _drain_flags()
     common.log(
-        f"soak: {minutes} min, {callback_rate} callbacks/s (ingest capacity {ingest:.0f}/s),"
-        f" {send_rate} sends/s (drain capacity {drain:.0f}/s, worker {' '.join(flags)})"
+        f"soak: {minutes} min; benchmarks: ingest {ingest:.0f} callbacks/s, drain {drain:.0f}"
+        f" msg/s; mix {mix[0]} callbacks : {mix[1]} sends; worker {' '.join(flags)}"
     )
     started_at = time.time()
     with common.postgres() as server, common.database(server, "soak") as db:
@@ -452,15 +509,24 @@ def run(
             pids = {"gateway": gw_proc.pid, "worker": worker_proc.pid, "mock": mock_proc.pid}
             load = Load()
             samples: list[dict[str, Any]] = []
+            probe: dict[str, Any] | None = None
+            if callback_rate is None or send_rate is None:
+                probe = asyncio.run(_probe(gw, db, mix, followers, load))
+                callback_rate = round(probe["callbacks_per_s"] / 2)
+                send_rate = round(probe["sends_per_s"] / 2)
+                common.log(
+                    f"probe: {probe['callbacks_per_s']} callbacks/s + {probe['sends_per_s']}"
+                    f" sends/s with {PROBE_USERS} clients back to back; soaking at half:"
+                    f" {callback_rate} + {send_rate}"
+                )
 
-            async def soak() -> dict[str, Any]:
+            async def soak(callbacks: float, sends: float) -> dict[str, Any]:
                 sampler = asyncio.create_task(_sampler(db, pids, load, seconds, samples))
-                await _generate(gw, seconds, callback_rate, send_rate, followers, load)
+                await _generate(gw, seconds, callbacks, sends, followers, load)
                 await sampler
-                settled = await _settle(db, load, within=120)
-                return settled
+                return await _settle(db, load, within=120)
 
-            settled = asyncio.run(soak())
+            settled = asyncio.run(soak(callback_rate, send_rate))
             sent = asyncio.run(_sent_once(mock, len(load.accepted)))
             alive = all(p.poll() is None for p in (mock_proc, gw_proc, worker_proc))
         summary: dict[str, Any] = {
@@ -468,7 +534,7 @@ def run(
             "minutes": minutes,
             "callback_rate": callback_rate,
             "send_rate": send_rate,
-            "capacity": {"ingest_rps": ingest, "drain_msgs_per_s": drain},
+            "capacity": {"ingest_rps": ingest, "drain_msgs_per_s": drain, "probe": probe},
             "followers": followers,
             "worker_flags": flags,
             "postgres": server.flavour,
@@ -485,6 +551,7 @@ def run(
             "processes_alive": alive,
             "rss_growth_mib": {},
             "fds_growth": {},
+            "fds_growth_second_half": {},
         }
     checks = _verdict(summary)
     checks["no process died"] = alive
@@ -508,7 +575,15 @@ def report(summary: dict[str, Any]) -> str:
         [s["callbacks_per_s"] for s in samples if s["t"] <= summary["minutes"] * 60]
     )
     achieved_send = _mean([s["sends_per_s"] for s in samples if s["t"] <= summary["minutes"] * 60])
-    lines = [
+    probe = summary["capacity"]["probe"]
+    lines = []
+    if probe:
+        lines.append(
+            f"Capacity probe ({probe['seconds']:.0f} s, {probe['users']} clients back to back):"
+            f" {probe['callbacks_per_s']} callbacks/s + {probe['sends_per_s']} sends/s,"
+            f" p99 {probe['p99_ms']} ms, errors {probe['errors']}"
+        )
+    lines += [
         f"Soak: {summary['minutes']} min, asked {summary['callback_rate']} callbacks/s +"
         f" {summary['send_rate']} sends/s, got {achieved_cb:.0f} + {achieved_send:.0f}"
         f" ({summary['postgres']}; load average"
