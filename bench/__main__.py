@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -102,7 +103,13 @@ def _params(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+def _stop(signum: int, frame: object) -> None:
+    # SIGTERM as an exception: every `with` unwinds and stops what it started.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     args = _parser().parse_args(argv)
     if args.benchmark == "table":
         print(table.write())

@@ -163,9 +163,11 @@ async def _generate(
     rng = random.Random(2026 + users)
     headers = {"Authorization": f"Bearer {common.API_TOKEN}"}
     tasks: set[asyncio.Task[None]] = set()
-    max_in_flight = 128  # beyond this the system is saturated: count drops, not latency
+    max_in_flight = 512  # beyond this the system is saturated: count drops, not latency
     timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=max_in_flight)
+    # A connection per request, as a push from the platform: the gateway's open descriptors
+    # then measure the gateway (a leak), not how large this client's keep-alive pool grew.
+    connector = aiohttp.TCPConnector(limit=max_in_flight, force_close=True)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def callback() -> None:
@@ -392,12 +394,14 @@ def _verdict(summary: dict[str, Any]) -> dict[str, bool]:
         if name == "mock":
             continue
         checks[f"{name} memory flat (< 10% or 16 MiB)"] = after - before < max(16.0, 0.1 * before)
-        # Connection pools (the worker's to WeChat, up to its concurrency) fill up to what the
-        # load needs during the first minutes; a leak keeps growing through the second half.
-        fds_mid = _mean([s["fds"][name] for s in _middle(summary)])
-        summary["fds_growth_second_half"][name] = round(fds_after - fds_mid, 1)
-        checks[f"{name} descriptors flat over the second half (< 10% or 8)"] = (
-            fds_after - fds_mid < max(8.0, 0.1 * fds_mid)
+        # Descriptors are a floor (what stays open) plus the requests in flight, which a stall
+        # of the machine piles up for a moment; connection pools (the worker's to WeChat)
+        # fill up during the first minutes. A leak raises the floor through the second half.
+        floor_mid = min(s["fds"][name] for s in _middle(summary))
+        floor_end = min(s["fds"][name] for s in late)
+        summary["fds_floor_growth_second_half"][name] = floor_end - floor_mid
+        checks[f"{name} descriptors flat (floor over the second half, < 10% or 8)"] = (
+            floor_end - floor_mid < max(8.0, 0.1 * floor_mid)
         )
     checks["Postgres connections within the pools"] = (
         max(s["pg_connections"] for s in samples) <= 2 * GATEWAY_POOL + 4
@@ -551,7 +555,7 @@ def run(
             "processes_alive": alive,
             "rss_growth_mib": {},
             "fds_growth": {},
-            "fds_growth_second_half": {},
+            "fds_floor_growth_second_half": {},
         }
     checks = _verdict(summary)
     checks["no process died"] = alive

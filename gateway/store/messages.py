@@ -22,6 +22,10 @@ Db = pool_mod.Connection | asyncpg.Pool
 # terminal status wins) that gateway.store.deliveries.refresh_messages computes.
 TERMINAL = ("delivered", "sent", "failed", "expired", "canceled")
 EMPTY_AUDIENCE = "the audience has no subscribed followers"
+# The service `all` fan-out writes one row per follower in one statement: a million rows
+# take 15-30 s on a small machine, past the pool's 30 s command timeout (README
+# "Performance").
+FAN_OUT_TIMEOUT = 300.0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -77,7 +81,11 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     )
     if msg.openids is None and kind == "service":
         tag = await conn.execute(
-            queries.get("api_deliveries_fan_out"), account_id, message_id, msg.not_before
+            queries.get("api_deliveries_fan_out"),
+            account_id,
+            message_id,
+            msg.not_before,
+            timeout=FAN_OUT_TIMEOUT,
         )
     else:
         # Subscription `all` is one account-level sendall, like a tag.
