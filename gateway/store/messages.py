@@ -109,6 +109,35 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     return message_id
 
 
+async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, Any]:
+    """The common case in one statement and one round trip: a message to a known, non-empty
+    list of recipients. Returns the message as get_message would."""
+    assert msg.openids
+    row = await conn.fetchrow(
+        queries.get("api_message_enqueue_list"),
+        account_id,
+        msg.type,
+        msg.recipient,
+        msg.audience,
+        msg.content,
+        msg.template,
+        msg.outside_window,
+        msg.not_before,
+        msg.expires_at,
+        msg.idempotency_key,
+        msg.request_hash,
+        msg.openids,
+    )
+    if row is None:
+        raise errors.NotFound(f"no account {account_id!r}")
+    message = dict(row)
+    at, detail = message.pop("history_at"), message.pop("history_detail")
+    del message["notified"]
+    message["counts"] = {"queued": message["recipients_total"]}
+    message["history"] = [{"at": at, "status": "queued", "reason": None, "detail": detail}]
+    return message
+
+
 async def enqueue_message(
     pool: asyncpg.Pool, account_id: str, msg: NewMessage
 ) -> tuple[dict[str, Any], bool]:
@@ -120,6 +149,11 @@ async def enqueue_message(
         if existing is not None:
             return await get_message(pool, account_id, existing), False
     try:
+        if msg.openids:
+            with errors.translated():
+                message = await _insert_list(pool, account_id, msg)
+            _queued(account_id, message["id"])
+            return message, True
         async with pool.acquire() as conn, conn.transaction():
             with errors.translated():
                 message_id = await _insert(conn, account_id, msg)
@@ -129,12 +163,16 @@ async def enqueue_message(
         existing = await _replay(pool, account_id, msg.idempotency_key, msg.request_hash)
         assert existing is not None
         return await get_message(pool, account_id, existing), False
+    _queued(account_id, message_id)
+    return await get_message(pool, account_id, message_id), True
+
+
+def _queued(account_id: str, message_id: int) -> None:
     metrics.MESSAGES.labels(status="queued", reason="").inc()
     log.info(
         "message queued",
         extra={"action": "message_enqueue", "account_id": account_id, "message_id": message_id},
     )
-    return await get_message(pool, account_id, message_id), True
 
 
 async def enqueue_in(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -> int:
@@ -153,11 +191,7 @@ async def enqueue_in(conn: pool_mod.Connection, account_id: str, msg: NewMessage
         existing = await _replay(conn, account_id, msg.idempotency_key, msg.request_hash)
         assert existing is not None
         return existing
-    metrics.MESSAGES.labels(status="queued", reason="").inc()
-    log.info(
-        "message queued",
-        extra={"action": "message_enqueue", "account_id": account_id, "message_id": message_id},
-    )
+    _queued(account_id, message_id)
     return message_id
 
 

@@ -78,3 +78,33 @@ SELECT id, account_id, type, recipient, status, reason, release_at, not_before, 
 -- name: api_message_status
 -- A message's current status (unlocked: cancel re-checks through the rows it changes).
 SELECT status FROM messages WHERE account_id = $1 AND id = $2;
+
+-- name: api_message_enqueue_list
+-- A message to a list of recipients in one statement: lock the account's kind (FOR SHARE),
+-- insert the message, one queued delivery per element of $12 (NULL: account-level sendall)
+-- and the `queued` transition, and wake the scheduler. No row: no such account.
+WITH account AS (
+    SELECT id FROM accounts WHERE id = $1 FOR SHARE
+), message AS (
+    INSERT INTO messages (account_id, type, recipient, audience, content, template,
+                          outside_window, status, release_at, not_before, expires_at,
+                          idempotency_key, request_hash, recipients_total)
+    SELECT a.id, $2, $3, $4, $5, $6, $7, 'queued', greatest(now(), $8::timestamptz), $8, $9,
+           $10, $11, cardinality($12::text[])
+      FROM account a
+    RETURNING id, account_id, type, recipient, audience, content, template, outside_window,
+              status, reason, release_at, not_before, expires_at, idempotency_key, attempts,
+              wechat_msgid, errcode, errmsg, recipients_total, created_at, updated_at
+), delivered AS (
+    INSERT INTO deliveries (account_id, message_id, openid, status, release_at)
+    SELECT m.account_id, m.id, r.openid, 'queued', m.release_at
+      FROM message m, unnest($12::text[]) AS r (openid)
+), logged AS (
+    INSERT INTO message_transitions (account_id, message_id, status, detail)
+    SELECT m.account_id, m.id, 'queued', jsonb_build_object('recipients', m.recipients_total)
+      FROM message m
+    RETURNING at, status, reason, detail
+)
+SELECT m.*, l.at AS history_at, l.detail AS history_detail,
+       pg_notify('wxgate_release', m.account_id) IS NULL AS notified
+  FROM message m, logged l;
