@@ -51,6 +51,7 @@ async def claim(
     total: int,
     lease: dt.timedelta,
     mass_rows: int = planner.MASS_BATCH_MAX,
+    throttle: deliveries.RefreshThrottle | None = None,
 ) -> Claimed:
     """Claim, decide and lease due work in one transaction; the calls come back to be made."""
     async with conn.transaction():
@@ -113,7 +114,7 @@ async def claim(
         await deliveries.update_windows(conn, now, plan.windows())
         message_of = {i.key: i.message_id for i in items}
         touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
-        transitions = await deliveries.refresh_messages(conn, touched, now)
+        transitions = await deliveries.refresh_messages(conn, touched, now, throttle=throttle)
     decided = sum(1 for c in plan.changes if c.status != "sending")
     if plan.skipped:
         log.info(

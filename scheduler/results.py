@@ -119,7 +119,11 @@ def _change(
 
 
 async def record(
-    conn: pool.Connection, worker_id: str, now: dt.datetime, planned: Plan
+    conn: pool.Connection,
+    worker_id: str,
+    now: dt.datetime,
+    planned: Plan,
+    throttle: deliveries.RefreshThrottle | None = None,
 ) -> tuple[set[tuple[str, int]], list[asyncpg.Record]]:
     """Write a plan in one transaction; returns the rows written (this worker still held
     their lease) and the message transitions appended."""
@@ -143,6 +147,6 @@ async def record(
             conn, [(k[0], m) for k, m in planned.sent.items() if k in written and m], now
         )
         transitions = await deliveries.refresh_messages(
-            conn, [(k[0], planned.message_of[k]) for k in written], now
+            conn, [(k[0], planned.message_of[k]) for k in written], now, throttle=throttle
         )
     return written, list(transitions)

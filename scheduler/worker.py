@@ -25,6 +25,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
+from gateway.store import deliveries
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
@@ -86,6 +87,7 @@ class Worker:
         self.tz = settings.tz
         self.limiter = ratelimit.RateLimiter(self.options.limits)
         self.tokens = credentials.TokenCache(pool, client, self.clock, self.options.token_ttl)
+        self.refresh_throttle = deliveries.RefreshThrottle()
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.
@@ -145,6 +147,7 @@ class Worker:
                 total=opts.claim_total,
                 lease=opts.lease,
                 mass_rows=opts.mass_rows_per_pass,
+                throttle=self.refresh_throttle,
             )
         )
         _observe_transitions(claimed.transitions)
@@ -209,7 +212,9 @@ class Worker:
         planned = results.plan(done, now, self.tz, self.options)
         try:
             written, transitions = await self._transaction(
-                lambda conn: results.record(conn, self.worker_id, now, planned)
+                lambda conn: results.record(
+                    conn, self.worker_id, now, planned, self.refresh_throttle
+                )
             )
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             log.exception("recording results failed", extra={"action": "record_failed"})

@@ -380,3 +380,20 @@ UPDATE deliveries d
            FOR UPDATE) old
  WHERE d.account_id = old.account_id AND d.id = old.id
 RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key;
+
+-- name: sched_lock_messages
+-- Lock messages before their status is recomputed: the recompute, a later statement, then reads every delivery committed before it (a concurrent worker's last rows included).
+SELECT m.account_id, m.id, m.recipients_total
+  FROM messages m
+ WHERE (m.account_id, m.id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))
+ ORDER BY m.account_id, m.id
+   FOR UPDATE;
+
+-- name: sched_messages_in_flight
+-- Of these messages, those with deliveries being sent or due by $3: passes to come will recompute their status.
+SELECT m.a AS account_id, m.i AS id
+  FROM unnest($1::text[], $2::bigint[]) AS m (a, i)
+ WHERE EXISTS (SELECT 1 FROM deliveries d
+                WHERE d.account_id = m.a AND d.message_id = m.i
+                  AND d.status IN ('queued', 'held', 'sending')
+                  AND (d.status = 'sending' OR d.release_at <= $3));
