@@ -395,43 +395,58 @@ async def refresh_messages(
     release_at of the earliest held row); all terminal -> the most frequent terminal status,
     ties in the order delivered, sent, failed, expired, canceled (as the API's cancel does).
 
-    The messages are locked first, in a statement of their own: the recompute then sees
-    every delivery committed before the lock was granted, so of two workers finishing the
-    last rows of one message at once, the second sees the first's rows finished.
+    A message of one delivery takes its status from it in a first statement, which also
+    locks every message named. The others are recomputed in a later statement, which then
+    sees every delivery committed before the locks were granted: of two workers finishing
+    the last rows of one message at once, the second sees the first's rows finished.
     """
     keys = sorted(set(keys))
     if not keys:
         return []
-    locked = await conn.fetch(
-        queries.get("sched_lock_messages"), [k[0] for k in keys], [k[1] for k in keys]
+    if not conn.is_in_transaction():
+        async with conn.transaction():
+            return await refresh_messages(conn, keys, now, detail, throttle)
+    extra = dict(detail) if detail is not None else None
+    rows = await conn.fetch(
+        queries.get("sched_refresh_single"), [k[0] for k in keys], [k[1] for k in keys], now, extra
     )
+    transitions = [r for r in rows if r["recipients_total"] is None]
+    sizes = {(r["account_id"], r["message_id"]): r["recipients_total"] for r in rows}
+    multi = sorted(k for k, n in sizes.items() if n is not None)
     if throttle is not None:
-        large = [
-            (r["account_id"], r["id"])
-            for r in locked
-            if r["recipients_total"] >= throttle.min_rows
-            and throttle.recent((r["account_id"], r["id"]), r["recipients_total"])
-        ]
-        if large:
-            busy = await conn.fetch(
-                queries.get("sched_messages_in_flight"),
-                [k[0] for k in large],
-                [k[1] for k in large],
-                now,
-            )
-            deferred = {(r["account_id"], r["id"]) for r in busy}
-            keys = [k for k in keys if k not in deferred]
-        sizes = {(r["account_id"], r["id"]): r["recipients_total"] for r in locked}
-        throttle.done(k for k in keys if sizes.get(k, 0) >= throttle.min_rows)
-        if not keys:
-            return []
-    return await conn.fetch(
-        queries.get("sched_refresh_messages"),
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        now,
-        dict(detail) if detail is not None else None,
-    )
+        multi = await _not_deferred(conn, multi, sizes, now, throttle)
+    if multi:
+        transitions += await conn.fetch(
+            queries.get("sched_refresh_messages"),
+            [k[0] for k in multi],
+            [k[1] for k in multi],
+            now,
+            extra,
+        )
+    return transitions
+
+
+async def _not_deferred(
+    conn: pool.Connection,
+    keys: list[Key],
+    sizes: Mapping[Key, int],
+    now: dt.datetime,
+    throttle: RefreshThrottle,
+) -> list[Key]:
+    """The messages to recompute now: the throttle puts off large ones recomputed recently
+    that still have rows being sent or due."""
+    recent = [k for k in keys if sizes[k] >= throttle.min_rows and throttle.recent(k, sizes[k])]
+    if recent:
+        busy = await conn.fetch(
+            queries.get("sched_messages_in_flight"),
+            [k[0] for k in recent],
+            [k[1] for k in recent],
+            now,
+        )
+        deferred = {(r["account_id"], r["id"]) for r in busy}
+        keys = [k for k in keys if k not in deferred]
+    throttle.done(k for k in keys if sizes[k] >= throttle.min_rows)
+    return keys
 
 
 # --- expiry, cancel, job results, retention ----------------------------------------------

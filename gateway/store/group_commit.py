@@ -1,6 +1,11 @@
-"""Group commit for callbacks: handlers queue their event and wait; one writer task commits
-whatever is queued in one transaction as soon as the previous batch is done (no timer), then
+"""Group commit for callbacks: handlers queue their event and wait; a writer task commits
+whatever is queued in one transaction as soon as its previous batch is done (no timer), then
 wakes each handler with its own result. Nobody is answered before their event is committed.
+
+Several writers commit at once, each on its own connection: while one batch waits for its
+commit, the next is already being written. Followers are partitioned among the writers (by
+account and openid), so one follower's events are stored in the order they came, and two
+batches in flight never wait for each other's follower rows.
 """
 
 from __future__ import annotations
@@ -28,48 +33,58 @@ class GroupCommitter:
         max_batch: int = 1000,
         max_queue: int = 20000,
         statement_timeout: float = 4.0,
+        writers: int = 2,
     ) -> None:
         self._pool = db
         self._max_batch = max_batch
         self._timeout = statement_timeout
         Item = tuple[inbound.EventRecord, asyncio.Future[bool]]
-        self._queue: asyncio.Queue[Item] = asyncio.Queue(max_queue)
-        self._task: asyncio.Task[None] | None = None
+        per_writer = max(1, max_queue // writers)
+        self._queues: list[asyncio.Queue[Item]] = [
+            asyncio.Queue(per_writer) for _ in range(writers)
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="group-commit")
+        self._tasks = [
+            asyncio.create_task(self._run(queue), name=f"group-commit-{n}")
+            for n, queue in enumerate(self._queues)
+        ]
 
     async def stop(self) -> None:
-        """Finish what is queued, then end the writer."""
-        if self._task is None:
+        """Finish what is queued, then end the writers."""
+        if not self._tasks:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), 10)
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._queues)), 10)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
 
     def submit(self, record: inbound.EventRecord) -> asyncio.Future[bool]:
         """Queue a record; the future resolves to True (stored) or False (a retry) after the
         commit, or raises the batch's database error."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        queue = self._queues[hash((record.account_id, record.openid)) % len(self._queues)]
         try:
-            self._queue.put_nowait((record, future))
+            queue.put_nowait((record, future))
         except asyncio.QueueFull:
             raise Overloaded() from None
         return future
 
-    async def _run(self) -> None:
+    async def _run(
+        self, queue: asyncio.Queue[tuple[inbound.EventRecord, asyncio.Future[bool]]]
+    ) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = [await queue.get()]
+            while len(batch) < self._max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
             # Handlers that gave up (timed out) still get their event stored: a retry of it
             # is then answered as a duplicate.
             await self._commit(batch)
             for _ in batch:
-                self._queue.task_done()
+                queue.task_done()
 
     async def _commit(self, batch: list[tuple[inbound.EventRecord, asyncio.Future[bool]]]) -> None:
         records = [record for record, _ in batch]

@@ -8,7 +8,7 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.store import deliveries
+from gateway.store import deliveries, queries
 from tests.integration import sched_helpers as h
 
 
@@ -56,9 +56,7 @@ async def test_the_last_of_two_concurrent_finishers_sees_both(
         now = dt.datetime.now(dt.UTC)
         # Worker A finishes its row and recomputes (the other row is still sending) ...
         await _set(a, [first], "sent")
-        assert [r["status"] for r in await deliveries.refresh_messages(a, key, now)] == [
-            "sending"
-        ]
+        assert [r["status"] for r in await deliveries.refresh_messages(a, key, now)] == ["sending"]
         # ... while worker B finishes the other row and must wait for A's lock.
         await _set(b, [second], "sent")
         late = asyncio.create_task(deliveries.refresh_messages(b, key, now))
@@ -129,3 +127,60 @@ def test_the_interval_grows_with_the_message() -> None:
     throttle.done([key])
     assert not throttle.recent(key, 0)  # the floor of 0 s: over
     assert throttle.recent(key, 100_000)  # 1,000 s: not yet
+
+
+STATES = [
+    ("queued", None, None, None),
+    ("held", "window_closed", None, None),
+    ("sending", None, None, None),
+    ("sent", None, 0, "m-1"),
+    ("delivered", None, 0, "m-2"),
+    ("failed", "wechat_error", 40003, None),
+    ("expired", "window_closed", None, None),
+    ("canceled", None, None, None),
+]
+COLUMNS = "status, reason, release_at, attempts, wechat_msgid, errcode, errmsg"
+
+
+async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Pool) -> None:
+    """The single-delivery statement gives what the general one gives, message and history."""
+    await h.add_account(pool, "svc", "service")
+    now = dt.datetime.now(dt.UTC)
+    later = now + dt.timedelta(hours=1)
+    for status, reason, errcode, msgid in STATES:
+        [message_id] = await h.add_messages(pool, "svc", "customer_service", [["o1"]], at=now)
+        await pool.execute(
+            "UPDATE deliveries SET status = $2, reason = $3, errcode = $4, wechat_msgid = $5,"
+            " errmsg = CASE WHEN $4::int IS NOT NULL THEN 'e' END, attempts = 2,"
+            " release_at = $6, sent_at = $6 WHERE account_id = 'svc' AND message_id = $1",
+            message_id,
+            status,
+            reason,
+            errcode,
+            msgid,
+            later,
+        )
+        before = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        key = [("svc", message_id)]
+        async with pool.acquire() as conn:
+            fast = await deliveries.refresh_messages(conn, key, now, {"by": "test"})
+        single = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        single_history = await h.history(pool, "svc", message_id)
+        # Back to before, then the general statement.
+        await pool.execute(
+            "UPDATE messages SET (status, reason, release_at, attempts, wechat_msgid, errcode,"
+            " errmsg) = ($2, $3, $4, $5, $6, $7, $8) WHERE id = $1",
+            message_id,
+            *before.values(),
+        )
+        await pool.execute("DELETE FROM message_transitions WHERE message_id = $1", message_id)
+        general = await pool.fetch(
+            queries.get("sched_refresh_messages"), ["svc"], [message_id], now, {"by": "test"}
+        )
+        assert dict(single) == dict(
+            await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        ), status
+        assert single_history == await h.history(pool, "svc", message_id), status
+        assert [(t["status"], t["reason"]) for t in fast] == [
+            (t["status"], t["reason"]) for t in general
+        ], status

@@ -381,14 +381,6 @@ UPDATE deliveries d
  WHERE d.account_id = old.account_id AND d.id = old.id
 RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key;
 
--- name: sched_lock_messages
--- Lock messages before their status is recomputed: the recompute, a later statement, then reads every delivery committed before it (a concurrent worker's last rows included).
-SELECT m.account_id, m.id, m.recipients_total
-  FROM messages m
- WHERE (m.account_id, m.id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))
- ORDER BY m.account_id, m.id
-   FOR UPDATE;
-
 -- name: sched_messages_in_flight
 -- Of these messages, those with deliveries being sent or due by $3: passes to come will recompute their status.
 SELECT m.a AS account_id, m.i AS id
@@ -397,3 +389,54 @@ SELECT m.a AS account_id, m.i AS id
                 WHERE d.account_id = m.a AND d.message_id = m.i
                   AND d.status IN ('queued', 'held', 'sending')
                   AND (d.status = 'sending' OR d.release_at <= $3));
+
+-- name: sched_refresh_single
+-- sched_refresh_messages for messages of one delivery (customer-service, template): the status and reason are the delivery's, no aggregate. Rows with recipients_total name the other messages: locked, not recomputed.
+WITH wanted AS (
+    SELECT DISTINCT a, i FROM unnest($1::text[], $2::bigint[]) AS t (a, i)
+), locked AS (
+    SELECT m.account_id, m.id, m.status, m.reason, m.created_at, m.recipients_total
+      FROM messages m
+     WHERE (m.account_id, m.id) IN (SELECT a, i FROM wanted)
+     ORDER BY m.account_id, m.id
+       FOR UPDATE
+), single AS MATERIALIZED (
+    SELECT l.account_id, l.id, l.status AS old_status, l.reason AS old_reason, l.created_at,
+           d.status,
+           CASE WHEN d.status IN ('held', 'failed', 'expired') THEN d.reason END AS reason,
+           CASE WHEN d.status IN ('queued', 'held') THEN d.release_at END AS due,
+           d.attempts, d.wechat_msgid, d.errcode, d.errmsg
+      FROM locked l
+      JOIN deliveries d ON d.account_id = l.account_id AND d.message_id = l.id
+     WHERE l.recipients_total = 1
+), changed AS (
+    UPDATE messages m
+       SET status = s.status, reason = s.reason, release_at = s.due, attempts = s.attempts,
+           wechat_msgid = coalesce(s.wechat_msgid, m.wechat_msgid), errcode = s.errcode,
+           errmsg = s.errmsg, updated_at = $3
+      FROM single s
+     WHERE m.account_id = s.account_id AND m.id = s.id
+       AND (m.status, m.reason, m.release_at, m.attempts, m.wechat_msgid, m.errcode, m.errmsg)
+           IS DISTINCT FROM
+           (s.status, s.reason, s.due, s.attempts, coalesce(s.wechat_msgid, m.wechat_msgid),
+            s.errcode, s.errmsg)
+    RETURNING m.account_id, m.id, s.status, s.reason, s.old_status, s.old_reason, s.created_at,
+              jsonb_strip_nulls(jsonb_build_object(
+                  'recipients', jsonb_build_object(s.status, 1),
+                  'release_at', s.due, 'attempts', s.attempts, 'msgid', s.wechat_msgid,
+                  'errcode', s.errcode, 'errmsg', s.errmsg))
+              || coalesce($4::jsonb, '{}'::jsonb) AS detail
+), logged AS (
+    INSERT INTO message_transitions (account_id, message_id, at, status, reason, detail)
+    SELECT c.account_id, c.id, $3, c.status, c.reason, c.detail
+      FROM changed c
+     WHERE (c.old_status, c.old_reason) IS DISTINCT FROM (c.status, c.reason)
+)
+SELECT c.account_id, c.id AS message_id, c.status, c.reason, c.created_at,
+       NULL::integer AS recipients_total
+  FROM changed c
+ WHERE (c.old_status, c.old_reason) IS DISTINCT FROM (c.status, c.reason)
+UNION ALL
+SELECT l.account_id, l.id, NULL, NULL, NULL, l.recipients_total
+  FROM locked l
+ WHERE l.recipients_total <> 1;
