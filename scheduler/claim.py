@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import decide, kinds, periods
-from gateway.store import deliveries, pool
+from gateway.store import deliveries, message_status, pool
 from scheduler import planner, work
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ async def claim(
     total: int,
     lease: dt.timedelta,
     mass_rows: int = planner.MASS_BATCH_MAX,
-    throttle: deliveries.RefreshThrottle | None = None,
+    throttle: message_status.RefreshThrottle | None = None,
 ) -> Claimed:
     """Claim, decide and lease due work in one transaction; the calls come back to be made."""
     async with conn.transaction():
@@ -114,7 +114,7 @@ async def claim(
         await deliveries.update_windows(conn, now, plan.windows())
         message_of = {i.key: i.message_id for i in items}
         touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
-        transitions = await deliveries.refresh_messages(conn, touched, now, throttle=throttle)
+        transitions = await message_status.refresh_messages(conn, touched, now, throttle=throttle)
     decided = sum(1 for c in plan.changes if c.status != "sending")
     if plan.skipped:
         log.info(

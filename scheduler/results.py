@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import kinds, periods
-from gateway.store import deliveries, pool
+from gateway.store import deliveries, message_status, pool
 from scheduler import backoff, delivery, options, work
 
 STALE_WINDOW = delivery.STALE_WINDOW
@@ -123,7 +123,7 @@ async def record(
     worker_id: str,
     now: dt.datetime,
     planned: Plan,
-    throttle: deliveries.RefreshThrottle | None = None,
+    throttle: message_status.RefreshThrottle | None = None,
 ) -> tuple[set[tuple[str, int]], list[asyncpg.Record]]:
     """Write a plan in one transaction; returns the rows written (this worker still held
     their lease) and the message transitions appended."""
@@ -146,7 +146,7 @@ async def record(
         await deliveries.apply_early_job_finishes(
             conn, [(k[0], m) for k, m in planned.sent.items() if k in written and m], now
         )
-        transitions = await deliveries.refresh_messages(
+        transitions = await message_status.refresh_messages(
             conn, [(k[0], planned.message_of[k]) for k in written], now, throttle=throttle
         )
     return written, list(transitions)

@@ -25,7 +25,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
-from gateway.store import deliveries
+from gateway.store import message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
@@ -87,7 +87,7 @@ class Worker:
         self.tz = settings.tz
         self.limiter = ratelimit.RateLimiter(self.options.limits)
         self.tokens = credentials.TokenCache(pool, client, self.clock, self.options.token_ttl)
-        self.refresh_throttle = deliveries.RefreshThrottle()
+        self.refresh_throttle = message_status.RefreshThrottle()
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.

@@ -1,5 +1,5 @@
 """Deliveries as the release scheduler sees them: claims, leases, quota units, results, holds,
-expiry, message status, job-finish results and retention.
+expiry, job-finish results and retention (message status: gateway.store.message_status).
 
 Every write that must hold across workers is a SQL rule: `FOR UPDATE SKIP LOCKED` claims,
 conditional quota upserts under the usage tables' CHECKs, results recorded only by the lease
@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 import re
-import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import asyncpg
 
 from gateway.store import pool, queries
+from gateway.store.message_status import refresh_messages
 
 Key = tuple[str, int]  # (account_id, id) of a delivery or a message
 
@@ -350,103 +348,6 @@ async def mark_unsubscribed(
             [k[0] for k in keys],
             [k[1] for k in keys],
         )
-
-
-class RefreshThrottle:
-    """Recomputing a message's status reads every delivery of it (about 2 us a row here): on
-    a million-recipient fan-out, every pass would re-read a million rows. A worker therefore
-    recomputes a message of at least `min_rows` recipients at most once per `interval`
-    seconds, or per second for every `rows_per_second` recipients if that is longer, while
-    the message still has rows being sent or due (a later pass recomputes it); once none is
-    left, at once."""
-
-    def __init__(
-        self, min_rows: int = 10_000, interval: float = 2.0, rows_per_second: int = 50_000
-    ) -> None:
-        self.min_rows = min_rows
-        self.interval = interval
-        self.rows_per_second = rows_per_second
-        self._last: dict[Key, float] = {}
-
-    def recent(self, key: Key, rows: int) -> bool:
-        wait = max(self.interval, rows / self.rows_per_second)
-        return time.monotonic() - self._last.get(key, -math.inf) < wait
-
-    def done(self, keys: Iterable[Key]) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._last[key] = now
-        if len(self._last) > 10 * self.min_rows:  # bounded: forget the oldest half
-            for key, _ in sorted(self._last.items(), key=lambda kv: kv[1])[: len(self._last) // 2]:
-                del self._last[key]
-
-
-async def refresh_messages(
-    conn: pool.Connection,
-    keys: Iterable[Key],
-    now: dt.datetime,
-    detail: Mapping[str, Any] | None = None,
-    throttle: RefreshThrottle | None = None,
-) -> list[asyncpg.Record]:
-    """Recompute the status of these messages from their deliveries; returns the
-    transitions appended (account_id, message_id, status, reason, created_at).
-
-    Any sending -> sending; else any queued -> queued; else any held -> held (reason and
-    release_at of the earliest held row); all terminal -> the most frequent terminal status,
-    ties in the order delivered, sent, failed, expired, canceled (as the API's cancel does).
-
-    A message of one delivery takes its status from it in a first statement, which also
-    locks every message named. The others are recomputed in a later statement, which then
-    sees every delivery committed before the locks were granted: of two workers finishing
-    the last rows of one message at once, the second sees the first's rows finished.
-    """
-    keys = sorted(set(keys))
-    if not keys:
-        return []
-    if not conn.is_in_transaction():
-        async with conn.transaction():
-            return await refresh_messages(conn, keys, now, detail, throttle)
-    extra = dict(detail) if detail is not None else None
-    rows = await conn.fetch(
-        queries.get("sched_refresh_single"), [k[0] for k in keys], [k[1] for k in keys], now, extra
-    )
-    transitions = [r for r in rows if r["recipients_total"] is None]
-    sizes = {(r["account_id"], r["message_id"]): r["recipients_total"] for r in rows}
-    multi = sorted(k for k, n in sizes.items() if n is not None)
-    if throttle is not None:
-        multi = await _not_deferred(conn, multi, sizes, now, throttle)
-    if multi:
-        transitions += await conn.fetch(
-            queries.get("sched_refresh_messages"),
-            [k[0] for k in multi],
-            [k[1] for k in multi],
-            now,
-            extra,
-        )
-    return transitions
-
-
-async def _not_deferred(
-    conn: pool.Connection,
-    keys: list[Key],
-    sizes: Mapping[Key, int],
-    now: dt.datetime,
-    throttle: RefreshThrottle,
-) -> list[Key]:
-    """The messages to recompute now: the throttle puts off large ones recomputed recently
-    that still have rows being sent or due."""
-    recent = [k for k in keys if sizes[k] >= throttle.min_rows and throttle.recent(k, sizes[k])]
-    if recent:
-        busy = await conn.fetch(
-            queries.get("sched_messages_in_flight"),
-            [k[0] for k in recent],
-            [k[1] for k in recent],
-            now,
-        )
-        deferred = {(r["account_id"], r["id"]) for r in busy}
-        keys = [k for k in keys if k not in deferred]
-    throttle.done(k for k in keys if sizes[k] >= throttle.min_rows)
-    return keys
 
 
 # --- expiry, cancel, job results, retention ----------------------------------------------

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 Db = pool_mod.Connection | asyncpg.Pool
 
 # Terminal statuses; their order is the tie-break of the status aggregate (most frequent
-# terminal status wins) that gateway.store.deliveries.refresh_messages computes.
+# terminal status wins) that gateway.store.message_status.refresh_messages computes.
 TERMINAL = ("delivered", "sent", "failed", "expired", "canceled")
 EMPTY_AUDIENCE = "the audience has no subscribed followers"
 # The service `all` fan-out writes one row per follower in one statement: a million rows

@@ -8,7 +8,7 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.store import deliveries, queries
+from gateway.store import message_status, queries
 from tests.integration import sched_helpers as h
 
 
@@ -56,10 +56,11 @@ async def test_the_last_of_two_concurrent_finishers_sees_both(
         now = dt.datetime.now(dt.UTC)
         # Worker A finishes its row and recomputes (the other row is still sending) ...
         await _set(a, [first], "sent")
-        assert [r["status"] for r in await deliveries.refresh_messages(a, key, now)] == ["sending"]
+        first_pass = await message_status.refresh_messages(a, key, now)
+        assert [r["status"] for r in first_pass] == ["sending"]
         # ... while worker B finishes the other row and must wait for A's lock.
         await _set(b, [second], "sent")
-        late = asyncio.create_task(deliveries.refresh_messages(b, key, now))
+        late = asyncio.create_task(message_status.refresh_messages(b, key, now))
         await _waiting_for_lock(pool, b.get_server_pid())
         await tx_a.commit()
         await late
@@ -79,27 +80,27 @@ async def test_a_large_message_is_recomputed_once_per_interval_and_when_done(
     pool: asyncpg.Pool,
 ) -> None:
     message_id, (d1, d2, d3) = await _message_with(pool, ["o1", "o2", "o3"])
-    throttle = deliveries.RefreshThrottle(min_rows=3, interval=3600)
+    throttle = message_status.RefreshThrottle(min_rows=3, interval=3600)
     key = [("svc", message_id)]
     now = dt.datetime.now(dt.UTC)
 
     await _set(pool, [d1], "sending")
     async with pool.acquire() as conn:
-        await deliveries.refresh_messages(conn, key, now, throttle=throttle)
+        await message_status.refresh_messages(conn, key, now, throttle=throttle)
     assert (await h.message(pool, "svc", message_id))["status"] == "sending"
 
     # Within the interval, with rows still in flight: the recompute is put off.
     await _set(pool, [d1], "sent")
     await _set(pool, [d2], "sending")
     async with pool.acquire() as conn:
-        assert await deliveries.refresh_messages(conn, key, now, throttle=throttle) == []
+        assert await message_status.refresh_messages(conn, key, now, throttle=throttle) == []
     row = await h.message(pool, "svc", message_id)
     assert (row["status"], row["errcode"]) == ("sending", None)
 
     # Nothing left in flight: recomputed at once, interval or not.
     await _set(pool, [d2, d3], "sent")
     async with pool.acquire() as conn:
-        transitions = await deliveries.refresh_messages(conn, key, now, throttle=throttle)
+        transitions = await message_status.refresh_messages(conn, key, now, throttle=throttle)
     assert [t["status"] for t in transitions] == ["sent"]
     row = await h.message(pool, "svc", message_id)
     assert (row["status"], row["errcode"], row["errmsg"]) == ("sent", 0, "ok")
@@ -107,21 +108,21 @@ async def test_a_large_message_is_recomputed_once_per_interval_and_when_done(
 
 async def test_a_small_message_is_recomputed_every_time(pool: asyncpg.Pool) -> None:
     message_id, (d1, d2) = await _message_with(pool, ["o1", "o2"])
-    throttle = deliveries.RefreshThrottle(min_rows=3, interval=3600)
+    throttle = message_status.RefreshThrottle(min_rows=3, interval=3600)
     key = [("svc", message_id)]
     now = dt.datetime.now(dt.UTC)
     await _set(pool, [d1], "sending")
     async with pool.acquire() as conn:
-        await deliveries.refresh_messages(conn, key, now, throttle=throttle)
+        await message_status.refresh_messages(conn, key, now, throttle=throttle)
     await _set(pool, [d1], "sent")
     await _set(pool, [d2], "sending")
     async with pool.acquire() as conn:
-        await deliveries.refresh_messages(conn, key, now, throttle=throttle)
+        await message_status.refresh_messages(conn, key, now, throttle=throttle)
     assert (await h.message(pool, "svc", message_id))["errcode"] == 0
 
 
 def test_the_interval_grows_with_the_message() -> None:
-    throttle = deliveries.RefreshThrottle(min_rows=10, interval=0.0, rows_per_second=100)
+    throttle = message_status.RefreshThrottle(min_rows=10, interval=0.0, rows_per_second=100)
     key = ("svc", 1)
     assert not throttle.recent(key, 100_000)  # never recomputed
     throttle.done([key])
@@ -163,7 +164,7 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
         before = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
         key = [("svc", message_id)]
         async with pool.acquire() as conn:
-            fast = await deliveries.refresh_messages(conn, key, now, {"by": "test"})
+            fast = await message_status.refresh_messages(conn, key, now, {"by": "test"})
         single = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
         single_history = await h.history(pool, "svc", message_id)
         # Back to before, then the general statement.

@@ -203,7 +203,7 @@ UPDATE followers f
  WHERE f.account_id = u.account_id AND f.openid = u.openid AND f.subscribed;
 
 -- name: sched_refresh_messages
--- Recompute each message's status from its deliveries (see deliveries.refresh_messages), append a transition when status or reason changed.
+-- Recompute each message's status from its deliveries (see message_status.refresh_messages), append a transition when status or reason changed.
 WITH wanted AS (
     SELECT DISTINCT a, i FROM unnest($1::text[], $2::bigint[]) AS t (a, i)
 ), locked AS (
