@@ -46,12 +46,19 @@ class AccountCache:
     def forget(self, account_id: str) -> None:
         self._entries.pop(account_id, None)
 
-    async def get(self, account_id: str) -> CallbackAccount | None:
-        now = time.monotonic()
+    def cached(self, account_id: str) -> tuple[bool, CallbackAccount | None]:
+        """(True, account or None) when a fresh entry answers without the database."""
         entry = self._entries.get(account_id)
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > time.monotonic():
             self._entries.move_to_end(account_id)
-            return entry[1]
+            return True, entry[1]
+        return False, None
+
+    async def get(self, account_id: str) -> CallbackAccount | None:
+        hit, cached = self.cached(account_id)
+        if hit:
+            return cached
+        now = time.monotonic()
         row = await self._pool.fetchrow(queries.get("inbound_account"), account_id)
         account = None if row is None else _build(row)
         self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)

@@ -50,9 +50,12 @@ async def _account(request: web.Request, deadline: float) -> account_cache.Callb
     """The account, looked up within the callback's database budget: a database that is down
     or slow is a 503 (WeChat retries), never a 500 or an answer after WeChat gave up."""
     account_id = request.match_info["account_id"]
+    cache = request.app[keys.ACCOUNT_CACHE]
+    hit, account = cache.cached(account_id)  # the usual case: no wait, no timer
     try:
-        async with asyncio.timeout_at(deadline):
-            account = await request.app[keys.ACCOUNT_CACHE].get(account_id)
+        if not hit:
+            async with asyncio.timeout_at(deadline):
+                account = await cache.get(account_id)
     except Exception as exc:  # OSError, TimeoutError and asyncpg's kinds while it restarts
         log.warning(
             "callback account not loaded: %s",
@@ -141,8 +144,11 @@ async def receive(request: web.Request) -> web.Response:
         _outcome(account.id, "too_large")
         return _text(413, "body too large")
     try:
-        async with asyncio.timeout(READ_TIMEOUT):
-            body = await request.read()  # client_max_size caps it at 64 KiB (413)
+        if request.content.is_eof():  # the whole body came with the headers: no wait
+            body = await request.read()
+        else:
+            async with asyncio.timeout(READ_TIMEOUT):
+                body = await request.read()  # client_max_size caps it at 64 KiB (413)
     except TimeoutError:
         _outcome(account.id, "timeout")
         log.info(
@@ -181,8 +187,10 @@ async def receive(request: web.Request) -> web.Response:
     )
     try:
         future = request.app[keys.GROUP_COMMIT].submit(record)
-        remaining = max(deadline - asyncio.get_running_loop().time(), 0.0)
-        stored = await asyncio.wait_for(asyncio.shield(future), remaining)
+        # Giving up cancels only this future: the event stays queued and is stored anyway
+        # (the writer skips futures that are done), so a retry is answered as a duplicate.
+        async with asyncio.timeout_at(deadline):
+            stored = await future
     except (TimeoutError, group_commit.Overloaded, OSError) as exc:
         _outcome(account.id, "unavailable")
         log.warning(
