@@ -12,10 +12,9 @@ import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, Literal
 
-from gateway import metrics
 from gateway.domain import decide, kinds, periods
 from gateway.store import deliveries
 from gateway.wechat import client as wx
@@ -30,9 +29,6 @@ CUSTOM_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_PATH = "/cgi-bin/message/template/send"
 MASS_PATH = "/cgi-bin/message/mass/send"
 SENDALL_PATH = "/cgi-bin/message/mass/sendall"
-TAGS_CREATE_PATH = "/cgi-bin/tags/create"
-TAGS_MEMBERS_PATH = "/cgi-bin/tags/members/batchtagging"
-TAGS_DELETE_PATH = "/cgi-bin/tags/delete"
 TAGS_GET_PATH = "/cgi-bin/tags/get"
 REDPACK_PATH = wx.REDPACK_PATH
 COUPON_PATH = wx.COUPON_PATH
@@ -107,33 +103,6 @@ def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
         )
         return Outcome("stale", reason.value, errcode=code, errmsg=text)
     return Outcome("failed", "wechat_error", errcode=code, errmsg=text)
-
-
-T = TypeVar("T")
-
-
-# Counter children by (path, errcode): `labels()` validates and locks on every call.
-_CALLS: dict[tuple[str, str], Any] = {}
-
-
-def _count_call(path: str, errcode: str) -> None:
-    counter = _CALLS.get((path, errcode))
-    if counter is None:
-        counter = _CALLS[(path, errcode)] = metrics.WECHAT_CALLS.labels(path=path, errcode=errcode)
-    counter.inc()
-
-
-async def _observed(path: str, call: Awaitable[T]) -> T:
-    try:
-        result = await call
-    except wx.WeChatError as exc:
-        _count_call(path, str(exc.errcode))
-        raise
-    except wx.TransportError:
-        _count_call(path, "transport")
-        raise
-    _count_call(path, "0")
-    return result
 
 
 def _msgid(answer: dict[str, Any]) -> str | None:
@@ -281,7 +250,7 @@ class Sender:
         content = dict(message.content or {})
         if call.channel == Channel.CUSTOM:
             payload = {"touser": call.items[0].openid, **content}
-            return await _observed(CUSTOM_PATH, self.client.send_custom(token, payload))
+            return await self.client.send_custom(token, payload)
         if call.channel == Channel.TEMPLATE:
             template = message.template or {}
             payload = {
@@ -291,13 +260,13 @@ class Sender:
                 **{k: template[k] for k in ("url", "miniprogram") if template.get(k)},
                 "client_msg_id": call.key,
             }
-            return await _observed(TEMPLATE_PATH, self.client.send_template(token, payload))
+            return await self.client.send_template(token, payload)
         if call.channel in (Channel.RED_PACK, Channel.COUPON):
             return await self._pay(call, token, content)
         mass = {**content, "send_ignore_reprint": 0, "clientmsgid": call.key}
         if call.channel == Channel.MASS_OPENIDS:
             payload = {"touser": [i.openid for i in call.items], **mass}
-            return await _observed(MASS_PATH, self.client.send_mass(token, payload))
+            return await self.client.send_mass(token, payload)
         if call.channel == Channel.SENDALL:
             audience = message.audience or {}
             if "tag_id" in audience:
@@ -305,7 +274,7 @@ class Sender:
             else:
                 target = {"is_to_all": True}
             payload = {"filter": target, **mass}
-            return await _observed(SENDALL_PATH, self.client.send_all(token, payload))
+            return await self.client.send_all(token, payload)
         return await self._tag_send(call, token, mass)
 
     async def _pay(self, call: work.Call, token: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -329,7 +298,7 @@ class Sender:
                 "act_name": red_pack.get("act_name"),
                 "remark": red_pack.get("remark") or red_pack.get("act_name"),
             }
-            return await _observed(REDPACK_PATH, self.client.send_redpack(token, payload))
+            return await self.client.send_redpack(token, payload)
         payload = {
             "coupon_stock_id": content.get("coupon", {}).get("stock_id"),
             "openid_count": 1,
@@ -338,28 +307,26 @@ class Sender:
             "appid": account.app_id,
             "mch_id": account.mch_id,
         }
-        return await _observed(COUPON_PATH, self.client.send_coupon(token, payload))
+        return await self.client.send_coupon(token, payload)
 
     async def _tag_send(self, call: work.Call, token: str, mass: dict[str, Any]) -> dict[str, Any]:
         """One recipient by mass message: a one-member tag, sendall to it, delete the tag."""
         item = call.items[0]
         name = f"wxgate-{item.id}"  # tag names are at most 30 characters
         try:
-            tag_id = await _observed(TAGS_CREATE_PATH, self.client.create_tag(token, name))
+            tag_id = await self.client.create_tag(token, name)
         except wx.WeChatError as exc:
             if exc.errcode != TAG_NAME_EXISTS:
                 raise
             # Left over by an earlier try of this delivery (a crash or a lost answer).
             tag_id = await self._find_tag(token, name)
         try:
-            await _observed(
-                TAGS_MEMBERS_PATH, self.client.tag_members(token, tag_id, [item.openid or ""])
-            )
+            await self.client.tag_members(token, tag_id, [item.openid or ""])
             payload = {"filter": {"is_to_all": False, "tag_id": tag_id}, **mass}
-            return await _observed(SENDALL_PATH, self.client.send_all(token, payload))
+            return await self.client.send_all(token, payload)
         finally:
             try:
-                await _observed(TAGS_DELETE_PATH, self.client.delete_tag(token, tag_id))
+                await self.client.delete_tag(token, tag_id)
             except (wx.WeChatError, wx.TransportError) as exc:
                 log.warning(
                     "one-member tag not deleted: %s",
@@ -368,7 +335,7 @@ class Sender:
                 )
 
     async def _find_tag(self, token: str, name: str) -> int:
-        answer = await _observed(TAGS_GET_PATH, self.client.call(TAGS_GET_PATH, token, {}))
+        answer = await self.client.call(TAGS_GET_PATH, token, {})
         for tag in answer.get("tags", []):
             if tag.get("name") == name:
                 return int(tag["id"])

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.api import bodies, errors, keys, responses
 from gateway.api import models_qrcodes as m
@@ -23,7 +22,6 @@ log = logging.getLogger(__name__)
 
 REAL_API_BASE = "https://api.weixin.qq.com"
 REAL_SHOW_BASE = "https://mp.weixin.qq.com"
-CREATE_PATH = "/cgi-bin/qrcode/create"
 
 
 def api_base(settings: settings_mod.Settings) -> str:
@@ -60,15 +58,7 @@ async def _token(app: web.Application, account: dict[str, Any]) -> str:
 
 def _creator(app: web.Application, token: str, payload: dict[str, Any]) -> store.Create:
     async def create() -> store.Ticket:
-        try:
-            answer = await app[keys.WECHAT].create_qrcode(token, payload)
-        except wx.WeChatError as exc:
-            metrics.WECHAT_CALLS.labels(path=CREATE_PATH, errcode=str(exc.errcode)).inc()
-            raise
-        except wx.TransportError:
-            metrics.WECHAT_CALLS.labels(path=CREATE_PATH, errcode="transport").inc()
-            raise
-        metrics.WECHAT_CALLS.labels(path=CREATE_PATH, errcode="0").inc()
+        answer = await app[keys.WECHAT].create_qrcode(token, payload)
         expires_at = None
         if "expire_seconds" in payload:
             seconds = int(answer.get("expire_seconds") or payload["expire_seconds"])

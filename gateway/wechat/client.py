@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from gateway import metrics
+
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011})
 # The payment API (red packs, coupons): the real paths, in the JSON dialect of the rest of the
 # API (access token; the mock platform implements it), not the merchant-certificate XML one.
@@ -41,6 +43,18 @@ class Token:
     expires_in: int
 
 
+# Counter children by (path, errcode): `labels()` validates and locks on every call.
+_CALLS: dict[tuple[str, str], Any] = {}
+
+
+def _count_call(path: str, errcode: str) -> None:
+    """wxgate_wechat_calls_total: every call, by path and errcode (0, WeChat's, transport)."""
+    counter = _CALLS.get((path, errcode))
+    if counter is None:
+        counter = _CALLS[(path, errcode)] = metrics.WECHAT_CALLS.labels(path=path, errcode=errcode)
+    counter.inc()
+
+
 class WeChatClient:
     """Bound to one API base (the real one, or the mock) and one aiohttp session."""
 
@@ -58,6 +72,26 @@ class WeChatClient:
         params: dict[str, str] | None = None,
         body: dict[str, Any] | None = None,
         url: URL | None = None,
+    ) -> dict[str, Any]:
+        try:
+            answer = await self._answer(method, path, params=params, body=body, url=url)
+        except WeChatError as exc:
+            _count_call(path, str(exc.errcode))
+            raise
+        except TransportError:
+            _count_call(path, "transport")
+            raise
+        _count_call(path, "0")
+        return answer
+
+    async def _answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        url: URL | None,
     ) -> dict[str, Any]:
         data = None
         if body is not None:
