@@ -61,12 +61,9 @@ async def _replay(db: Db, account_id: str, key: str, request_hash: str | None) -
     return int(row["id"])
 
 
-async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -> int:
-    kind = await conn.fetchval(queries.get("api_account_kind_share"), account_id)
-    if kind is None:
-        raise errors.NotFound(f"no account {account_id!r}")
-    message_id: int = await conn.fetchval(
-        queries.get("api_message_insert"),
+def _message_columns(account_id: str, msg: NewMessage) -> tuple[Any, ...]:
+    """$1..$11 of both message inserts (api_message_insert, api_message_enqueue_list)."""
+    return (
         account_id,
         msg.type,
         msg.recipient,
@@ -78,6 +75,15 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
         msg.expires_at,
         msg.idempotency_key,
         msg.request_hash,
+    )
+
+
+async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -> int:
+    kind = await conn.fetchval(queries.get("api_account_kind_share"), account_id)
+    if kind is None:
+        raise errors.NotFound(f"no account {account_id!r}")
+    message_id: int = await conn.fetchval(
+        queries.get("api_message_insert"), *_message_columns(account_id, msg)
     )
     if msg.openids is None and kind == "service":
         tag = await conn.execute(
@@ -114,19 +120,7 @@ async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, 
     list of recipients. Returns the message as get_message would."""
     assert msg.openids
     row = await conn.fetchrow(
-        queries.get("api_message_enqueue_list"),
-        account_id,
-        msg.type,
-        msg.recipient,
-        msg.audience,
-        msg.content,
-        msg.template,
-        msg.outside_window,
-        msg.not_before,
-        msg.expires_at,
-        msg.idempotency_key,
-        msg.request_hash,
-        msg.openids,
+        queries.get("api_message_enqueue_list"), *_message_columns(account_id, msg), msg.openids
     )
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
