@@ -34,6 +34,11 @@ def _require_database(settings: settings_mod.Settings) -> str:
     return settings.database_url
 
 
+def new_api_token() -> str:
+    """An API token for `wxgate run` to print when WXGATE_API_TOKEN is unset."""
+    return secrets.token_urlsafe(24)
+
+
 async def _check_reachable(dsn: str) -> None:
     import asyncpg
 
@@ -91,7 +96,7 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
             raise CommandError(str(exc)) from None
     token_generated = settings.api_token is None
     if token_generated:
-        overrides["api_token"] = pydantic.SecretStr(secrets.token_urlsafe(24))
+        overrides["api_token"] = pydantic.SecretStr(new_api_token())
     with_mock = not settings.wechat_api_base
     if with_mock:
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
