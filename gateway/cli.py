@@ -35,8 +35,9 @@ def _require_database(settings: settings_mod.Settings) -> str:
 
 
 def new_api_token() -> str:
-    """An API token for `wxgate run` to print when WXGATE_API_TOKEN is unset."""
-    return secrets.token_urlsafe(24)
+    """An API token for `wxgate run` to print when WXGATE_API_TOKEN is unset: 192 bits in hex,
+    so it never starts with "-" (read as a flag by shells and CLIs) and needs no quoting."""
+    return secrets.token_hex(24)
 
 
 async def _check_reachable(dsn: str) -> None:
