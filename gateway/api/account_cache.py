@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 import time
 
 import asyncpg
 
-from gateway.domain import kinds, window
+from gateway.domain import kinds, rotation, window
 from gateway.store import queries
 from gateway.wechat import crypto
 
@@ -27,7 +28,8 @@ class CallbackAccount:
     app_id: str
     token: str
     profile: window.RuleProfile
-    # Current key first, then the previous one (WeChat's rotation advice: try both).
+    # Current key first, then the previous one within its grace period after the rotation
+    # (WeChat's rotation advice: try both).
     cryptos: tuple[crypto.MessageCrypto, ...]
 
 
@@ -69,7 +71,10 @@ class AccountCache:
 
 
 def _build(row: asyncpg.Record) -> CallbackAccount:
-    keys = [k for k in (row["encoding_aes_key"], row["previous_aes_key"]) if k]
+    keys = [row["encoding_aes_key"]]
+    if rotation.previous_trusted(row["aes_key_rotated_at"], dt.datetime.now(dt.UTC)):
+        keys.append(row["previous_aes_key"])  # only within the grace period after rotation
+    keys = [k for k in keys if k]
     return CallbackAccount(
         id=row["id"],
         kind=kinds.AccountKind(row["kind"]),

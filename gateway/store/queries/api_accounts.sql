@@ -22,8 +22,11 @@ SELECT * FROM accounts WHERE id = $1 FOR UPDATE;
 
 -- name: api_account_update
 -- Write every changeable field of an account at once; $11: this change upgrades the kind.
+-- A new AES key records the rotation time (the previous key's grace period starts there).
 UPDATE accounts
    SET kind = $2, app_secret = $3, token = $4, encoding_aes_key = $5, previous_aes_key = $6,
+       aes_key_rotated_at = CASE WHEN $5::text IS DISTINCT FROM encoding_aes_key THEN now()
+                                 ELSE aes_key_rotated_at END,
        original_id = $7, rule_profile = $8, oauth_redirect_hosts = $9, oauth_signing_key = $10,
        upgraded_at = CASE WHEN $11::boolean THEN now() ELSE upgraded_at END,
        updated_at = now()
