@@ -9,7 +9,7 @@ import time
 
 import asyncpg
 
-from gateway.domain import kinds, window
+from gateway.domain import encoding, kinds, window
 from gateway.store import queries
 from gateway.wechat import crypto
 
@@ -29,6 +29,8 @@ class CallbackAccount:
     profile: window.RuleProfile
     # Current key first, then the previous one (WeChat's rotation advice: try both).
     cryptos: tuple[crypto.MessageCrypto, ...]
+    encoding_mode: encoding.EncodingMode
+    original_id: str | None  # set: a callback's ToUserName must be this
 
 
 class AccountCache:
@@ -77,4 +79,6 @@ def _build(row: asyncpg.Record) -> CallbackAccount:
         token=row["token"],
         profile=window.RuleProfile(row["rule_profile"]),
         cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
+        encoding_mode=encoding.EncodingMode(row["encoding_mode"]),
+        original_id=row["original_id"],
     )

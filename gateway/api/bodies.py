@@ -34,6 +34,11 @@ def _invalid(loc: list[str | int], msg: str, kind: str) -> errors.ApiError:
     )
 
 
+def invalid(loc: list[str | int], msg: str, kind: str) -> errors.ApiError:
+    """A 422 validation_error naming one field, in pydantic's error-list shape."""
+    return _invalid(loc, msg, kind)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
