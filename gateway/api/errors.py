@@ -20,6 +20,7 @@ STATUS = {
     "idempotency_conflict": 409,
     "qr_permanent_limit_reached": 409,
     "payload_too_large": 413,
+    "too_many_requests": 429,
     # A duplicate account id/app_id, or an operation the resource's state forbids (cancel of
     # a message already sent).
     "conflict": 409,
