@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import oauth_sign
-from gateway.api import bodies, errors, events, keys, oauth
+from gateway.api import bodies, body_deadline, errors, events, keys, oauth
 from gateway.domain import kinds, marketing
 from gateway.store import accounts as accounts_store
 from gateway.store import errors as store_errors
@@ -199,7 +199,7 @@ async def submit_survey(request: web.Request) -> web.Response:
     """POST /events/{account_id}/{event_id}/survey: the answers, once per attendee."""
     try:
         account, event = await _load(request)
-        form = await request.post()
+        form = await body_deadline.post(request)
         openid = _identity(request, account, form, FORM_MAX_AGE)
         if openid is None:
             raise PageError(403, "Survey", "Please open the survey from its link.")
@@ -207,6 +207,9 @@ async def submit_survey(request: web.Request) -> web.Response:
         await _attendee(request, event, openid)
     except PageError as exc:
         return page(exc.title, _text(exc.text), exc.status)
+    except body_deadline.TooSlow:
+        text = "The form did not arrive in time: please send it again."
+        return await body_deadline.answer_and_close(request, page("Survey", _text(text), 408))
     pool = request.app[keys.POOL]
     if not await store.save_answers(pool, event["account_id"], event["id"], openid, answers):
         return page("Survey", "<p>You have answered already. Thank you!</p>")
