@@ -4,6 +4,7 @@ target that cannot be built consumes nothing, and pending states are capped per 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
@@ -222,3 +223,35 @@ async def test_expired_states_do_not_count_and_are_cleared_as_new_ones_come(
     assert resp.status == 302
     left = await pool.fetchval("SELECT count(*) FROM oauth_states WHERE expires_at < now()")
     assert left < CAP  # each new state clears some expired ones
+
+
+async def _lock_waiters(pool: asyncpg.Pool, count: int) -> None:
+    query = (
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        "   AND datname = current_database()"
+    )
+    for _ in range(500):
+        if await pool.fetchval(query) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the new states never waited for the account's lock")
+
+
+async def test_the_cap_holds_for_concurrent_flows(gateway: Client, pool: asyncpg.Pool) -> None:
+    """Two flows for the last free slot: one 302, one 429, never CAP + 1 states."""
+    await fill(pool, "acme", CAP - 1, dt.timedelta(minutes=10))
+    async with pool.acquire() as holder, holder.transaction():
+        await holder.execute("SELECT pg_advisory_xact_lock(hashtext('wxgate-oauth-states:acme'))")
+        flows = [
+            asyncio.create_task(
+                gateway.get(
+                    "/oauth/acme/authorize", params={"redirect": TARGET}, allow_redirects=False
+                )
+            )
+            for _ in range(2)
+        ]
+        await _lock_waiters(pool, 2)
+    answers = sorted([(await flow).status for flow in flows])
+    assert answers == [302, 429]
+    assert await pool.fetchval("SELECT count(*) FROM oauth_states") == CAP
