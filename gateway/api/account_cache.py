@@ -10,7 +10,7 @@ import time
 
 import asyncpg
 
-from gateway.domain import kinds, rotation, window
+from gateway.domain import encoding, kinds, rotation, window
 from gateway.store import queries
 from gateway.wechat import crypto
 
@@ -31,6 +31,8 @@ class CallbackAccount:
     # Current key first, then the previous one within its grace period after the rotation
     # (WeChat's rotation advice: try both).
     cryptos: tuple[crypto.MessageCrypto, ...]
+    encoding_mode: encoding.EncodingMode
+    original_id: str | None  # set: a callback's ToUserName must be this
 
 
 class AccountCache:
@@ -82,4 +84,6 @@ def _build(row: asyncpg.Record) -> CallbackAccount:
         token=row["token"],
         profile=window.RuleProfile(row["rule_profile"]),
         cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
+        encoding_mode=encoding.EncodingMode(row["encoding_mode"]),
+        original_id=row["original_id"],
     )

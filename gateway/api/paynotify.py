@@ -20,7 +20,7 @@ from aiohttp import web
 from cryptography import x509
 
 from gateway import metrics
-from gateway.api import keys, payconfig
+from gateway.api import body_deadline, keys, payconfig
 from gateway.domain import kinds, rotation
 from gateway.store import payments as store
 from gateway.wechat import pay
@@ -151,7 +151,13 @@ async def _account(request: web.Request, account_id: str) -> dict[str, Any]:
 async def notify(request: web.Request) -> web.Response:
     received_at = dt.datetime.now(dt.UTC)
     account_id = request.match_info["account_id"]
-    body = await request.read()  # client_max_size caps it at 64 KiB
+    try:
+        body = await body_deadline.read(request)  # client_max_size caps it at 64 KiB
+    except body_deadline.TooSlow:
+        _outcome(account_id, "timeout")
+        return await body_deadline.answer_and_close(
+            request, _fail(408, "request body not received in time")
+        )
     try:
         account = await _account(request, account_id)
         nonce = _verified(request, account, body, received_at)

@@ -111,7 +111,7 @@ async def test_openapi_operations_are_complete(client: Client) -> None:
             assert names == set(re.findall(r"{(\w+)}", path))
             if method in ("post", "patch"):
                 assert op["requestBody"]["required"] is True
-                assert {"400", "413", "422"} <= set(responses)
+                assert {"400", "408", "413", "422"} <= set(responses)
     msg = schemas["NewMessage"]
     assert msg["discriminator"]["propertyName"] == "type"
     assert schemas["NewAccount"]["additionalProperties"] is False
