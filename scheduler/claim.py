@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from gateway.domain import decide, kinds, periods
+from gateway.domain import attempts, decide, kinds, periods
 from gateway.store import deliveries, message_status, pool
 from scheduler import planner, work
 
@@ -152,18 +152,58 @@ async def take_over(
     candidates = await deliveries.expired_leases(conn, now, limit)
     if not candidates:
         return Claimed([], 0, 0)
+    transitions: Sequence[asyncpg.Record] = []
     async with conn.transaction():
         rows = await deliveries.take_leases(conn, now, candidates, now + lease, worker_id)
         items = [work.Item.from_record(r) for r in rows]
         accounts, messages = await _context(conn, items)
+        ended = [
+            change
+            for item in items
+            if (change := _ended(item, messages[(item.account_id, item.message_id)], now))
+        ]
+        if ended:
+            await deliveries.apply_decisions(conn, now, worker_id, ended)
+            message_of = {i.key: i.message_id for i in items}
+            transitions = await message_status.refresh_messages(
+                conn, {(c.account_id, message_of[(c.account_id, c.id)]) for c in ended}, now
+            )
     if items:
         log.warning(
-            "took over %d deliveries whose lease expired",
+            "took over %d deliveries whose lease expired (%d ended)",
             len(items),
+            len(ended),
             extra={"action": "lease_takeover"},
         )
+    done = {(c.account_id, c.id) for c in ended}
     calls = [
         dataclasses.replace(c, lease_until=now + lease)
-        for c in planner.resend_calls(items, accounts, messages)
+        for c in planner.resend_calls([i for i in items if i.key not in done], accounts, messages)
     ]
-    return Claimed(calls, len(items), 0)
+    return Claimed(calls, len(items), len(ended), list(transitions))
+
+
+def _ended(item: work.Item, message: work.Message, now: dt.datetime) -> deliveries.Change | None:
+    """A taken-over row that must not be sent again: its message expired, its lease was lost
+    too often (a send that kills its worker every time), or the platform's deduplication of
+    its key has lapsed since the lost attempt. Its units stay taken: the lost call may have
+    reached WeChat."""
+    if now >= message.expires_at:
+        status, reason = "expired", attempts.OUTCOME_UNKNOWN
+    elif not attempts.takeover_allowed(item.takeovers):
+        status, reason = "failed", attempts.ATTEMPTS_EXHAUSTED
+    elif not attempts.repeat_allowed(item.channel, item.unknown_since, now):
+        status, reason = "failed", attempts.OUTCOME_UNKNOWN
+    else:
+        return None
+    return deliveries.Change(
+        item.account_id,
+        item.id,
+        status,
+        reason=reason,
+        channel=item.channel,
+        client_msg_id=item.client_msg_id,
+        quota_kind=item.quota.kind if item.quota else None,
+        quota_key=item.quota.period if item.quota else None,
+        attempt=-1,  # no call was made
+    )

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+import uuid
 import zoneinfo
 from typing import Any
 
@@ -110,6 +111,9 @@ class Item:
     quota: deliveries.Unit | None
     attempts: int
     reason: str | None = None  # why it was held, when it was
+    send_key: uuid.UUID | None = None  # the random source of its keys (None: a row from before)
+    unknown_since: dt.datetime | None = None  # earliest attempt WeChat may have carried out
+    takeovers: int = 0  # times its lease was taken over
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Item:
@@ -127,6 +131,9 @@ class Item:
             quota,
             r["attempts"],
             r.get("reason"),
+            r.get("send_key"),
+            r.get("unknown_since"),
+            r.get("takeovers") or 0,
         )
 
     @property
