@@ -15,7 +15,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any, Literal
 
-from gateway.domain import decide, kinds, periods
+from gateway.domain import attempts, decide, kinds, periods
 from gateway.store import deliveries
 from gateway.wechat import client as wx
 from scheduler import credentials, ratelimit, work
@@ -60,9 +60,12 @@ class Outcome:
     msgid: str | None = None
     errcode: int | None = None
     errmsg: str | None = None
+    # WeChat may have carried the call out (a timeout, a dropped connection, an HTTP 5xx).
+    unknown: bool = False
 
 
 RELEASED = Outcome("released")
+UNKNOWN_FAILED = Outcome("failed", attempts.OUTCOME_UNKNOWN)
 
 
 class TokenUnavailable(Exception):
@@ -82,7 +85,7 @@ def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
         code = error.cause.errcode if isinstance(error.cause, wx.WeChatError) else None
         return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=str(error))
     if isinstance(error, wx.TransportError):
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error))
+        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error), unknown=True)
     if not isinstance(error, wx.WeChatError):
         raise TypeError(f"not a WeChat call error: {error!r}")
     code, text = error.errcode, error.errmsg
@@ -143,6 +146,16 @@ class Sender:
             return False
         return self.clock() + self.lease_margin > call.lease_until
 
+    def _dedupe_lapsed(self, call: work.Call) -> bool:
+        """An earlier attempt of the call's key may have reached WeChat, which no longer
+        remembers the key: a repeat now could deliver twice."""
+        if self.clock is None:
+            return False
+        now = self.clock()
+        return any(
+            not attempts.repeat_allowed(call.channel, i.unknown_since, now) for i in call.items
+        )
+
     def _period_turned(self, call: work.Call) -> bool:
         """The call's quota units were taken for a period that has ended since the claim: the
         platform would count the send in the new period, where it could be one too many (a
@@ -187,6 +200,16 @@ class Sender:
                     },
                 )
                 return [(i, RELEASED) for i in call.items]
+            if self._dedupe_lapsed(call):
+                log.info(
+                    "an earlier attempt of unknown outcome is past the platform's deduplication",
+                    extra={
+                        "action": "send_outcome_unknown",
+                        "account_id": call.account.id,
+                        "message_id": call.message.id,
+                    },
+                )
+                return [(i, UNKNOWN_FAILED) for i in call.items]
             if self._period_turned(call):
                 log.info(
                     "quota period turned since the claim: put back to be decided again",

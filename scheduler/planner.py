@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 
-from gateway.domain import decide, kinds, periods, window
+from gateway.domain import attempts, decide, kinds, periods, window
 from gateway.store import deliveries
 from scheduler import work
 
@@ -100,6 +100,10 @@ class Planner:
         decision = self._decide(item, self._usage(item))
         if not isinstance(decision, decide.Send):
             self.changes.append(self._not_sent(item, decision))
+            return
+        if not attempts.repeat_allowed(decision.channel, item.unknown_since, self.now):
+            # An earlier attempt may have arrived and the platform forgot its key.
+            self.changes.append(_unknown_outcome(item))
             return
         unit = None
         if decision.quota == "follower_month" and item.openid is not None:
@@ -243,8 +247,11 @@ class Planner:
                         item.account_id, item.id, "expired", reason=item.reason or "expired"
                     )
                 )
-                if item.quota is not None:
-                    self.give_back.append(item.quota)
+                if item.quota is not None and item.unknown_since is None:
+                    self.give_back.append(item.quota)  # no attempt can have reached WeChat
+                continue
+            if not attempts.repeat_allowed(item.channel, item.unknown_since, self.now):
+                self.changes.append(_unknown_outcome(item))
                 continue
             live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
             self.changes.append(
@@ -261,6 +268,21 @@ class Planner:
                 )
             )
         return resend_calls(live, self.accounts, self.messages)
+
+
+def _unknown_outcome(item: work.Item) -> deliveries.Change:
+    """A keyed send whose earlier attempt may have reached WeChat, past the platform's
+    deduplication window: failed, keeping its key and units (retryable by hand)."""
+    return deliveries.Change(
+        item.account_id,
+        item.id,
+        "failed",
+        reason=attempts.OUTCOME_UNKNOWN,
+        channel=item.channel,
+        client_msg_id=item.client_msg_id,
+        quota_kind=item.quota.kind if item.quota else None,
+        quota_key=item.quota.period if item.quota else None,
+    )
 
 
 def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:

@@ -117,3 +117,70 @@ async def test_the_sweep_ends_abandoned_sending_rows_past_expires_at(
         (row,) = await h.deliveries_of(pool, "svc", message_id)
         assert (row["status"], row["reason"]) == ("expired", "outcome_unknown")
         assert (await h.message(pool, "svc", message_id))["status"] == "expired"
+
+
+async def _template_timing_out(
+    pool: asyncpg.Pool, db_url: str, mock: h.Mock, sink: str, clock: h.Clock
+) -> tuple[worker_mod.Worker, int]:
+    """A template whose call times out on our side while the platform goes on and sends it."""
+    t0 = clock()
+    await _service(pool, mock, sink, t0)
+    (message_id,) = await h.add_messages(pool, "svc", "template", [["u1"]], at=t0)
+    await mock.fault(path=TEMPLATE, latency_ms=600, rate=1, count=1)
+    client = wx.WeChatClient(mock.session, mock.base, timeout=0.2)
+    worker = worker_mod.Worker(
+        h.settings(db_url, mock.base), pool, client, worker_id="w1", clock=clock, options=h.FAST
+    )
+    await worker.drain(timeout=10)
+    await mock.wait_sent("svc", 1, path=TEMPLATE)  # the platform finished it meanwhile
+    row = await h.message(pool, "svc", message_id)
+    assert (row["status"], row["reason"]) == ("held", "retry_backoff")
+    return worker, message_id
+
+
+async def test_a_template_of_unknown_outcome_is_not_sent_after_the_dedupe_window(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    clock = h.Clock(dt.datetime.now(dt.UTC))
+    async with h.platform(aiohttp_server, clock) as (mock, _client, sink):
+        worker, message_id = await _template_timing_out(pool, db_url, mock, sink, clock)
+        clock.advance(minutes=15)  # the platform forgot the client_msg_id
+        await worker.drain(timeout=10)
+        delivered = [r for r in await mock.sent("svc") if r["delivered"]]
+        assert len(delivered) == 1
+        row = await h.message(pool, "svc", message_id)
+        assert (row["status"], row["reason"]) == ("failed", "outcome_unknown")
+
+
+async def test_a_template_of_unknown_outcome_is_retried_within_the_dedupe_window(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    clock = h.Clock(dt.datetime.now(dt.UTC))
+    async with h.platform(aiohttp_server, clock) as (mock, _client, sink):
+        worker, message_id = await _template_timing_out(pool, db_url, mock, sink, clock)
+        clock.advance(minutes=2)
+        await worker.drain(timeout=10)
+        log = await mock.sent("svc")
+        assert [r["delivered"] for r in log] == [True, False]  # the retry was deduplicated
+        assert (await h.message(pool, "svc", message_id))["status"] == "sent"
+
+
+async def test_a_template_taken_over_after_the_dedupe_window_fails_outcome_unknown(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    """The result of the call could not be recorded (the database was down): the row stayed
+    `sending` until its lease ended; taken over 15 minutes later, it is not sent again."""
+    clock = h.Clock(dt.datetime.now(dt.UTC))
+    t0 = clock()
+    async with h.platform(aiohttp_server, clock) as (mock, client, sink):
+        await _service(pool, mock, sink, t0)
+        (message_id,) = await h.add_messages(pool, "svc", "template", [["u1"]], at=t0)
+        await _abandon(pool, t0)
+        clock.advance(minutes=15)
+        worker = worker_mod.Worker(
+            h.settings(db_url, mock.base), pool, client, worker_id="w1", clock=clock, options=h.FAST
+        )
+        await worker.drain(timeout=10)
+        assert await mock.sent("svc") == []
+        row = await h.message(pool, "svc", message_id)
+        assert (row["status"], row["reason"]) == ("failed", "outcome_unknown")

@@ -183,12 +183,14 @@ UPDATE deliveries d
        quota_kind = u.quota_kind, quota_key = u.quota_key,
        wechat_msgid = coalesce(u.wechat_msgid, d.wechat_msgid), errcode = u.errcode,
        errmsg = u.errmsg, sent_at = CASE WHEN u.status = 'sent' THEN $2 ELSE d.sent_at END,
+       unknown_since = CASE WHEN u.unknown THEN coalesce(d.unknown_since, d.attempted_at, $2)
+                            ELSE d.unknown_since END,
        updated_at = $2
   FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[],
               $8::integer[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[],
-              $14::integer[], $15::text[])
+              $14::integer[], $15::text[], $16::boolean[])
        AS u (account_id, id, status, reason, release_at, undo_attempt, channel, client_msg_id,
-             quota_kind, quota_key, wechat_msgid, errcode, errmsg)
+             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown)
  WHERE d.account_id = u.account_id AND d.id = u.id
    -- `IS TRUE` hides the lease index's predicate from the planner: that partial index holds
    -- an entry for every row ever leased until vacuum, so a plan scanning it costs the whole
