@@ -62,6 +62,8 @@ async def claim(
         leaders = {(i.account_id, i.client_msg_id or "") for i in items if i.pinned}
         members = await deliveries.lock_batch_members(conn, leaders)
         items += [work.Item.from_record(r) for r in members]
+        items, turned = _unpin_turned(items, now, tz)
+        await deliveries.give_back_units(conn, turned)
         accounts, messages = await _context(conn, items)
         # An openid-list mass message goes out in as few calls as the platform allows (the
         # mass API has a daily call quota), whatever the pass's per-account share.
@@ -123,6 +125,38 @@ async def claim(
             extra={"action": "claim_skip_busy"},
         )
     return Claimed(calls, len(items), decided, list(transitions))
+
+
+def _unpin_turned(
+    items: list[work.Item], now: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[list[work.Item], list[deliveries.Unit]]:
+    """Pinned mass rows whose units belong to a period that has ended, and no attempt of
+    which can have reached WeChat (every one was refused): the retry will be the first send
+    the platform sees, counted in the new period. They lose key, batch and units and are
+    decided afresh; the old units are returned."""
+    groups: dict[tuple[str, str], list[work.Item]] = {}
+    for item in items:
+        if item.pinned:
+            groups.setdefault((item.account_id, item.client_msg_id or ""), []).append(item)
+    moved: dict[tuple[str, int], work.Item] = {}
+    units: list[deliveries.Unit] = []
+    for group in groups.values():
+        ended = [
+            i.quota
+            for i in group
+            if i.unknown_since is None and i.quota is not None and _ended_period(i.quota, now, tz)
+        ]
+        if len(ended) == len(group):
+            units += ended
+            for i in group:
+                moved[i.key] = dataclasses.replace(i, channel=None, client_msg_id=None, quota=None)
+    return [moved.get(i.key, i) for i in items], units
+
+
+def _ended_period(unit: deliveries.Unit, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
+    if unit.kind == deliveries.FOLLOWER_MONTH:
+        return unit.period != periods.month_key(now, tz)
+    return unit.period != periods.day_key(now, tz)
 
 
 def _batchable(account: work.Account, message: work.Message) -> bool:

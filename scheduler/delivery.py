@@ -159,9 +159,11 @@ class Sender:
     def _period_turned(self, call: work.Call) -> bool:
         """The call's quota units were taken for a period that has ended since the claim: the
         platform would count the send in the new period, where it could be one too many (a
-        fifth mass message of the month, which the platform silently drops). A re-send keeps
-        its units whatever the period: it may have reached the platform already."""
-        if self.clock is None or self.tz is None or call.resend:
+        fifth mass message of the month, which the platform silently drops). A re-send of
+        which an attempt may have reached the platform keeps its units whatever the period."""
+        if self.clock is None or self.tz is None:
+            return False
+        if call.resend and any(i.unknown_since is not None for i in call.items):
             return False
         now = self.clock()
         for item in call.items:

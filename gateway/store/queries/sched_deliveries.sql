@@ -389,16 +389,19 @@ WITH f AS (DELETE FROM follower_mass_usage WHERE period < $1 RETURNING 1),
 SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM a) AS deleted;
 
 -- name: sched_cancel_message
--- Cancel what has not gone out yet (queued or held rows), returning their units.
+-- Cancel what has not gone out yet (queued or held rows), returning their units unless an earlier attempt may have reached WeChat (then they stay taken).
 UPDATE deliveries d
-   SET status = 'canceled', release_at = NULL, wait_for = NULL, quota_kind = NULL,
-       quota_key = NULL, updated_at = $3
-  FROM (SELECT account_id, id, quota_kind, quota_key FROM deliveries
+   SET status = 'canceled', release_at = NULL, wait_for = NULL,
+       quota_kind = CASE WHEN old.unused THEN NULL ELSE d.quota_kind END,
+       quota_key = CASE WHEN old.unused THEN NULL ELSE d.quota_key END, updated_at = $3
+  FROM (SELECT account_id, id, quota_kind, quota_key, unknown_since IS NULL AS unused
+          FROM deliveries
          WHERE account_id = $1 AND message_id = $2 AND status IN ('queued', 'held')
          ORDER BY id
            FOR UPDATE) old
  WHERE d.account_id = old.account_id AND d.id = old.id
-RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key;
+RETURNING d.account_id, d.id, d.message_id, d.openid,
+          CASE WHEN old.unused THEN old.quota_kind END AS quota_kind, old.quota_key;
 
 -- name: sched_messages_in_flight
 -- Of these messages, those with deliveries being sent or due by $3: passes to come will recompute their status.
