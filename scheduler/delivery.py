@@ -308,7 +308,7 @@ class Sender:
         account, item = call.account, call.items[0]
         if not account.mch_id:
             raise wx.WeChatError(NO_MERCHANT, "the account has no WeChat Pay merchant id")
-        key = work.pay_key(account.id, item.id)
+        key = work.pay_key(account.id, item.id, item.send_key)
         if call.channel == Channel.RED_PACK:
             red_pack = content.get("red_pack", {})
             payload = {

@@ -174,16 +174,17 @@ class Planner:
                 continue
             key = None
             if sent.send.channel in (Channel.TEMPLATE, Channel.MASS_SINGLE, Channel.SENDALL):
-                key = work.delivery_key(sent.item.account_id, sent.item.id)
+                key = work.delivery_key(sent.item.account_id, sent.item.id, sent.item.send_key)
             elif sent.send.channel in (Channel.RED_PACK, Channel.COUPON):
-                key = work.pay_key(sent.item.account_id, sent.item.id)
+                key = work.pay_key(sent.item.account_id, sent.item.id, sent.item.send_key)
             calls.append(self._call(sent.send.channel, [sent], key, lease_until))
         for (_, message_id), group in batches.items():
             for start in range(0, len(group), MASS_BATCH_MAX):
                 chunk = group[start : start + MASS_BATCH_MAX]
                 if len(chunk) == 1:
                     # mass/send needs two openids: one recipient goes through a 1-member tag
-                    key = work.delivery_key(chunk[0].item.account_id, chunk[0].item.id)
+                    first = chunk[0].item
+                    key = work.delivery_key(first.account_id, first.id, first.send_key)
                     calls.append(self._call(Channel.MASS_SINGLE, chunk, key, lease_until))
                 else:
                     key = work.batch_key(message_id)
@@ -308,9 +309,9 @@ def resend_calls(
         channel = Channel(item.channel) if item.channel else Channel.CUSTOM
         key = item.client_msg_id
         if key is None and channel in (Channel.RED_PACK, Channel.COUPON):
-            key = work.pay_key(item.account_id, item.id)
+            key = work.pay_key(item.account_id, item.id, item.send_key)
         elif key is None and channel != Channel.CUSTOM:
-            key = work.delivery_key(item.account_id, item.id)
+            key = work.delivery_key(item.account_id, item.id, item.send_key)
         calls.append(_resend(accounts, messages, channel, [item], key))
     for (_, key), group in groups.items():
         channel = Channel.MASS_OPENIDS if len(group) > 1 else Channel.MASS_SINGLE

@@ -165,9 +165,24 @@ class Call:
     lease_until: dt.datetime | None = None
 
 
-def delivery_key(account_id: str, delivery_id: int) -> str:
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(value: int, width: int) -> str:
+    digits = []
+    while value:
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def delivery_key(account_id: str, delivery_id: int, send_key: uuid.UUID | None = None) -> str:
     """The stable idempotency key of one delivery: `client_msg_id` of a template send,
-    `clientmsgid` of a single-recipient mass send."""
+    `clientmsgid` of a single-recipient mass send. Made of the delivery's random `send_key`,
+    so that ids handed out again (a restore, a sequence reset) never repeat a key; rows from
+    before the key existed keep the id-derived form they may have gone out with."""
+    if send_key is not None:
+        return f"wxgate-{send_key.hex}"  # 39 bytes, within the platform's 64
     key = f"wxgate-{account_id}-{delivery_id}"
     if len(key.encode()) > MAX_KEY_BYTES:
         digest = hashlib.sha256(account_id.encode()).hexdigest()[:16]
@@ -175,10 +190,14 @@ def delivery_key(account_id: str, delivery_id: int) -> str:
     return key
 
 
-def pay_key(account_id: str, delivery_id: int) -> str:
+def pay_key(account_id: str, delivery_id: int, send_key: uuid.UUID | None = None) -> str:
     """The merchant's request number of one red pack or coupon delivery (`mch_billno`,
-    `partner_trade_no`): 28 letters and digits, the same for every retry of the delivery, so
-    the payment API's deduplication makes a retried send pay once."""
+    `partner_trade_no`): at most 28 letters and digits, the same for every retry of the
+    delivery, so the payment API's deduplication makes a retried send pay once. `wxg` and the
+    delivery's random `send_key` in base 62 (25 characters); the id-derived form for rows from
+    before the key existed."""
+    if send_key is not None:
+        return "wxg" + _base62(send_key.int, 22)
     digest = hashlib.sha256(account_id.encode()).hexdigest()[:8]
     return f"wxg{digest}{delivery_id:017d}"
 
