@@ -225,6 +225,7 @@ class Planner:
             channel,
             tuple(items),
             key,
+            decided_at=self.now,
         )
 
     def windows(self) -> dict[tuple[str, str], int]:

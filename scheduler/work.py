@@ -154,6 +154,8 @@ class Call:
     the rows must not be re-decided or re-batched if it fails again.
     `lease_until`: when the worker's lease on the rows ends; after it another worker may
     take them over, so the call must be over by then (or never start).
+    `decided_at`: when the claim decided the rows; a call that starts much later is put back
+    to be decided again on the state of then.
     """
 
     account: Account
@@ -163,6 +165,7 @@ class Call:
     key: str | None
     resend: bool = False
     lease_until: dt.datetime | None = None
+    decided_at: dt.datetime | None = None  # the claim's time; None: a re-send, not re-decided
 
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
