@@ -23,7 +23,12 @@ SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
 async def _timed_out_batch(
-    pool: asyncpg.Pool, db_url: str, mock: h.Mock, sink: str, clock: h.Clock
+    pool: asyncpg.Pool,
+    db_url: str,
+    mock: h.Mock,
+    sink: str,
+    clock: h.Clock,
+    ttl: dt.timedelta = dt.timedelta(minutes=10),
 ) -> tuple[worker_mod.Worker, int]:
     """An openid-list mass whose call timed out on our side; the platform sent it anyway."""
     await h.add_account(pool, "svc", "service")
@@ -37,7 +42,7 @@ async def _timed_out_batch(
         [OPENIDS],
         at=clock(),
         audience={"openids": OPENIDS},
-        expires_at=clock() + dt.timedelta(minutes=10),
+        expires_at=clock() + ttl,
     )
     await mock.fault(path=MASS, latency_ms=600, rate=1, count=1)
     client = wx.WeChatClient(mock.session, mock.base, timeout=0.2)
@@ -123,3 +128,19 @@ async def test_a_refused_batch_first_reaching_wechat_in_a_new_month_takes_its_un
         assert await pool.fetchval(USED, dt.date(2025, 1, 1)) == 0
         assert await pool.fetchval(USED, dt.date(2025, 2, 1)) == 2
         assert {r["quota_key"] for r in rows} == {dt.date(2025, 2, 1)}
+
+
+async def test_a_batch_of_unknown_outcome_fails_after_24_hours_keeping_its_units(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    clock = h.Clock(dt.datetime.now(dt.UTC))
+    async with h.platform(aiohttp_server, clock) as (mock, _client, sink):
+        worker, message_id = await _timed_out_batch(
+            pool, db_url, mock, sink, clock, ttl=dt.timedelta(days=3)
+        )
+        clock.advance(hours=24)  # the platform forgot the clientmsgid
+        await worker.drain(timeout=10)
+        assert len([r for r in await mock.sent("svc") if r["delivered"]]) == 1
+        row = await h.message(pool, "svc", message_id)
+        assert (row["status"], row["reason"]) == ("failed", "outcome_unknown")
+        assert await pool.fetchval(USED, _month(clock() - dt.timedelta(hours=24))) == 2
