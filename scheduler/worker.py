@@ -158,12 +158,13 @@ class Worker:
                 throttle=self.refresh_throttle,
             )
         )
+        _observe_transitions(taken.transitions)
         _observe_transitions(claimed.transitions)
         calls = taken.calls + claimed.calls
         for call in calls:
             for item in call.items:
                 self._unstarted[item.key] = (call, item)
-        processed = claimed.decided
+        processed = taken.decided + claimed.decided
         in_calls = sum(len(call.items) for call in claimed.calls)
         skipped = claimed.claimed - claimed.decided - in_calls
         more = taken.claimed > 0 or skipped > 0 or claimed.claimed >= per_account
