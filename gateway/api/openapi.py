@@ -156,6 +156,15 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "post",
+        _ACC + "/{id}/messages/{message_id}/retry",
+        "retryMessage",
+        "Send a failed message again as a new send (202), also one that failed "
+        "`outcome_unknown` (an earlier attempt may have arrived); 409 conflict unless failed",
+        {202: ("queued again", mm.Message)},
+        (404, 409),
+    ),
+    Operation(
+        "post",
         _ACC + "/{id}/qrcodes",
         "createQrCode",
         "Create a parametric QR code (service accounts; 409 qr_permanent_limit_reached)",
