@@ -230,12 +230,18 @@ class Worker:
             return 0
         _observe_transitions(transitions)
         wall = utcnow()
+        changed = 0
         for call, result in done:
             for item, outcome in result:
-                if outcome.kind == "sent" and item.key in written:
+                if item.key not in written:
+                    continue
+                # A row put back undecided (lease short, decision stale) is decided again by a
+                # later pass: counted there, not here.
+                changed += outcome.kind != "released"
+                if outcome.kind == "sent":
                     age = (wall - call.message.created_at).total_seconds()
                     metrics.RELEASE_LATENCY.observe(max(age, 0.0))
-        return len(written)
+        return changed
 
     async def release_unstarted(self) -> int:
         """Rows claimed by this worker whose call never started go back to the queue."""
