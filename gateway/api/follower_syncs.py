@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
@@ -38,8 +39,12 @@ def resource(row: dict[str, Any]) -> m.FollowerSync:
 async def start_sync(request: web.Request) -> web.Response:
     """202 with the new sync; 409 `sync_running` while one runs. A worker does the work."""
     account_id = bodies.account_id(request)
-    if (await bodies.read_body(request)).strip():
-        await bodies.read_json(request, m.NewSync)
+    raw = await bodies.read_body(request)
+    if raw.strip():  # no body at all is fine too
+        try:
+            m.NewSync.model_validate_json(raw, strict=True)
+        except pydantic.ValidationError as exc:
+            raise bodies.validation_error(exc) from None
     with responses.mapped_errors():
         try:
             row = await store.start(request.app[keys.POOL], account_id)
