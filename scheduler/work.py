@@ -158,6 +158,16 @@ class Call:
     lease_until: dt.datetime | None = None
 
 
+def charges_tag_members(call: Call) -> bool:
+    """A service account's mass to a tag: it consumes a unit of every member who still has
+    one, as the platform counts it (SPEC 9), charged at the claim."""
+    return (
+        call.channel == decide.Channel.SENDALL
+        and call.account.kind == kinds.AccountKind.SERVICE
+        and call.message.audience_kind() == decide.Audience.TAG
+    )
+
+
 def delivery_key(account_id: str, delivery_id: int) -> str:
     """The stable idempotency key of one delivery: `client_msg_id` of a template send,
     `clientmsgid` of a single-recipient mass send."""

@@ -6,6 +6,7 @@ change, and a follower sync replaces the list (`replace`) and every member's `ta
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import asyncpg
@@ -64,3 +65,24 @@ async def add_members(db: Db, account_id: str, tag_id: int, openids: list[str]) 
 
 async def remove_members(db: Db, account_id: str, tag_id: int, openids: list[str]) -> None:
     await db.execute(queries.get("tags_remove_members"), account_id, openids, tag_id)
+
+
+async def charge_mass(
+    db: Db, account_id: str, delivery_id: int, tag_id: int, period: dt.date, limit: int
+) -> int:
+    """Consume a unit of `period` from every subscribed member of the tag who has one left,
+    as the platform counts a tag mass (C7); how many members were charged."""
+    charged = await db.fetchval(
+        queries.get("tags_charge_mass"), account_id, delivery_id, tag_id, period, limit
+    )
+    return int(charged or 0)
+
+
+async def give_back_mass(db: Db, deliveries: list[tuple[str, int]]) -> None:
+    """Tag masses that were not sent: their members' units come back."""
+    if deliveries:
+        await db.execute(
+            queries.get("tags_give_back_mass"),
+            [d[0] for d in deliveries],
+            [d[1] for d in deliveries],
+        )

@@ -67,3 +67,40 @@ WITH changed AS (
 )
 UPDATE tags SET count = greatest(count - (SELECT count(*) FROM changed), 0), updated_at = now()
  WHERE account_id = $1 AND tag_id = $3;
+
+-- name: tags_charge_mass
+-- Delivery $2, a service mass to tag $3: one unit of period $4 from every subscribed member
+-- still under the limit $5 (the platform skips the others), each charge recorded; members
+-- already charged for this delivery are not charged again. How many were charged.
+WITH members AS (
+    SELECT f.openid FROM followers f
+     WHERE f.account_id = $1 AND f.subscribed AND f.tags @> ARRAY[$3::integer]
+       AND NOT EXISTS (SELECT 1 FROM tag_mass_charges c
+                        WHERE c.account_id = $1 AND c.delivery_id = $2 AND c.openid = f.openid)
+     ORDER BY f.openid
+), charged AS (
+    INSERT INTO follower_mass_usage AS u (account_id, openid, period, used)
+    SELECT $1, openid, $4, 1 FROM members
+    ON CONFLICT (account_id, openid, period) DO UPDATE
+       SET used = u.used + 1
+     WHERE u.used + 1 <= $5
+    RETURNING openid
+), recorded AS (
+    INSERT INTO tag_mass_charges (account_id, delivery_id, openid, period)
+    SELECT $1, $2, openid, $4 FROM charged
+    RETURNING 1
+)
+SELECT count(*) FROM recorded;
+
+-- name: tags_give_back_mass
+-- The tag masses ($1, $2 delivery ids) WeChat did not send: their members get the units back.
+WITH gone AS (
+    DELETE FROM tag_mass_charges c
+     USING unnest($1::text[], $2::bigint[]) AS d (account_id, id)
+     WHERE c.account_id = d.account_id AND c.delivery_id = d.id
+    RETURNING c.account_id, c.openid, c.period
+)
+UPDATE follower_mass_usage u
+   SET used = greatest(u.used - 1, 0)
+  FROM gone g
+ WHERE u.account_id = g.account_id AND u.openid = g.openid AND u.period = g.period;
