@@ -14,6 +14,7 @@ from gateway.store import syncs
 from gateway.wechat import client as wx
 from scheduler import credentials, work
 from scheduler import syncs as sync_job
+from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 
 BATCHGET = "/cgi-bin/user/info/batchget"
@@ -175,3 +176,28 @@ async def test_unknown_and_expired_tokens_are_replaced(
             1 if how == "unknown" else 2
         )
         assert await pool.fetchval("SELECT token FROM access_tokens") != "not-a-token"
+
+
+async def test_a_synced_follower_receives_what_waited_for_them(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    """A template held `not_subscribed` for a follower wxgate had never seen is sent once a
+    sync finds them subscribed (the sync wakes it; the window stays closed)."""
+    async with h.platform(aiohttp_server) as (mock, client, sink):
+        await h.add_account(pool, "svc", "service")
+        await mock.register("svc", "service", sink)
+        await seed(mock, "svc", 2, "oW")
+        now = dt.datetime.now(dt.UTC)
+        worker = worker_mod.Worker(
+            h.settings(db_url, mock.base), pool, client, worker_id="w", options=h.FAST
+        )
+        await h.add_messages(pool, "svc", "template", [[seeded("oW", 1)]], at=now)
+        await worker.drain(timeout=10)
+        held = await pool.fetchrow("SELECT status, reason FROM deliveries")
+        assert (held["status"], held["reason"]) == ("held", "not_subscribed")
+        await syncs.start(pool, "svc")
+        await job(pool, client).drain(timeout=30)
+        await worker.drain(timeout=10)
+        assert await h.delivery_statuses(pool, "svc") == {"sent": 1}
+        template = [r for r in await mock.sent("svc") if r["path"].endswith("template/send")]
+        assert [r["delivered"] for r in template] == [True]
