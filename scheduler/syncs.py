@@ -35,6 +35,13 @@ R = TypeVar("R")
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Page:
+    profiles: list[syncs.Profile]
+    cursor: str  # the platform's next_openid after this page
+    total: int | None
+
+
 class _LostLease(Exception):
     """Another worker took the sync over (this one stalled past its lease)."""
 
@@ -110,41 +117,59 @@ class FollowerSync:
 
     async def _run(self, lease: syncs.Lease) -> None:
         account = work.Account.from_record(await syncs.account(self.pool, lease.account_id))
-        cursor = lease.next_openid or ""
-        while True:
-            if self.stopping.is_set():
-                await syncs.release(self.pool, lease, self.worker_id)
-                return
-            try:
-                page = await self._call(account, self.client.list_followers, cursor)
-                openids = [str(o) for o in (page.get("data") or {}).get("openid") or ()]
-                if not openids:
+        # The next page is fetched while this one is committed; pages are still committed
+        # in order, each with the cursor after it.
+        upcoming = asyncio.create_task(self._page(account, lease.next_openid or ""))
+        try:
+            while True:
+                try:
+                    page = await upcoming
+                except wx.WeChatError as exc:
+                    await self._fail(lease, exc)
+                    return
+                except wx.TransportError as exc:
+                    log.warning(
+                        "follower sync paused: %s",
+                        exc,
+                        extra={"action": "sync_paused", "account_id": lease.account_id},
+                    )
+                    await syncs.release(self.pool, lease, self.worker_id)
+                    return
+                if page is None:
                     await self._finish(account, lease)
                     return
-                profiles = await self._profiles(account, openids)
-            except wx.WeChatError as exc:
-                await self._fail(lease, exc)
-                return
-            except wx.TransportError as exc:
-                log.warning(
-                    "follower sync paused: %s",
-                    exc,
-                    extra={"action": "sync_paused", "account_id": lease.account_id},
-                )
-                await syncs.release(self.pool, lease, self.worker_id)
-                return
-            cursor = str(page.get("next_openid") or openids[-1])
-            total = page.get("total")
-            if not await syncs.commit_page(
-                self.pool,
-                lease,
-                self.worker_id,
-                profiles,
-                cursor,
-                int(total) if total is not None else None,
-                self.lease_seconds,
-            ):
-                raise _LostLease()
+                if self.stopping.is_set():
+                    await syncs.release(self.pool, lease, self.worker_id)
+                    return
+                upcoming = asyncio.create_task(self._page(account, page.cursor))
+                if not await syncs.commit_page(
+                    self.pool,
+                    lease,
+                    self.worker_id,
+                    page.profiles,
+                    page.cursor,
+                    page.total,
+                    self.lease_seconds,
+                ):
+                    raise _LostLease()
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
+            await asyncio.gather(upcoming, return_exceptions=True)
+
+    async def _page(self, account: work.Account, cursor: str) -> _Page | None:
+        """The page after `cursor` with its profiles; None after the last one."""
+        answer = await self._call(account, self.client.list_followers, cursor)
+        openids = [str(o) for o in (answer.get("data") or {}).get("openid") or ()]
+        if not openids:
+            return None
+        profiles = await self._profiles(account, openids)
+        total = answer.get("total")
+        return _Page(
+            profiles,
+            str(answer.get("next_openid") or openids[-1]),
+            int(total) if total is not None else None,
+        )
 
     async def _profiles(self, account: work.Account, openids: list[str]) -> list[syncs.Profile]:
         async def batch(chunk: list[str]) -> list[dict[str, Any]]:
