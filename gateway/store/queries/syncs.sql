@@ -65,14 +65,15 @@ ON CONFLICT (account_id, openid) DO UPDATE
        updated_at = now();
 
 -- name: sync_wake_subscribed
--- Deliveries held until their follower subscribes, for followers the page found subscribed.
+-- Deliveries held until their follower subscribes, for followers the page found subscribed
+-- (driven from the few held rows, not the page's 10,000 followers).
 WITH woke AS (
     UPDATE deliveries d
        SET release_at = now(), updated_at = now()
-      FROM followers f
-     WHERE f.account_id = $1 AND f.openid = ANY($2::text[]) AND f.subscribed
-       AND d.account_id = f.account_id AND d.openid = f.openid
-       AND d.status = 'held' AND d.wait_for = 'subscribe'
+     WHERE d.account_id = $1 AND d.status = 'held' AND d.wait_for = 'subscribe'
+       AND d.openid = ANY($2::text[])
+       AND EXISTS (SELECT 1 FROM followers f
+                    WHERE f.account_id = d.account_id AND f.openid = d.openid AND f.subscribed)
     RETURNING d.account_id
 )
 SELECT pg_notify('wxgate_release', account_id) FROM (SELECT DISTINCT account_id FROM woke) s;
