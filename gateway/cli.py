@@ -1,4 +1,4 @@
-"""The `wxgate` command: run, serve, worker, migrate, mock-wechat, simulate."""
+"""The `wxgate` command: run, serve, worker, migrate, mock-wechat, simulate, sync-followers."""
 
 from __future__ import annotations
 
@@ -179,6 +179,20 @@ def cmd_simulate(settings: settings_mod.Settings, args: argparse.Namespace) -> N
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def cmd_sync_followers(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import sync_cli
+
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    try:
+        sync = sync_cli.run(args.url, token, args.account)
+    except sync_cli.SyncError as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"follower sync {sync['id']} completed: {sync['followers_seen']} followers,"
+        f" {sync['pages']} pages"
+    )
+
+
 COMMANDS = {
     "run": (cmd_run, "everything in one process (embedded Postgres and mock WeChat by default)"),
     "serve": (cmd_serve, "the HTTP server (needs WXGATE_DATABASE_URL)"),
@@ -186,6 +200,7 @@ COMMANDS = {
     "migrate": (cmd_migrate, "apply the SQL migrations (needs WXGATE_DATABASE_URL)"),
     "mock-wechat": (cmd_mock_wechat, "the mock WeChat platform alone, on WXGATE_HOST:PORT"),
     "simulate": (cmd_simulate, "drive a follower: subscribe, scan, text, click, ..."),
+    "sync-followers": (cmd_sync_followers, "sync an account's followers from WeChat"),
 }
 
 
@@ -207,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gateway import simulate
 
             simulate.add_arguments(command)
+        if name == "sync-followers":
+            command.add_argument("account", help="the account id")
+            command.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     args = parser.parse_args(argv)
     try:
         settings = settings_mod.load()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import kinds, periods
-from gateway.store import deliveries, message_status, pool
+from gateway.store import deliveries, message_status, pool, tags
 from scheduler import backoff, delivery, options, work
 
 STALE_WINDOW = delivery.STALE_WINDOW
@@ -31,6 +31,9 @@ class Plan:
     unsubscribed: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
     no_quota: dict[tuple[str, int], tuple[str, dt.date]] = dataclasses.field(default_factory=dict)
     sent: dict[tuple[str, int], str] = dataclasses.field(default_factory=dict)  # -> msgid
+    # Service masses to a tag that were not sent and will not be re-sent with their key:
+    # the members charged at the claim get their units back (SPEC 9).
+    tag_give_back: list[tuple[str, int]] = dataclasses.field(default_factory=list)
 
 
 def plan(
@@ -53,6 +56,9 @@ def plan(
             arrived = outcome.unknown or item.unknown_since is not None
             if change.quota_kind is None and item.quota is not None and not arrived:
                 out.give_back[item.key] = item.quota
+            if work.charges_tag_members(call) and change.status != "sent":
+                if change.channel is None or change.status in ("failed", "expired"):
+                    out.tag_give_back.append(item.key)
     return out
 
 
@@ -138,6 +144,7 @@ async def record(
         await deliveries.give_back_units(
             conn, [u for k, u in planned.give_back.items() if k in written]
         )
+        await tags.give_back_mass(conn, [k for k in planned.tag_give_back if k in written])
         await deliveries.close_windows(
             conn, now, [v for k, v in planned.close_windows.items() if k in written]
         )

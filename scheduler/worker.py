@@ -37,6 +37,7 @@ from scheduler import (
     maintenance,
     ratelimit,
     results,
+    syncs,
     work,
 )
 from scheduler import (
@@ -391,6 +392,11 @@ async def start_worker(
         raise
     loop = asyncio.get_running_loop()
     runners = [loop.create_task(_runner(worker)) for _ in range(max(1, opts.runners))]
+    # Follower syncs (SPEC 9): their own loop, stopped with the worker.
+    follower_sync = syncs.FollowerSync(
+        pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
+    )
+    runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
     handle = WorkerHandle(worker, listener, runners, session)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})

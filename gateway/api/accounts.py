@@ -34,6 +34,7 @@ def public(row: dict[str, Any], settings: settings_mod.Settings) -> dict[str, An
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "upgraded_at": row["upgraded_at"],
+        "followers_synced_at": row["followers_synced_at"],
     }
 
 

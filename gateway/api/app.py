@@ -16,6 +16,7 @@ from gateway.api import (
     errors,
     event_pages,
     events,
+    follower_syncs,
     followers,
     health,
     keys,
@@ -26,6 +27,7 @@ from gateway.api import (
     payments,
     paynotify,
     qrcodes,
+    tags,
 )
 from gateway.store import group_commit
 from gateway.store import pool as pool_mod
@@ -85,6 +87,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/{id}", accounts.get_account)
     app.router.add_patch("/api/v1/accounts/{id}", accounts.update_account)
     app.router.add_get("/api/v1/accounts/{id}/followers", followers.list_followers)
+    app.router.add_post("/api/v1/accounts/{id}/followers/sync", follower_syncs.start_sync)
+    app.router.add_get("/api/v1/accounts/{id}/followers/sync/{sync_id}", follower_syncs.get_sync)
     app.router.add_get("/api/v1/accounts/{id}/followers/{openid}", followers.get_follower)
     app.router.add_post("/api/v1/accounts/{id}/messages", messages.create_message)
     app.router.add_get("/api/v1/accounts/{id}/messages", messages.list_messages)
@@ -92,6 +96,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
     app.router.add_post("/api/v1/accounts/{id}/messages/{message_id}/retry", messages.retry_message)
     app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
+    app.router.add_get("/api/v1/accounts/{id}/tags", tags.list_tags)
+    app.router.add_post("/api/v1/accounts/{id}/tags", tags.create_tag)
+    app.router.add_delete("/api/v1/accounts/{id}/tags/{tag_id}", tags.delete_tag)
+    app.router.add_post("/api/v1/accounts/{id}/tags/{tag_id}/members", tags.add_members)
+    app.router.add_delete("/api/v1/accounts/{id}/tags/{tag_id}/members", tags.remove_members)
     app.router.add_get("/api/v1/accounts/{id}/payments", payments.list_payments)
     app.router.add_post("/api/v1/accounts/{id}/events", events.create_event)
     app.router.add_get("/api/v1/accounts/{id}/events/{event_id}", events.get_event)

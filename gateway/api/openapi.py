@@ -3,7 +3,6 @@ the pydantic models that validate the requests and shape the answers (no auth ne
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -11,7 +10,7 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models
+from gateway.api import errors, models, openapi_ops, openapi_syncs
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
@@ -20,7 +19,7 @@ from gateway.api import models_payments as mp
 from gateway.api import models_qrcodes as mq
 from gateway.api import openapi_examples as examples
 
-Model = type[pydantic.BaseModel]
+Model = openapi_ops.Model
 REF = "#/components/schemas/{model}"
 
 _ACCOUNT_ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,63}$"}
@@ -33,6 +32,8 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
     ),
     "message_id": ("message id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
     "event_id": ("event id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "sync_id": ("follower sync id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "tag_id": ("platform tag id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, 100),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
@@ -49,18 +50,7 @@ _ERROR_TEXT = {
 _BODY_ERRORS = (400, 408, 413, 422)
 
 
-@dataclasses.dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    ok: dict[int, tuple[str, Model]]
-    errors: tuple[int, ...] = ()
-    body: Model | None = None
-    query: Model | None = None
-    headers: tuple[str, ...] = ()
-
+Operation = openapi_ops.Operation
 
 _ACC = "/api/v1/accounts"
 OPERATIONS: tuple[Operation, ...] = (
@@ -198,6 +188,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: ("the event", me.Event)},
         (404,),
     ),
+    *openapi_syncs.OPERATIONS,
 )
 
 
