@@ -89,6 +89,8 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
             overrides["database_url"] = pg.start()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
+    # For trying things locally: webhooks may go to `wxgate listen` on 127.0.0.1.
+    overrides["webhook_allow_private"] = True
     token_generated = settings.api_token is None
     if token_generated:
         overrides["api_token"] = pydantic.SecretStr(secrets.token_urlsafe(24))

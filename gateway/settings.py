@@ -10,6 +10,8 @@ from typing import Literal
 import pydantic
 import pydantic_settings
 
+from gateway.domain import webhook_rules
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line naming it."""
@@ -34,6 +36,11 @@ class Settings(pydantic_settings.BaseSettings):
     # Budget for the database part of a callback; WeChat gives up after 5 s.
     callback_db_timeout: float = pydantic.Field(default=3.0, gt=0, le=4.5)
     pool_size: int = pydantic.Field(default=10, ge=1, le=200)
+    # Webhooks out (SPEC 7). `wxgate run` allows private destinations, for trying locally.
+    webhook_allow_private: bool = False
+    webhook_timeout: float = pydantic.Field(default=10.0, gt=0, le=120)
+    webhook_retry_schedule: str = webhook_rules.DEFAULT_SCHEDULE
+    webhook_disable_after: dt.timedelta = dt.timedelta(days=5)
 
     @pydantic.field_validator("quota_timezone")
     @classmethod
@@ -43,6 +50,16 @@ class Settings(pydantic_settings.BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @pydantic.field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        webhook_rules.parse_schedule(value)
+        return value
+
+    @property
+    def webhook_schedule(self) -> tuple[float, ...]:
+        return webhook_rules.parse_schedule(self.webhook_retry_schedule)
 
     @pydantic.field_validator("log_level", mode="before")
     @classmethod
