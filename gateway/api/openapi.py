@@ -3,7 +3,6 @@ the pydantic models that validate the requests and shape the answers (no auth ne
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -11,7 +10,7 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models
+from gateway.api import errors, models, openapi_operation, openapi_webhooks
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
@@ -33,6 +32,12 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
     ),
     "message_id": ("message id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
     "event_id": ("event id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "eid": (
+        "webhook endpoint id",
+        {"type": "string", "pattern": r"^ep_[0-9a-f]{24}$"},
+        "ep_000000000000000000000001",
+    ),
+    "did": ("delivery id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
@@ -47,18 +52,7 @@ _ERROR_TEXT = {
 _BODY_ERRORS = (400, 413, 422)
 
 
-@dataclasses.dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    ok: dict[int, tuple[str, Model]]
-    errors: tuple[int, ...] = ()
-    body: Model | None = None
-    query: Model | None = None
-    headers: tuple[str, ...] = ()
-
+Operation = openapi_operation.Operation
 
 _ACC = "/api/v1/accounts"
 OPERATIONS: tuple[Operation, ...] = (
@@ -187,6 +181,7 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: ("the event", me.Event)},
         (404,),
     ),
+    *openapi_webhooks.OPERATIONS,
 )
 
 

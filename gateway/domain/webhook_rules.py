@@ -125,3 +125,18 @@ def forbidden_address(address: str) -> str | None:
         if flag:
             return f"{address} is a {name} address"
     return None
+
+
+# Replays reach back as far as callbacks are kept (scheduler.options events_retention).
+REPLAY_RETENTION = dt.timedelta(days=30)
+
+
+def replay_period_error(since: dt.datetime, until: dt.datetime, now: dt.datetime) -> str | None:
+    """Why [since, until) cannot be replayed (None: it can)."""
+    if until <= since:
+        return "until must be after since"
+    if since < now - REPLAY_RETENTION:
+        return f"since is older than the {REPLAY_RETENTION.days}-day retention of events"
+    if until > now + dt.timedelta(minutes=5):
+        return "until is in the future"
+    return None

@@ -112,9 +112,12 @@ async def update_endpoint(
     return dict(written)
 
 
-async def delete_endpoint(db: Db, account_id: str, endpoint_id: str) -> None:
-    if await db.fetchval(queries.get("wh_endpoint_delete"), account_id, endpoint_id) is None:
+async def delete_endpoint(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
+    """Delete an endpoint with its deliveries; returns the row deleted."""
+    row = await db.fetchrow(queries.get("wh_endpoint_delete"), account_id, endpoint_id)
+    if row is None:
         raise errors.NotFound("no such endpoint")
+    return dict(row)
 
 
 async def rotate_secret(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ RETURNING *;
 
 -- name: wh_endpoint_delete
 -- Delete an endpoint with its deliveries and attempts.
-DELETE FROM webhook_endpoints WHERE account_id = $1 AND id = $2 RETURNING id;
+DELETE FROM webhook_endpoints WHERE account_id = $1 AND id = $2 RETURNING *;
 
 -- name: wh_endpoint_rotate
 -- A new secret; the current one keeps signing for 24 hours.
