@@ -37,6 +37,7 @@ from scheduler import (
     maintenance,
     ratelimit,
     results,
+    webhooks,
     work,
 )
 from scheduler import options as options_mod
@@ -294,8 +295,10 @@ class WorkerHandle:
         listener: listen.Listener,
         runners: list[asyncio.Task[None]],
         session: aiohttp.ClientSession | None,
+        hooks: webhooks.Handle | None = None,
     ) -> None:
         self.worker = worker
+        self.webhooks = hooks
         self._listener = listener
         self._runners = runners
         self._session = session
@@ -309,6 +312,8 @@ class WorkerHandle:
         worker.wake()
         jobs.stop(self._scheduler)
         await self._listener.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         _, pending = await asyncio.wait(self._runners, timeout=worker.options.stop_timeout)
         for task in pending:
             task.cancel()
@@ -374,9 +379,16 @@ async def start_worker(
         if session is not None:
             await session.close()
         raise
+    try:
+        hooks = await webhooks.start(settings, pool, worker_id=worker.worker_id)
+    except BaseException:
+        await listener.stop()
+        if session is not None:
+            await session.close()
+        raise
     loop = asyncio.get_running_loop()
     runners = [loop.create_task(_runner(worker)) for _ in range(max(1, opts.runners))]
-    handle = WorkerHandle(worker, listener, runners, session)
+    handle = WorkerHandle(worker, listener, runners, session, hooks)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})
     return handle
