@@ -15,7 +15,7 @@ from aiohttp import web
 from gateway import oauth_sign
 from gateway.api import errors, keys
 from gateway.domain import kinds
-from gateway.store import queries
+from gateway.store import queries, webhooks
 from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
@@ -114,9 +114,20 @@ async def callback(request: web.Request) -> web.Response:
         raise errors.ApiError("upstream_error", f"WeChat answered {exc.errcode}") from None
     except (wx.TransportError, KeyError):
         raise errors.ApiError("upstream_error", "WeChat's OAuth endpoint failed") from None
-    await db.execute(
-        queries.get("oauth_record_grant"), account["id"], openid, row["scope"], unionid, nickname
-    )
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(
+            queries.get("oauth_record_grant"),
+            account["id"],
+            openid,
+            row["scope"],
+            unionid,
+            nickname,
+        )
+        # The grant's webhook (SPEC 7) in the transaction that records it.
+        grant_data = {"openid": openid, "scope": row["scope"], "unionid": unionid}
+        if nickname is not None:
+            grant_data["nickname"] = nickname
+        await webhooks.emit(conn, str(account["id"]), "oauth.granted", openid, grant_data)
     log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account["id"]})
     target = urllib.parse.urlsplit(row["target"])
     issued_at = int(time.time())
