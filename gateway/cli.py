@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -156,6 +157,18 @@ def cmd_simulate(settings: settings_mod.Settings, args: argparse.Namespace) -> N
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def cmd_listen(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import listen
+    from gateway.domain import webhook_sign
+
+    try:
+        webhook_sign.key(args.secret)
+    except webhook_sign.InvalidSecret as exc:
+        raise CommandError(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listen.serve(args.port, args.secret, max_events=args.max_events))
+
+
 COMMANDS = {
     "run": (cmd_run, "everything in one process (embedded Postgres and mock WeChat by default)"),
     "serve": (cmd_serve, "the HTTP server (needs WXGATE_DATABASE_URL)"),
@@ -163,6 +176,7 @@ COMMANDS = {
     "migrate": (cmd_migrate, "apply the SQL migrations (needs WXGATE_DATABASE_URL)"),
     "mock-wechat": (cmd_mock_wechat, "the mock WeChat platform alone, on WXGATE_HOST:PORT"),
     "simulate": (cmd_simulate, "drive a follower: subscribe, scan, text, click, ..."),
+    "listen": (cmd_listen, "a local webhook receiver: verifies signatures, prints each event"),
 }
 
 
@@ -173,6 +187,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
+        if name == "listen":
+            command.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+            command.add_argument("--secret", required=True, help="the endpoint's whsec_ secret")
+            command.add_argument(
+                "--max-events", type=int, default=None, help="exit after this many events"
+            )
         if name == "simulate":
             from gateway import simulate
 
