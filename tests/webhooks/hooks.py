@@ -133,7 +133,7 @@ def record(n: int, openid: str, event: str | None = None) -> inbound.EventRecord
         event_key=None,
         msg_id=None if event else n,
         create_time=T0,
-        received_at=T0,
+        received_at=dt.datetime.now(dt.UTC),
         fields=fields,
         scene=None,
     )
