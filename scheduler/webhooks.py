@@ -80,7 +80,9 @@ class Dispatcher:
         self.batch = batch
         self.max_in_flight = max_in_flight
         self.timeout = settings.webhook_timeout
-        self.lease = lease if lease is not None else max(30.0, 3 * settings.webhook_timeout)
+        # A request takes at most the timeout, after at most ~1 s of rate-limit pacing (the
+        # claim keeps no more than `rate_limit` in flight per endpoint).
+        self.lease = lease if lease is not None else 2 * settings.webhook_timeout + 5
         self.schedule = settings.webhook_schedule
         self.disable_after = settings.webhook_disable_after
         self.allow_private = settings.webhook_allow_private

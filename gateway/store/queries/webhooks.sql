@@ -71,7 +71,7 @@ WITH due AS (
      WHERE d.status = 'pending' AND d.next_attempt_at <= $1
        AND (d.lease_until IS NULL OR d.lease_until < $1)
      ORDER BY d.next_attempt_at, d.id
-     LIMIT $2 * 8
+     LIMIT $2 * 4
 ), cand AS (
     SELECT d.account_id, d.id, d.endpoint_id, d.next_attempt_at,
            row_number() OVER (PARTITION BY d.account_id, d.endpoint_id
@@ -80,11 +80,13 @@ WITH due AS (
       FROM due d
       JOIN webhook_endpoints ep
         ON ep.account_id = d.account_id AND ep.id = d.endpoint_id AND NOT ep.disabled
-     WHERE NOT EXISTS (
-           SELECT 1 FROM webhook_deliveries e
-            WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
-              AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
-              AND e.id < d.id)
+     -- A scalar subquery, not NOT EXISTS: it stays a parameterized index probe per row
+     -- (as an anti-join on a freshly filled table the planner scanned the whole index).
+     WHERE (SELECT e.id FROM webhook_deliveries e
+             WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
+               AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
+               AND e.id < d.id
+             LIMIT 1) IS NULL
 ), busy AS (
     SELECT b.account_id, b.endpoint_id, count(*) AS n
       FROM webhook_deliveries b
