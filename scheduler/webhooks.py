@@ -305,7 +305,11 @@ class Dispatcher:
         while True:
             await self._has_outcomes.wait()
             self._has_outcomes.clear()
-            if self._outcomes and await self.flush() == 0 and self._outcomes:
+            if not self._outcomes:
+                continue
+            if await self.flush() > 0:
+                self.wake()  # recorded rows free their endpoints' in-flight slots: claim more
+            elif self._outcomes:
                 self._has_outcomes.set()
                 await asyncio.sleep(0.5)  # the database is away: do not spin
 
