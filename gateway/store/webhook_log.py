@@ -145,7 +145,15 @@ async def disabled_endpoints(db: Db) -> int:
     return int(await db.fetchval(queries.get("wh_disabled_count")) or 0)
 
 
-async def purge_events(db: Db, before: dt.datetime, limit: int) -> int:
-    """Retention of non-callback events (callbacks have their own)."""
-    status = await db.execute(queries.get("wh_purge_events"), before, limit)
-    return int(status.split()[-1])
+async def purge_old(conn: pool.Connection, before: dt.datetime, batch: int = 5000) -> int:
+    """Retention, in batches: non-callback events stored before `before` (callbacks have
+    their own), and finished deliveries last changed before it. Returns rows deleted."""
+    total = 0
+    for query in ("wh_purge_events", "wh_purge_deliveries"):
+        while True:
+            status = await conn.execute(queries.get(query), before, batch)
+            count = int(status.split()[-1])
+            total += count
+            if count < batch:
+                break
+    return total

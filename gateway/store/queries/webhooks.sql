@@ -268,3 +268,10 @@ WITH old AS (
 )
 DELETE FROM webhook_events e USING old
  WHERE e.account_id = old.account_id AND e.id = old.id;
+
+-- name: wh_purge_deliveries
+-- Retention: finished deliveries (with their attempts) last changed before $1, at most $2.
+DELETE FROM webhook_deliveries d
+ USING (SELECT account_id, id FROM webhook_deliveries
+         WHERE status <> 'pending' AND updated_at < $1 LIMIT $2) old
+ WHERE d.account_id = old.account_id AND d.id = old.id;
