@@ -62,42 +62,36 @@ SELECT e.account_id, ep.id, e.dedupe_key, wxgate_inbound_type(e.msg_type, e.even
  ORDER BY k.ord, ep.id;
 
 -- name: wh_claim
--- Lease due deliveries: pending, due, not leased, endpoint enabled, no earlier never-tried
--- delivery of the same follower to the same endpoint, at most $3 in flight per endpoint.
--- Returns what a request needs: the endpoint and the event's row.
-WITH due AS (
-    SELECT d.account_id, d.id, d.endpoint_id, d.openid, d.next_attempt_at
-      FROM webhook_deliveries d
-     WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-       AND (d.lease_until IS NULL OR d.lease_until < $1)
-     ORDER BY d.next_attempt_at, d.id
-     LIMIT $2 * 4
-), cand AS (
-    SELECT d.account_id, d.id, d.endpoint_id, d.next_attempt_at,
-           row_number() OVER (PARTITION BY d.account_id, d.endpoint_id
-                              ORDER BY d.next_attempt_at, d.id) AS rn,
-           least($3, coalesce(ep.rate_limit, $3)) AS cap
-      FROM due d
-      JOIN webhook_endpoints ep
-        ON ep.account_id = d.account_id AND ep.id = d.endpoint_id AND NOT ep.disabled
-     -- A scalar subquery, not NOT EXISTS: it stays a parameterized index probe per row
-     -- (as an anti-join on a freshly filled table the planner scanned the whole index).
-     WHERE (SELECT e.id FROM webhook_deliveries e
-             WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
-               AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
-               AND e.id < d.id
-             LIMIT 1) IS NULL
-), busy AS (
-    SELECT b.account_id, b.endpoint_id, count(*) AS n
-      FROM webhook_deliveries b
-     WHERE b.status = 'pending' AND b.lease_until >= $1
-       AND (b.account_id, b.endpoint_id) IN (SELECT account_id, endpoint_id FROM cand)
-     GROUP BY b.account_id, b.endpoint_id
-), pick AS (
-    SELECT c.account_id, c.id
-      FROM cand c
-      LEFT JOIN busy b ON b.account_id = c.account_id AND b.endpoint_id = c.endpoint_id
-     WHERE c.rn + coalesce(b.n, 0) <= c.cap
+-- Lease due deliveries, endpoint by endpoint: pending, due, not leased, endpoint enabled, no
+-- earlier never-tried delivery of the same follower to the same endpoint, and no more than
+-- $3 (or the endpoint's rate_limit) in flight per endpoint, counting every worker's live
+-- leases. Returns what a request needs: the endpoint and the event's row.
+WITH slots AS MATERIALIZED (
+    SELECT ep.account_id, ep.id,
+           least($3, coalesce(ep.rate_limit, $3))
+           - (SELECT count(*) FROM webhook_deliveries b
+               WHERE b.account_id = ep.account_id AND b.endpoint_id = ep.id
+                 AND b.status = 'pending' AND b.lease_until >= $1) AS free
+      FROM webhook_endpoints ep
+     WHERE NOT ep.disabled
+), pick AS MATERIALIZED (
+    SELECT c.account_id, c.id, c.next_attempt_at
+      FROM slots s
+     CROSS JOIN LATERAL (
+           SELECT d.account_id, d.id, d.next_attempt_at
+             FROM webhook_deliveries d
+            WHERE d.account_id = s.account_id AND d.endpoint_id = s.id
+              AND d.status = 'pending' AND d.next_attempt_at <= $1
+              AND (d.lease_until IS NULL OR d.lease_until < $1)
+              -- a scalar subquery: a parameterized index probe per row
+              AND (SELECT e.id FROM webhook_deliveries e
+                    WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
+                      AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
+                      AND e.id < d.id
+                    LIMIT 1) IS NULL
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT s.free) c
+     WHERE s.free > 0
      ORDER BY c.next_attempt_at, c.id
      LIMIT $2
 ), locked AS (
