@@ -43,6 +43,7 @@ bench-quick: $(BENCH_STAMP)
 # Webhooks (issue 16): ingest with one endpoint vs none, dispatch vs a plain aiohttp loop.
 bench-webhooks: $(BENCH_STAMP)
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.webhook_latency --rate 500 --seconds 20
 
 # 10 minutes of mixed callbacks and sends at half the benchmarked capacity (README
 # "Reliability"); not part of `make test`. SOAK_MINUTES=2 make soak for a shorter one.
