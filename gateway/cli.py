@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -115,6 +116,8 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
             overrides["database_url"] = pg.start()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
+    # For trying things locally: webhooks may go to `wxgate listen` on 127.0.0.1.
+    overrides["webhook_allow_private"] = True
     token_generated = settings.api_token is None
     if token_generated:
         overrides["api_token"] = pydantic.SecretStr(new_api_token())
@@ -193,6 +196,18 @@ def cmd_sync_followers(settings: settings_mod.Settings, args: argparse.Namespace
     )
 
 
+def cmd_listen(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import listen
+    from gateway.domain import webhook_sign
+
+    try:
+        webhook_sign.key(args.secret)
+    except webhook_sign.InvalidSecret as exc:
+        raise CommandError(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listen.serve(args.port, args.secret, max_events=args.max_events))
+
+
 COMMANDS = {
     "run": (cmd_run, "everything in one process (embedded Postgres and mock WeChat by default)"),
     "serve": (cmd_serve, "the HTTP server (needs WXGATE_DATABASE_URL)"),
@@ -201,6 +216,7 @@ COMMANDS = {
     "mock-wechat": (cmd_mock_wechat, "the mock WeChat platform alone, on WXGATE_HOST:PORT"),
     "simulate": (cmd_simulate, "drive a follower: subscribe, scan, text, click, ..."),
     "sync-followers": (cmd_sync_followers, "sync an account's followers from WeChat"),
+    "listen": (cmd_listen, "a local webhook receiver: verifies signatures, prints each event"),
 }
 
 
@@ -217,6 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 action="store_true",
                 help="mount the mock WeChat also with WXGATE_DATABASE_URL set "
                 "(it is mounted by default only with the embedded database)",
+            )
+        if name == "listen":
+            command.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+            command.add_argument("--secret", required=True, help="the endpoint's whsec_ secret")
+            command.add_argument(
+                "--max-events", type=int, default=None, help="exit after this many events"
             )
         if name == "simulate":
             from gateway import simulate

@@ -28,6 +28,8 @@ from gateway.api import (
     paynotify,
     qrcodes,
     tags,
+    webhook_log,
+    webhooks,
 )
 from gateway.store import group_commit
 from gateway.store import pool as pool_mod
@@ -104,6 +106,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/{id}/payments", payments.list_payments)
     app.router.add_post("/api/v1/accounts/{id}/events", events.create_event)
     app.router.add_get("/api/v1/accounts/{id}/events/{event_id}", events.get_event)
+    # Webhooks out (SPEC 7).
+    endpoints = "/api/v1/accounts/{id}/endpoints"
+    app.router.add_post(endpoints, webhooks.create_endpoint)
+    app.router.add_get(endpoints, webhooks.list_endpoints)
+    app.router.add_get(endpoints + "/{eid}", webhooks.get_endpoint)
+    app.router.add_patch(endpoints + "/{eid}", webhooks.update_endpoint)
+    app.router.add_delete(endpoints + "/{eid}", webhooks.delete_endpoint)
+    app.router.add_post(endpoints + "/{eid}/secret/rotate", webhooks.rotate_secret)
+    app.router.add_get(endpoints + "/{eid}/deliveries", webhook_log.list_deliveries)
+    app.router.add_post(endpoints + "/{eid}/deliveries/{did}/retry", webhook_log.retry_delivery)
+    app.router.add_post(endpoints + "/{eid}/replay", webhook_log.replay)
+    app.router.add_get("/api/v1/accounts/{id}/inbound", webhook_log.list_inbound)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:

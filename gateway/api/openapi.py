@@ -10,7 +10,7 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models, openapi_ops, openapi_syncs
+from gateway.api import errors, models, openapi_ops, openapi_syncs, openapi_webhooks
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
@@ -34,6 +34,12 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
     "event_id": ("event id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
     "sync_id": ("follower sync id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
     "tag_id": ("platform tag id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, 100),
+    "eid": (
+        "webhook endpoint id",
+        {"type": "string", "pattern": r"^ep_[0-9a-f]{24}$"},
+        "ep_000000000000000000000001",
+    ),
+    "did": ("delivery id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
@@ -189,6 +195,7 @@ OPERATIONS: tuple[Operation, ...] = (
         (404,),
     ),
     *openapi_syncs.OPERATIONS,
+    *openapi_webhooks.OPERATIONS,
 )
 
 

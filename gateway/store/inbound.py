@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.domain import kinds, window
-from gateway.store import deliveries, pool, queries
+from gateway.store import deliveries, pool, queries, webhooks
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -199,6 +199,8 @@ async def _ingest_general(
         rows = await conn.fetch(queries.get("inbound_insert_events"), *_columns(unique))
         inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
         fresh = [r for r in unique if (r.account_id, r.dedupe_key) in inserted]
+        if fresh:
+            await webhooks.outbox_inbound(conn, [(r.account_id, r.dedupe_key) for r in fresh])
         follower_events = [r for r in fresh if r.event not in JOB_EVENTS]
         if follower_events:
             await _apply_followers(conn, follower_events)

@@ -142,6 +142,16 @@ WITH input AS (
      WHERE a.interacted_at IS NOT NULL AND d.account_id = a.account_id AND d.openid = a.openid
        AND d.status = 'held' AND d.wait_for IS NOT NULL
     RETURNING d.account_id
+), webhooks AS (
+    -- The webhook outbox (SPEC 7): one delivery per new event per matching enabled endpoint,
+    -- in the order the events were stored; the same as the query wh_outbox_inbound.
+    INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
+    SELECT f.account_id, ep.id, f.dedupe_key, wxgate_inbound_type(f.msg_type, f.event), f.openid
+      FROM fresh f
+      JOIN webhook_endpoints ep ON ep.account_id = f.account_id
+     WHERE NOT ep.disabled AND ep.mode = 'deliver'
+       AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(f.msg_type, f.event))
+     ORDER BY f.ord, ep.id
 )
 SELECT 'event' AS kind, account_id, dedupe_key FROM ins
 UNION ALL
