@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.domain import kinds, window
-from gateway.store import deliveries, pool, queries
+from gateway.store import deliveries, pool, queries, wakeups
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -146,6 +146,8 @@ async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> 
         inserted = await _ingest_seed(conn, records)
     else:
         inserted = await _ingest_general(conn, records)
+    # Retries too: if this look failed after the commit, WeChat's retry takes it again.
+    await wakeups.after_ingest(conn, [(r.account_id, r.openid) for r in records if _wakes(r)])
     results = []
     claimed: set[tuple[str, str]] = set()
     for r in records:
@@ -153,6 +155,13 @@ async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> 
         results.append(key in inserted and key not in claimed)
         claimed.add(key)
     return results
+
+
+def _wakes(record: EventRecord) -> bool:
+    """A window trigger or a subscribe: the follower's held deliveries may be due."""
+    if record.event in JOB_EVENTS:
+        return False
+    return record.interaction is not None or record.event == "subscribe"
 
 
 def _seed_only(record: EventRecord) -> bool:
