@@ -34,6 +34,12 @@ def _require_database(settings: settings_mod.Settings) -> str:
     return settings.database_url
 
 
+def new_api_token() -> str:
+    """An API token for `wxgate run` to print when WXGATE_API_TOKEN is unset: 192 bits in hex,
+    so it never starts with "-" (read as a flag by shells and CLIs) and needs no quoting."""
+    return secrets.token_hex(24)
+
+
 async def _check_reachable(dsn: str) -> None:
     import asyncpg
 
@@ -77,10 +83,30 @@ def cmd_serve(settings: settings_mod.Settings, args: argparse.Namespace) -> None
     )
 
 
+def _with_mock(settings: settings_mod.Settings, *, embedded_db: bool, forced: bool) -> bool:
+    """Whether `wxgate run` mounts the mock WeChat: with the embedded database, or when asked
+    (--mock). Never silently in front of a configured database: its accounts are real, and
+    sends to the mock would be reported `sent` without reaching WeChat."""
+    if settings.wechat_api_base:
+        if forced:
+            raise CommandError(
+                "--mock and WXGATE_WECHAT_API_BASE exclude each other (the mock is the API base)"
+            )
+        return False
+    if forced or embedded_db:
+        return True
+    raise CommandError(
+        "WXGATE_WECHAT_API_BASE is not set: with WXGATE_DATABASE_URL, wxgate run needs it "
+        "(https://api.weixin.qq.com), or --mock to put the mock WeChat in front of that database"
+    )
+
+
 def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
-    """Everything in one process: embedded Postgres and mock WeChat unless configured."""
+    """Everything in one process: embedded Postgres unless configured; the mock WeChat with
+    the embedded database or --mock."""
     from gateway import run
 
+    with_mock = _with_mock(settings, embedded_db=not settings.database_url, forced=args.mock)
     pg = None
     overrides: dict[str, object] = {}
     if not settings.database_url:
@@ -91,8 +117,7 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
             raise CommandError(str(exc)) from None
     token_generated = settings.api_token is None
     if token_generated:
-        overrides["api_token"] = pydantic.SecretStr(secrets.token_urlsafe(24))
-    with_mock = not settings.wechat_api_base
+        overrides["api_token"] = pydantic.SecretStr(new_api_token())
     if with_mock:
         local = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         overrides["wechat_api_base"] = f"http://{local}:{settings.port}{run.MOCK_PREFIX}"
@@ -171,6 +196,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
+        if name == "run":
+            command.add_argument(
+                "--mock",
+                action="store_true",
+                help="mount the mock WeChat also with WXGATE_DATABASE_URL set "
+                "(it is mounted by default only with the embedded database)",
+            )
         if name == "simulate":
             from gateway import simulate
 

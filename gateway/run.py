@@ -1,10 +1,11 @@
 """`wxgate run`: everything in one process for trying the product on one machine.
 
 The HTTP app, the release worker in the same event loop, an embedded Postgres unless
-WXGATE_DATABASE_URL is set, and the mock WeChat platform under /mock-wechat unless
-WXGATE_WECHAT_API_BASE is set. Every account the gateway knows is registered with the
-embedded mock (at start, and when created or changed through the API), with the gateway's
-callback URL, so follower actions in the mock reach the gateway as signed callbacks.
+WXGATE_DATABASE_URL is set, and the mock WeChat platform under /mock-wechat with the embedded
+database (or `--mock`) when WXGATE_WECHAT_API_BASE is unset. Every account the gateway knows
+is registered with the embedded mock (at start, and when created or changed through the API),
+with the gateway's callback URL, so follower actions in the mock reach the gateway as signed
+callbacks.
 """
 
 from __future__ import annotations
@@ -143,7 +144,12 @@ def banner(
             f"embedded Postgres under {settings.data_dir}" if embedded_db else "WXGATE_DATABASE_URL"
         ),
     ]
-    if with_mock:
+    if with_mock and not embedded_db:
+        lines.append(
+            f"  mock WeChat:  {base}{MOCK_PREFIX}   (--mock: nothing is sent to WeChat, and its"
+            " unauthenticated /_mock routes can change this database's callback URLs)"
+        )
+    elif with_mock:
         lines.append(f"  mock WeChat:  {base}{MOCK_PREFIX}   (WXGATE_WECHAT_API_BASE is unset)")
     lines.append(
         f"  API token:    {token}"

@@ -34,6 +34,9 @@ class Settings(pydantic_settings.BaseSettings):
     # Budget for the database part of a callback; WeChat gives up after 5 s.
     callback_db_timeout: float = pydantic.Field(default=3.0, gt=0, le=4.5)
     pool_size: int = pydantic.Field(default=10, ge=1, le=200)
+    # Seconds a client has to send its request body (pay notify, event pages, /api/v1):
+    # a slower one is answered 408 and disconnected. Callbacks have their own 5 s.
+    body_read_timeout: float = pydantic.Field(default=10.0, gt=0, le=120)
 
     @pydantic.field_validator("quota_timezone")
     @classmethod

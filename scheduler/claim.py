@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from gateway.domain import decide, kinds, periods
+from gateway.domain import attempts, decide, kinds, periods
 from gateway.store import deliveries, message_status, pool, wakeups
 from scheduler import planner, work
 
@@ -62,6 +62,8 @@ async def claim(
         leaders = {(i.account_id, i.client_msg_id or "") for i in items if i.pinned}
         members = await deliveries.lock_batch_members(conn, leaders)
         items += [work.Item.from_record(r) for r in members]
+        items, turned = _unpin_turned(items, now, tz)
+        await deliveries.give_back_units(conn, turned)
         accounts, messages = await _context(conn, items)
         # An openid-list mass message goes out in as few calls as the platform allows (the
         # mass API has a daily call quota), whatever the pass's per-account share.
@@ -126,6 +128,38 @@ async def claim(
     return Claimed(calls, len(items), decided, list(transitions))
 
 
+def _unpin_turned(
+    items: list[work.Item], now: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[list[work.Item], list[deliveries.Unit]]:
+    """Pinned mass rows whose units belong to a period that has ended, and no attempt of
+    which can have reached WeChat (every one was refused): the retry will be the first send
+    the platform sees, counted in the new period. They lose key, batch and units and are
+    decided afresh; the old units are returned."""
+    groups: dict[tuple[str, str], list[work.Item]] = {}
+    for item in items:
+        if item.pinned:
+            groups.setdefault((item.account_id, item.client_msg_id or ""), []).append(item)
+    moved: dict[tuple[str, int], work.Item] = {}
+    units: list[deliveries.Unit] = []
+    for group in groups.values():
+        ended = [
+            i.quota
+            for i in group
+            if i.unknown_since is None and i.quota is not None and _ended_period(i.quota, now, tz)
+        ]
+        if len(ended) == len(group):
+            units += ended
+            for i in group:
+                moved[i.key] = dataclasses.replace(i, channel=None, client_msg_id=None, quota=None)
+    return [moved.get(i.key, i) for i in items], units
+
+
+def _ended_period(unit: deliveries.Unit, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
+    if unit.kind == deliveries.FOLLOWER_MONTH:
+        return unit.period != periods.month_key(now, tz)
+    return unit.period != periods.day_key(now, tz)
+
+
 def _batchable(account: work.Account, message: work.Message) -> bool:
     """Mass by openid list (or `all`, fanned out) on a service account: mass/send batches."""
     return (
@@ -153,18 +187,58 @@ async def take_over(
     candidates = await deliveries.expired_leases(conn, now, limit)
     if not candidates:
         return Claimed([], 0, 0)
+    transitions: Sequence[asyncpg.Record] = []
     async with conn.transaction():
         rows = await deliveries.take_leases(conn, now, candidates, now + lease, worker_id)
         items = [work.Item.from_record(r) for r in rows]
         accounts, messages = await _context(conn, items)
+        ended = [
+            change
+            for item in items
+            if (change := _ended(item, messages[(item.account_id, item.message_id)], now))
+        ]
+        if ended:
+            await deliveries.apply_decisions(conn, now, worker_id, ended)
+            message_of = {i.key: i.message_id for i in items}
+            transitions = await message_status.refresh_messages(
+                conn, {(c.account_id, message_of[(c.account_id, c.id)]) for c in ended}, now
+            )
     if items:
         log.warning(
-            "took over %d deliveries whose lease expired",
+            "took over %d deliveries whose lease expired (%d ended)",
             len(items),
+            len(ended),
             extra={"action": "lease_takeover"},
         )
+    done = {(c.account_id, c.id) for c in ended}
     calls = [
         dataclasses.replace(c, lease_until=now + lease)
-        for c in planner.resend_calls(items, accounts, messages)
+        for c in planner.resend_calls([i for i in items if i.key not in done], accounts, messages)
     ]
-    return Claimed(calls, len(items), 0)
+    return Claimed(calls, len(items), len(ended), list(transitions))
+
+
+def _ended(item: work.Item, message: work.Message, now: dt.datetime) -> deliveries.Change | None:
+    """A taken-over row that must not be sent again: its message expired, its lease was lost
+    too often (a send that kills its worker every time), or the platform's deduplication of
+    its key has lapsed since the lost attempt. Its units stay taken: the lost call may have
+    reached WeChat."""
+    if now >= message.expires_at:
+        status, reason = "expired", attempts.OUTCOME_UNKNOWN
+    elif not attempts.takeover_allowed(item.takeovers):
+        status, reason = "failed", attempts.ATTEMPTS_EXHAUSTED
+    elif not attempts.repeat_allowed(item.channel, item.unknown_since, now):
+        status, reason = "failed", attempts.OUTCOME_UNKNOWN
+    else:
+        return None
+    return deliveries.Change(
+        item.account_id,
+        item.id,
+        status,
+        reason=reason,
+        channel=item.channel,
+        client_msg_id=item.client_msg_id,
+        quota_kind=item.quota.kind if item.quota else None,
+        quota_key=item.quota.period if item.quota else None,
+        attempt=-1,  # no call was made
+    )

@@ -15,10 +15,9 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any, Literal
 
-from gateway.domain import decide, kinds, periods
-from gateway.store import deliveries
+from gateway.domain import attempts, decide, kinds
 from gateway.wechat import client as wx
-from scheduler import credentials, ratelimit, work
+from scheduler import credentials, gates, ratelimit, work
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +59,12 @@ class Outcome:
     msgid: str | None = None
     errcode: int | None = None
     errmsg: str | None = None
+    # WeChat may have carried the call out (a timeout, a dropped connection, an HTTP 5xx).
+    unknown: bool = False
 
 
 RELEASED = Outcome("released")
+UNKNOWN_FAILED = Outcome("failed", attempts.OUTCOME_UNKNOWN)
 
 
 class TokenUnavailable(Exception):
@@ -82,7 +84,7 @@ def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
         code = error.cause.errcode if isinstance(error.cause, wx.WeChatError) else None
         return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=str(error))
     if isinstance(error, wx.TransportError):
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error))
+        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error), unknown=True)
     if not isinstance(error, wx.WeChatError):
         raise TypeError(f"not a WeChat call error: {error!r}")
     code, text = error.errcode, error.errmsg
@@ -126,6 +128,7 @@ class Sender:
         clock: Callable[[], dt.datetime] | None = None,
         lease_margin: float = 0.0,
         tz: zoneinfo.ZoneInfo | None = None,
+        max_decision_age: float = 5.0,
     ) -> None:
         self.client = client
         self.tokens = tokens
@@ -135,33 +138,18 @@ class Sender:
         self.clock = clock
         self.lease_margin = dt.timedelta(seconds=lease_margin)
         self.tz = tz
+        self.max_decision_age = dt.timedelta(seconds=max_decision_age)
 
-    def _lease_too_short(self, call: work.Call) -> bool:
-        """A call that could outlast the lease must not start: once the lease ends another
-        worker may take the rows over and send them too (a customer-service message twice)."""
-        if self.clock is None or call.lease_until is None:
-            return False
-        return self.clock() + self.lease_margin > call.lease_until
-
-    def _period_turned(self, call: work.Call) -> bool:
-        """The call's quota units were taken for a period that has ended since the claim: the
-        platform would count the send in the new period, where it could be one too many (a
-        fifth mass message of the month, which the platform silently drops). A re-send keeps
-        its units whatever the period: it may have reached the platform already."""
-        if self.clock is None or self.tz is None or call.resend:
-            return False
-        now = self.clock()
-        for item in call.items:
-            unit = item.quota
-            if unit is None:
-                continue
-            if unit.kind == deliveries.FOLLOWER_MONTH:
-                current = periods.month_key(now, self.tz)
-            else:
-                current = periods.day_key(now, self.tz)
-            if unit.period != current:
-                return True
-        return False
+    def _verdict(self, call: work.Call) -> gates.Verdict:
+        if self.clock is None:
+            return "start"
+        return gates.check(
+            call,
+            self.clock(),
+            lease_margin=self.lease_margin,
+            tz=self.tz,
+            max_decision_age=self.max_decision_age,
+        )
 
     async def send(self, call: work.Call) -> Result:
         """Make one call when the account's limits allow; an outcome for each of its rows."""
@@ -177,25 +165,23 @@ class Sender:
                 return [(i, RELEASED) for i in call.items]
             if call.channel in work.MASS_CHANNELS and not await limiter.mass.take(self.stop):
                 return [(i, RELEASED) for i in call.items]
-            if self._lease_too_short(call):
-                log.debug(
-                    "lease too short for the call: put back",
+            verdict = self._verdict(call)
+            if verdict != "start":
+                log.log(
+                    logging.DEBUG if verdict == "lease_short" else logging.INFO,
+                    "call not started (%s)",
+                    verdict,
                     extra={
-                        "action": "send_lease_short",
+                        "action": "send_" + verdict,
                         "account_id": call.account.id,
                         "message_id": call.message.id,
                     },
                 )
-                return [(i, RELEASED) for i in call.items]
-            if self._period_turned(call):
-                log.info(
-                    "quota period turned since the claim: put back to be decided again",
-                    extra={
-                        "action": "send_period_turned",
-                        "account_id": call.account.id,
-                        "message_id": call.message.id,
-                    },
-                )
+                if verdict == "outcome_unknown":
+                    return [(i, UNKNOWN_FAILED) for i in call.items]
+                limiter.calls.give_back()  # no call was made: the next one may have it
+                if call.channel in work.MASS_CHANNELS:
+                    limiter.mass.give_back()
                 return [(i, RELEASED) for i in call.items]
             self.on_start(call)
             try:
@@ -283,7 +269,7 @@ class Sender:
         account, item = call.account, call.items[0]
         if not account.mch_id:
             raise wx.WeChatError(NO_MERCHANT, "the account has no WeChat Pay merchant id")
-        key = work.pay_key(account.id, item.id)
+        key = work.pay_key(account.id, item.id, item.send_key)
         if call.channel == Channel.RED_PACK:
             red_pack = content.get("red_pack", {})
             payload = {

@@ -12,7 +12,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway.domain import periods
-from gateway.store import deliveries
+from gateway.store import deliveries, oauth_states
 from scheduler import credentials, options
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ class Maintenance:
 
     async def purge_old(self) -> dict[str, int]:
         """Retention: inbound events after `events_retention` (30 days), finished messages
-        after `messages_retention` (90 days), quota counters of months that old."""
+        after `messages_retention` (90 days), quota counters of months that old, and OAuth
+        states once expired (10 minutes after /authorize)."""
         now = self.clock()
         opts = self.options
         usage_before = periods.month_key(now - opts.messages_retention, self.tz)
@@ -73,6 +74,7 @@ class Maintenance:
                 deleted = await deliveries.purge_old(
                     conn, now - opts.events_retention, now - opts.messages_retention, usage_before
                 )
+                deleted["oauth_states"] = await oauth_states.purge_expired(conn, now)
         except DB_ERRORS:
             log.exception("retention failed", extra={"action": "retention_failed"})
             return {}

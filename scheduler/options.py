@@ -14,7 +14,7 @@ class Options:
     limits: ratelimit.Limits = dataclasses.field(default_factory=ratelimit.Limits)
     # A pass claims at most what one account sends in `claim_horizon` seconds at its rate
     # (never more than `claim_per_account`), and `claim_total` rows in all.
-    claim_horizon: float = 10.0
+    claim_horizon: float = 4.0
     claim_per_account: int = 1000
     claim_total: int = 2000
     # Rows of one openid-list mass message a pass takes (its calls carry 10,000 each): a
@@ -34,6 +34,10 @@ class Options:
     events_retention: dt.timedelta = dt.timedelta(days=30)
     messages_retention: dt.timedelta = dt.timedelta(days=90)
     call_timeout: float = 5.0  # per WeChat call; keeps a clean stop under 10 s
+    # A call that starts longer than this after its claim decided it is put back and decided
+    # again (the window may have closed, the follower left, the quota gone). The claim horizon
+    # stays below it, so that a pass's calls normally start in time.
+    max_decision_age: float = 5.0
     stop_timeout: float = 8.0
     backoff_base: float = backoff.BASE
     backoff_cap: float = backoff.CAP

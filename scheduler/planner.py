@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import asyncpg
 
-from gateway.domain import decide, kinds, periods, window
+from gateway.domain import attempts, decide, kinds, periods, window
 from gateway.store import deliveries
 from scheduler import work
 
@@ -111,6 +111,10 @@ class Planner:
             ):
                 self.unseen.append(item.key)
             return
+        if not attempts.repeat_allowed(decision.channel, item.unknown_since, self.now):
+            # An earlier attempt may have arrived and the platform forgot its key.
+            self.changes.append(_unknown_outcome(item))
+            return
         unit = None
         if decision.quota == "follower_month" and item.openid is not None:
             unit = deliveries.Unit(
@@ -180,16 +184,17 @@ class Planner:
                 continue
             key = None
             if sent.send.channel in (Channel.TEMPLATE, Channel.MASS_SINGLE, Channel.SENDALL):
-                key = work.delivery_key(sent.item.account_id, sent.item.id)
+                key = work.delivery_key(sent.item.account_id, sent.item.id, sent.item.send_key)
             elif sent.send.channel in (Channel.RED_PACK, Channel.COUPON):
-                key = work.pay_key(sent.item.account_id, sent.item.id)
+                key = work.pay_key(sent.item.account_id, sent.item.id, sent.item.send_key)
             calls.append(self._call(sent.send.channel, [sent], key, lease_until))
         for (_, message_id), group in batches.items():
             for start in range(0, len(group), MASS_BATCH_MAX):
                 chunk = group[start : start + MASS_BATCH_MAX]
                 if len(chunk) == 1:
                     # mass/send needs two openids: one recipient goes through a 1-member tag
-                    key = work.delivery_key(chunk[0].item.account_id, chunk[0].item.id)
+                    first = chunk[0].item
+                    key = work.delivery_key(first.account_id, first.id, first.send_key)
                     calls.append(self._call(Channel.MASS_SINGLE, chunk, key, lease_until))
                 else:
                     key = work.batch_key(message_id)
@@ -230,6 +235,7 @@ class Planner:
             channel,
             tuple(items),
             key,
+            decided_at=self.now,
         )
 
     def windows(self) -> dict[tuple[str, str], int]:
@@ -253,8 +259,11 @@ class Planner:
                         item.account_id, item.id, "expired", reason=item.reason or "expired"
                     )
                 )
-                if item.quota is not None:
-                    self.give_back.append(item.quota)
+                if item.quota is not None and item.unknown_since is None:
+                    self.give_back.append(item.quota)  # no attempt can have reached WeChat
+                continue
+            if not attempts.repeat_allowed(item.channel, item.unknown_since, self.now):
+                self.changes.append(_unknown_outcome(item))
                 continue
             live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
             self.changes.append(
@@ -271,6 +280,21 @@ class Planner:
                 )
             )
         return resend_calls(live, self.accounts, self.messages)
+
+
+def _unknown_outcome(item: work.Item) -> deliveries.Change:
+    """A keyed send whose earlier attempt may have reached WeChat, past the platform's
+    deduplication window: failed, keeping its key and units (retryable by hand)."""
+    return deliveries.Change(
+        item.account_id,
+        item.id,
+        "failed",
+        reason=attempts.OUTCOME_UNKNOWN,
+        channel=item.channel,
+        client_msg_id=item.client_msg_id,
+        quota_kind=item.quota.kind if item.quota else None,
+        quota_key=item.quota.period if item.quota else None,
+    )
 
 
 def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:
@@ -296,9 +320,9 @@ def resend_calls(
         channel = Channel(item.channel) if item.channel else Channel.CUSTOM
         key = item.client_msg_id
         if key is None and channel in (Channel.RED_PACK, Channel.COUPON):
-            key = work.pay_key(item.account_id, item.id)
+            key = work.pay_key(item.account_id, item.id, item.send_key)
         elif key is None and channel != Channel.CUSTOM:
-            key = work.delivery_key(item.account_id, item.id)
+            key = work.delivery_key(item.account_id, item.id, item.send_key)
         calls.append(_resend(accounts, messages, channel, [item], key))
     for (_, key), group in groups.items():
         channel = Channel.MASS_OPENIDS if len(group) > 1 else Channel.MASS_SINGLE

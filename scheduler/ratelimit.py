@@ -41,6 +41,11 @@ class TokenBucket:
             return 0.0
         return (1 - self._tokens) / self.rate
 
+    def give_back(self) -> None:
+        """Return a token taken for a call that was not made."""
+        self._refill()
+        self._tokens = min(self.burst, self._tokens + 1)
+
     async def take(self, stop: asyncio.Event) -> bool:
         """Wait for a token; False if `stop` was set first (the caller gives up)."""
         while not stop.is_set():

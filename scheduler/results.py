@@ -46,8 +46,12 @@ def plan(
         for item, outcome in result:
             out.message_of[item.key] = item.message_id
             change = _change(call, item, outcome, item.id == leader, now, tz, opts, out)
+            change = dataclasses.replace(change, unknown=outcome.unknown)
             out.changes.append(change)
-            if change.quota_kind is None and item.quota is not None:
+            # A unit comes back only when WeChat refused the send for good: never when this
+            # or an earlier attempt may have reached it.
+            arrived = outcome.unknown or item.unknown_since is not None
+            if change.quota_kind is None and item.quota is not None and not arrived:
                 out.give_back[item.key] = item.quota
     return out
 
@@ -82,6 +86,8 @@ def _change(
         out.sent[item.key] = outcome.msgid or ""
         return dataclasses.replace(base, status="sent", reason=None, wechat_msgid=outcome.msgid)
     if outcome.kind == "failed":
+        if item.unknown_since is not None:
+            return dataclasses.replace(base, status="failed")  # keeps its units
         return dataclasses.replace(base, status="failed", quota_kind=None, quota_key=None)
     if outcome.kind == "released":
         if call.resend and pinnable:

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
+import uuid
 import zoneinfo
 from typing import Any
 
@@ -110,6 +111,9 @@ class Item:
     quota: deliveries.Unit | None
     attempts: int
     reason: str | None = None  # why it was held, when it was
+    send_key: uuid.UUID | None = None  # the random source of its keys (None: a row from before)
+    unknown_since: dt.datetime | None = None  # earliest attempt WeChat may have carried out
+    takeovers: int = 0  # times its lease was taken over
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Item:
@@ -127,6 +131,9 @@ class Item:
             quota,
             r["attempts"],
             r.get("reason"),
+            r.get("send_key"),
+            r.get("unknown_since"),
+            r.get("takeovers") or 0,
         )
 
     @property
@@ -147,6 +154,8 @@ class Call:
     the rows must not be re-decided or re-batched if it fails again.
     `lease_until`: when the worker's lease on the rows ends; after it another worker may
     take them over, so the call must be over by then (or never start).
+    `decided_at`: when the claim decided the rows; a call that starts much later is put back
+    to be decided again on the state of then.
     """
 
     account: Account
@@ -156,11 +165,27 @@ class Call:
     key: str | None
     resend: bool = False
     lease_until: dt.datetime | None = None
+    decided_at: dt.datetime | None = None  # the claim's time; None: a re-send, not re-decided
 
 
-def delivery_key(account_id: str, delivery_id: int) -> str:
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(value: int, width: int) -> str:
+    digits = []
+    while value:
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits)).rjust(width, "0")
+
+
+def delivery_key(account_id: str, delivery_id: int, send_key: uuid.UUID | None = None) -> str:
     """The stable idempotency key of one delivery: `client_msg_id` of a template send,
-    `clientmsgid` of a single-recipient mass send."""
+    `clientmsgid` of a single-recipient mass send. Made of the delivery's random `send_key`,
+    so that ids handed out again (a restore, a sequence reset) never repeat a key; rows from
+    before the key existed keep the id-derived form they may have gone out with."""
+    if send_key is not None:
+        return f"wxgate-{send_key.hex}"  # 39 bytes, within the platform's 64
     key = f"wxgate-{account_id}-{delivery_id}"
     if len(key.encode()) > MAX_KEY_BYTES:
         digest = hashlib.sha256(account_id.encode()).hexdigest()[:16]
@@ -168,10 +193,14 @@ def delivery_key(account_id: str, delivery_id: int) -> str:
     return key
 
 
-def pay_key(account_id: str, delivery_id: int) -> str:
+def pay_key(account_id: str, delivery_id: int, send_key: uuid.UUID | None = None) -> str:
     """The merchant's request number of one red pack or coupon delivery (`mch_billno`,
-    `partner_trade_no`): 28 letters and digits, the same for every retry of the delivery, so
-    the payment API's deduplication makes a retried send pay once."""
+    `partner_trade_no`): at most 28 letters and digits, the same for every retry of the
+    delivery, so the payment API's deduplication makes a retried send pay once. `wxg` and the
+    delivery's random `send_key` in base 62 (25 characters); the id-derived form for rows from
+    before the key existed."""
+    if send_key is not None:
+        return "wxg" + _base62(send_key.int, 22)
     digest = hashlib.sha256(account_id.encode()).hexdigest()[:8]
     return f"wxg{digest}{delivery_id:017d}"
 

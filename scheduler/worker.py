@@ -39,6 +39,9 @@ from scheduler import (
     results,
     work,
 )
+from scheduler import (
+    clock as clock_mod,
+)
 from scheduler import options as options_mod
 
 log = logging.getLogger(__name__)
@@ -82,7 +85,9 @@ class Worker:
         self.pool = pool
         self.client = client
         self.worker_id = worker_id
-        self.clock = clock or utcnow
+        # The database's clock unless a test brings its own (README "Reliability": one clock).
+        self._db_clock = clock_mod.DbClock(pool) if clock is None else None
+        self.clock: Clock = clock or self._db_clock or utcnow
         self.options = options or _default_options()
         self.tz = settings.tz
         self.limiter = ratelimit.RateLimiter(self.options.limits)
@@ -101,6 +106,7 @@ class Worker:
             clock=self.clock,
             lease_margin=self.options.lease_margin(),
             tz=self.tz,
+            max_decision_age=self.options.max_decision_age,
         )
         self.maintenance = maintenance.Maintenance(
             pool, self.tokens, self.clock, self.tz, self.options
@@ -127,6 +133,8 @@ class Worker:
                     return total
 
     async def run_pass(self) -> PassStats:
+        if self._db_clock is not None:
+            await self._db_clock.sync()
         now = self.clock()
         opts = self.options
         per_account = min(
@@ -150,12 +158,13 @@ class Worker:
                 throttle=self.refresh_throttle,
             )
         )
+        _observe_transitions(taken.transitions)
         _observe_transitions(claimed.transitions)
         calls = taken.calls + claimed.calls
         for call in calls:
             for item in call.items:
                 self._unstarted[item.key] = (call, item)
-        processed = claimed.decided
+        processed = taken.decided + claimed.decided
         in_calls = sum(len(call.items) for call in claimed.calls)
         skipped = claimed.claimed - claimed.decided - in_calls
         more = taken.claimed > 0 or skipped > 0 or claimed.claimed >= per_account

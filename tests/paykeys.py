@@ -30,6 +30,13 @@ def other_platform() -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
     return key, pay.self_signed(key, dt.datetime.now(dt.UTC))
 
 
+def dated(days_from_now: int, days: int) -> x509.Certificate:
+    """A certificate for the second key valid from `days_from_now - 1` days for `days` days:
+    in the past (expired) or the future (not yet valid)."""
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=days_from_now)
+    return pay.self_signed(other_platform()[0], now, days=days)
+
+
 def pem() -> str:
     return pay.pem(platform()[1])
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 import time
 
 import asyncpg
 
-from gateway.domain import kinds, window
+from gateway.domain import encoding, kinds, rotation, window
 from gateway.store import queries
 from gateway.wechat import crypto
 
@@ -27,8 +28,11 @@ class CallbackAccount:
     app_id: str
     token: str
     profile: window.RuleProfile
-    # Current key first, then the previous one (WeChat's rotation advice: try both).
+    # Current key first, then the previous one within its grace period after the rotation
+    # (WeChat's rotation advice: try both).
     cryptos: tuple[crypto.MessageCrypto, ...]
+    encoding_mode: encoding.EncodingMode
+    original_id: str | None  # set: a callback's ToUserName must be this
 
 
 class AccountCache:
@@ -69,7 +73,10 @@ class AccountCache:
 
 
 def _build(row: asyncpg.Record) -> CallbackAccount:
-    keys = [k for k in (row["encoding_aes_key"], row["previous_aes_key"]) if k]
+    keys = [row["encoding_aes_key"]]
+    if rotation.previous_trusted(row["aes_key_rotated_at"], dt.datetime.now(dt.UTC)):
+        keys.append(row["previous_aes_key"])  # only within the grace period after rotation
+    keys = [k for k in keys if k]
     return CallbackAccount(
         id=row["id"],
         kind=kinds.AccountKind(row["kind"]),
@@ -77,4 +84,6 @@ def _build(row: asyncpg.Record) -> CallbackAccount:
         token=row["token"],
         profile=window.RuleProfile(row["rule_profile"]),
         cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
+        encoding_mode=encoding.EncodingMode(row["encoding_mode"]),
+        original_id=row["original_id"],
     )

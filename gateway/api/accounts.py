@@ -11,6 +11,7 @@ from aiohttp import web
 from gateway import settings as settings_mod
 from gateway.api import bodies, keys, models, payconfig, responses
 from gateway.api import models_accounts as m
+from gateway.domain import encoding
 from gateway.store import accounts as store
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def public(row: dict[str, Any], settings: settings_mod.Settings) -> dict[str, An
         "original_id": row["original_id"],
         "rule_profile": row["rule_profile"],
         "oauth_redirect_hosts": list(row["oauth_redirect_hosts"]),
+        "encoding_mode": row["encoding_mode"],
         "has_encoding_aes_key": row["encoding_aes_key"] is not None,
         "has_previous_aes_key": row["previous_aes_key"] is not None,
         "has_pay_config": payconfig.complete(row),
@@ -54,10 +56,22 @@ def _forget(request: web.Request, account_id: str) -> None:
         cache.forget(account_id)
 
 
+def _mode_needs_key(exc: encoding.ModeNeedsKey) -> Exception:
+    return bodies.invalid(["encoding_mode"], str(exc), "encoding_mode")
+
+
 async def create_account(request: web.Request) -> web.Response:
     body = await bodies.read_json(request, m.NewAccount)
+    fields = body.model_dump()
+    try:
+        fields["encoding_mode"] = encoding.resolve_mode(
+            None if body.encoding_mode is None else encoding.EncodingMode(body.encoding_mode),
+            body.encoding_aes_key is not None,
+        ).value
+    except encoding.ModeNeedsKey as exc:
+        raise _mode_needs_key(exc) from None
     with responses.mapped_errors():
-        row = await store.create_account(request.app[keys.POOL], **body.model_dump())
+        row = await store.create_account(request.app[keys.POOL], **fields)
     _forget(request, row["id"])
     await _notify(request.app[keys.ACCOUNT_CREATED_HOOKS], row)
     created = m.CreatedAccount(
@@ -94,7 +108,10 @@ async def update_account(request: web.Request) -> web.Response:
     with responses.mapped_errors():
         if body.pay is not None:
             await payconfig.check(request.app[keys.POOL], account_id, body.kind)
-        row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
+        try:
+            row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
+        except encoding.ModeNeedsKey as exc:
+            raise _mode_needs_key(exc) from None
         if body.pay is not None:
             row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
     _forget(request, account_id)

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pydantic
 from aiohttp import web
 
-from gateway.api import errors
+from gateway.api import body_deadline, errors
 
 # /api/v1 bodies may be up to 1 MiB (a 10,000-openid audience is ~310 KB); every other route
 # keeps the app's 64 KiB client_max_size.
@@ -32,6 +32,11 @@ def _invalid(loc: list[str | int], msg: str, kind: str) -> errors.ApiError:
     return errors.ApiError(
         "validation_error", "request is invalid", [{"type": kind, "loc": loc, "msg": msg}]
     )
+
+
+def invalid(loc: list[str | int], msg: str, kind: str) -> errors.ApiError:
+    """A 422 validation_error naming one field, in pydantic's error-list shape."""
+    return _invalid(loc, msg, kind)
 
 
 def _reject_constant(name: str) -> Any:
@@ -57,11 +62,12 @@ def _check_text(value: Any, loc: list[str | int]) -> None:
 
 
 async def read_body(request: web.Request) -> bytes:
-    """The raw body, at most API_MAX_BODY bytes (413 payload_too_large beyond)."""
+    """The raw body, at most API_MAX_BODY bytes (413 payload_too_large beyond), within the
+    read deadline (body_deadline.TooSlow: errors.middleware answers 408 and disconnects)."""
     if request.content_length is not None and request.content_length > API_MAX_BODY:
         raise errors.ApiError("payload_too_large", f"request body exceeds {API_MAX_BODY} bytes")
     try:
-        return await request.clone(client_max_size=API_MAX_BODY).read()
+        return await body_deadline.read(request.clone(client_max_size=API_MAX_BODY))
     except web.HTTPRequestEntityTooLarge:
         raise errors.ApiError(
             "payload_too_large", f"request body exceeds {API_MAX_BODY} bytes"

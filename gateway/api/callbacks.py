@@ -12,6 +12,7 @@ from aiohttp import web
 
 from gateway import metrics
 from gateway.api import account_cache, checkin, keys
+from gateway.domain import encoding
 from gateway.store import group_commit, inbound
 from gateway.wechat import crypto, signature, xmlcodec
 from gateway.wechat import inbound as wx_inbound
@@ -102,10 +103,33 @@ class BadCallback(Exception):
         self.reason = reason
 
 
+def _safe_form(request: web.Request, fields: dict[str, str]) -> None:
+    """Safe mode takes only the encrypted form: the URL signature covers no body, so a
+    captured URL must not carry a forged plaintext (SPEC 2.2)."""
+    q = request.query
+    if q.get("encrypt_type") != "aes" or not q.get("msg_signature") or not fields.get("Encrypt"):
+        raise BadCallback(403, "safe mode: only encrypted callbacks are accepted")
+
+
+def _addressed(account: account_cache.CallbackAccount, fields: dict[str, str]) -> None:
+    """With an original_id, the callback must be addressed to it (a push for another account
+    signed with a shared token is refused). One capture of MASSSENDJOBFINISH has an empty
+    ToUserName: that event alone may come without one."""
+    if account.original_id is None:
+        return
+    to_user = fields.get("ToUserName", "")
+    if to_user == account.original_id:
+        return
+    if not to_user and fields.get("Event") == "MASSSENDJOBFINISH":
+        return
+    raise BadCallback(403, "ToUserName is not this account's original_id")
+
+
 def _plain_fields(
     request: web.Request, account: account_cache.CallbackAccount, body: bytes
 ) -> dict[str, str]:
-    """The callback's fields after every check: signature, msg_signature, AES, appid, XML."""
+    """The callback's fields after the checks of its form: signature, mode, msg_signature,
+    AES, appid, XML (and the envelope's addressee)."""
     if not _signed(request, account.token):
         raise BadCallback(403, "invalid signature")
     if not _fresh(request.query.get("timestamp", "")):
@@ -114,8 +138,12 @@ def _plain_fields(
         fields = xmlcodec.parse(body)
     except xmlcodec.XmlError:
         raise BadCallback(400, "malformed XML") from None
+    if not encoding.accepts_plaintext(account.encoding_mode):
+        _safe_form(request, fields)
     if request.query.get("encrypt_type", "raw") == "raw" and "Encrypt" not in fields:
         return fields
+    if fields.get("ToUserName"):  # the envelope's, checked too: WeChat sets it in every form
+        _addressed(account, fields)
     encrypt = fields.get("Encrypt")
     if not encrypt or not account.cryptos:
         raise BadCallback(400, "encrypted callback without Encrypt or without an AES key")
@@ -159,6 +187,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         fields = _plain_fields(request, account, body)
         message = wx_inbound.parse_inbound(fields)
+        _addressed(account, fields)
     except BadCallback as exc:
         log.info(
             "callback refused: %s",

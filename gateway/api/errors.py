@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.api import body_deadline
 from gateway.store import errors as store_errors
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ STATUS = {
     "idempotency_conflict": 409,
     "qr_permanent_limit_reached": 409,
     "payload_too_large": 413,
+    "request_timeout": 408,
+    "too_many_requests": 429,
     # A duplicate account id/app_id, or an operation the resource's state forbids (cancel of
     # a message already sent).
     "conflict": 409,
@@ -62,6 +65,9 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         return response(exc.code, exc.message, exc.details)
     except web.HTTPRequestEntityTooLarge:
         return response("payload_too_large", "request body is too large")
+    except body_deadline.TooSlow:
+        answer = response("request_timeout", "the request body did not arrive in time")
+        return await body_deadline.answer_and_close(request, answer)
     except web.HTTPNotFound:
         return response("not_found", "no such resource")
     except web.HTTPMethodNotAllowed as exc:

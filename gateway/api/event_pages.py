@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway import oauth_sign
-from gateway.api import bodies, events, keys, oauth
+from gateway.api import bodies, body_deadline, errors, events, keys, oauth
 from gateway.domain import kinds, marketing
 from gateway.store import accounts as accounts_store
 from gateway.store import errors as store_errors
@@ -104,6 +104,18 @@ def _identity(
     return openid
 
 
+async def _sign_in(request: web.Request, account: dict[str, Any], target: str) -> web.Response:
+    """Start OAuth with this page as the target (raises the redirect); a page, not JSON,
+    when the account has too many sign-ins pending."""
+    try:
+        await oauth.begin(request, account, target, "snsapi_base")
+    except errors.ApiError as exc:
+        if exc.code != "too_many_requests":
+            raise
+        text = "Too many people are signing in right now: please try again in a few minutes."
+        return page("Busy", _text(text), 429)
+
+
 def _url(request: web.Request, event: dict[str, Any], name: str) -> str:
     settings = request.app[keys.SETTINGS]
     return events.page_url(settings, event["account_id"], event["id"], name)
@@ -120,7 +132,7 @@ async def register(request: web.Request) -> web.Response:
     if openid is None:
         if not marketing.registration_open(event["starts_at"], _now()):
             return page("Registration closed", f"<p>{name} has started.</p>", 409)
-        await oauth.begin(request, account, _url(request, event, "register"), "snsapi_base")
+        return await _sign_in(request, account, _url(request, event, "register"))
     result = await store.register(
         request.app[keys.POOL], event["account_id"], event["id"], openid, _now()
     )
@@ -164,7 +176,7 @@ async def survey(request: web.Request) -> web.Response:
         account, event = await _load(request)
         openid = _identity(request, account, request.query, IDENTITY_MAX_AGE)
         if openid is None:
-            await oauth.begin(request, account, _url(request, event, "survey"), "snsapi_base")
+            return await _sign_in(request, account, _url(request, event, "survey"))
         await _attendee(request, event, openid)
     except PageError as exc:
         return page(exc.title, _text(exc.text), exc.status)
@@ -187,7 +199,7 @@ async def submit_survey(request: web.Request) -> web.Response:
     """POST /events/{account_id}/{event_id}/survey: the answers, once per attendee."""
     try:
         account, event = await _load(request)
-        form = await request.post()
+        form = await body_deadline.post(request)
         openid = _identity(request, account, form, FORM_MAX_AGE)
         if openid is None:
             raise PageError(403, "Survey", "Please open the survey from its link.")
@@ -195,6 +207,9 @@ async def submit_survey(request: web.Request) -> web.Response:
         await _attendee(request, event, openid)
     except PageError as exc:
         return page(exc.title, _text(exc.text), exc.status)
+    except body_deadline.TooSlow:
+        text = "The form did not arrive in time: please send it again."
+        return await body_deadline.answer_and_close(request, page("Survey", _text(text), 408))
     pool = request.app[keys.POOL]
     if not await store.save_answers(pool, event["account_id"], event["id"], openid, answers):
         return page("Survey", "<p>You have answered already. Thank you!</p>")

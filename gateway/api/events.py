@@ -17,7 +17,7 @@ from aiohttp import web
 from gateway import settings as settings_mod
 from gateway.api import bodies, capability, errors, keys, qrcodes, responses
 from gateway.api import models_events as m
-from gateway.domain import kinds, marketing
+from gateway.domain import kinds, marketing, redirects
 from gateway.store import accounts as accounts_store
 from gateway.store import events as store
 
@@ -49,9 +49,8 @@ def event_id(request: web.Request) -> int:
 
 
 def _survey_host_allowed(account: dict[str, Any], url: str) -> bool:
-    parts = urllib.parse.urlsplit(url)
-    hosts = {h.lower() for h in account["oauth_redirect_hosts"]}
-    return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in hosts
+    # The link goes through /oauth/{id}/authorize: the same allow-list check, up front.
+    return redirects.allowed(url, account["oauth_redirect_hosts"])
 
 
 def _resource(

@@ -1,4 +1,4 @@
-"""`/api/v1/accounts/{id}/messages`: enqueue (202), read with history, list, cancel."""
+"""`/api/v1/accounts/{id}/messages`: enqueue (202), read with history, list, cancel, retry."""
 
 from __future__ import annotations
 
@@ -194,3 +194,10 @@ async def cancel_message(request: web.Request) -> web.Response:
     with responses.mapped_errors():
         row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
+
+
+async def retry_message(request: web.Request) -> web.Response:
+    account_id, message_id = bodies.account_id(request), bodies.message_id(request)
+    with responses.mapped_errors():
+        row = await store.retry_message(request.app[keys.POOL], account_id, message_id)
+    return responses.ok(_resource(row), status=202)

@@ -34,6 +34,13 @@ Host = Annotated[
 ]
 Hosts = Annotated[list[Host], pydantic.Field(max_length=100)]
 Kind = Literal["service", "subscription"]
+EncodingMode = Annotated[
+    Literal["plaintext", "compatible", "safe"],
+    pydantic.Field(
+        description="callback forms accepted (SPEC 2.2): safe takes only encrypted callbacks, "
+        "compatible and plaintext take both; compatible and safe need encoding_aes_key"
+    ),
+]
 Profile = Literal["seed", "wechat-2023"]
 
 
@@ -44,6 +51,9 @@ class NewAccount(models.Request):
     app_secret: Secret
     token: Secret
     encoding_aes_key: AesKey | None = None
+    encoding_mode: EncodingMode | None = pydantic.Field(
+        default=None, description="default: safe with an encoding_aes_key, else plaintext"
+    )
     original_id: OriginalId | None = None
     rule_profile: Profile = "seed"
     oauth_redirect_hosts: Hosts = pydantic.Field(default_factory=list)
@@ -51,12 +61,14 @@ class NewAccount(models.Request):
 
 class AccountChange(models.Request):
     """Only the fields present change. `null` leaves kind, secrets, profile and hosts as they
-    are; `null` removes encoding_aes_key (back to plaintext mode) and original_id."""
+    are; `null` removes encoding_aes_key and original_id. Setting or removing the key without
+    an encoding_mode sets the mode a new account would get (safe, or plaintext)."""
 
     kind: Kind | None = None
     app_secret: Secret | None = None
     token: Secret | None = None
     encoding_aes_key: AesKey | None = None
+    encoding_mode: EncodingMode | None = None
     original_id: OriginalId | None = None
     rule_profile: Profile | None = None
     oauth_redirect_hosts: Hosts | None = None
@@ -73,6 +85,7 @@ class Account(models.Resource):
     original_id: str | None
     rule_profile: Profile
     oauth_redirect_hosts: list[str]
+    encoding_mode: EncodingMode
     has_encoding_aes_key: bool
     has_previous_aes_key: bool
     has_pay_config: bool = pydantic.Field(

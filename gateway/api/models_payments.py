@@ -28,7 +28,7 @@ ApiV3Key = Annotated[
 
 def _certificate(pem: str) -> str:
     try:
-        pay.load_certificate(pem)
+        pay.check_validity(pay.load_certificate(pem), dt.datetime.now(dt.UTC))
     except pay.PayCryptoError as exc:
         raise ValueError(str(exc)) from None
     return pem
@@ -38,13 +38,16 @@ Certificate = Annotated[
     str,
     pydantic.StringConstraints(min_length=1, max_length=16_384),
     pydantic.AfterValidator(_certificate),
-    pydantic.Field(description="the WeChat Pay platform certificate, PEM (RSA, 2048+ bits)"),
+    pydantic.Field(
+        description="the WeChat Pay platform certificate, PEM (RSA, 2048+ bits), valid now"
+    ),
 ]
 
 
 class PayConfig(models.Request):
     """WeChat Pay settings (service accounts only). Only the fields given change; a new
-    platform certificate keeps the previous one for notifications still signed with it.
+    platform certificate keeps the previous one, for 72 hours, for notifications still
+    signed with it. A certificate past its validity dates is refused.
     Never returned: the account shows `has_pay_config`."""
 
     mch_id: MchId | None = None

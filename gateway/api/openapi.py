@@ -39,12 +39,14 @@ _ERROR_TEXT = {
     401: "unauthorized: missing or wrong bearer token",
     403: "capability_not_available: the account kind lacks the capability",
     404: "not_found: no such account or resource",
+    408: "request_timeout: the body did not arrive within WXGATE_BODY_READ_TIMEOUT "
+    "(the connection is closed)",
     409: "a conflict (see the operation's description for the codes)",
     413: "payload_too_large: body over 1 MiB",
     422: "validation_error: pydantic's error list in details",
     502: "upstream_error: WeChat refused or did not answer",
 }
-_BODY_ERRORS = (400, 413, 422)
+_BODY_ERRORS = (400, 408, 413, 422)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +152,15 @@ OPERATIONS: tuple[Operation, ...] = (
         "cancelMessage",
         "Cancel what is not yet sent (409 conflict if already terminal)",
         {200: ("the message", mm.Message)},
+        (404, 409),
+    ),
+    Operation(
+        "post",
+        _ACC + "/{id}/messages/{message_id}/retry",
+        "retryMessage",
+        "Send a failed message again as a new send (202), also one that failed "
+        "`outcome_unknown` (an earlier attempt may have arrived); 409 conflict unless failed",
+        {202: ("queued again", mm.Message)},
         (404, 409),
     ),
     Operation(

@@ -17,6 +17,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
             "app_secret": "app-secret-from-the-console",
             "token": "tok3n",
             "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+            "encoding_mode": "safe",
             "oauth_redirect_hosts": ["shop.example.com"],
         }
     },

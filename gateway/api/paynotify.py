@@ -1,7 +1,8 @@
 """`POST /wechat/{account_id}/pay/notify`: WeChat Pay API v3 payment notifications (C2).
 
 Checks, in order: the account receives payments (service kind, pay settings), the four
-Wechatpay-* headers, the certificate named by Wechatpay-Serial, the timestamp (at most 5
+Wechatpay-* headers, the certificate named by Wechatpay-Serial (the replaced one only within
+the rotation grace period; either only within its validity dates), the timestamp (at most 5
 minutes off), the RSA-SHA256 signature, the AES-256-GCM resource, the app id and merchant id.
 Then one transaction stores the nonce (a replay is refused), the payment (once per
 transaction id) and the payer's window. Answers are the platform's shapes: 200
@@ -16,10 +17,11 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from cryptography import x509
 
 from gateway import metrics
-from gateway.api import keys, payconfig
-from gateway.domain import kinds
+from gateway.api import body_deadline, keys, payconfig
+from gateway.domain import kinds, rotation
 from gateway.store import payments as store
 from gateway.wechat import pay
 
@@ -48,13 +50,20 @@ def _outcome(account_id: str, outcome: str) -> None:
     metrics.CALLBACKS.labels(account_id=account_id, outcome="pay_" + outcome).inc()
 
 
-def _certificate(account: dict[str, Any], serial: str) -> str:
-    for pem, known in (
-        (account["pay_cert_pem"], account["pay_cert_serial"]),
-        (account["pay_previous_cert_pem"], account["pay_previous_cert_serial"]),
-    ):
+def _certificate(account: dict[str, Any], serial: str, now: dt.datetime) -> x509.Certificate:
+    """The certificate named by Wechatpay-Serial: the current one, or the replaced one within
+    the rotation grace period; either only within its validity dates."""
+    candidates = [(account["pay_cert_pem"], account["pay_cert_serial"])]
+    if rotation.previous_trusted(account["pay_cert_rotated_at"], now):
+        candidates.append((account["pay_previous_cert_pem"], account["pay_previous_cert_serial"]))
+    for pem, known in candidates:
         if pem and known and known.upper() == serial.upper():
-            return str(pem)
+            cert = pay.load_certificate(str(pem))
+            try:
+                pay.check_validity(cert, now)
+            except pay.PayCryptoError as exc:
+                raise Refused(401, f"platform certificate {known}: {exc}") from None
+            return cert
     raise Refused(401, "unknown Wechatpay-Serial")
 
 
@@ -64,7 +73,7 @@ def _verified(request: web.Request, account: dict[str, Any], body: bytes, now: d
     if not all(values):
         raise Refused(401, "missing Wechatpay-* signature headers")
     signature, timestamp, nonce, serial = values
-    cert = pay.load_certificate(_certificate(account, serial))
+    cert = _certificate(account, serial, now)
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise Refused(401, "invalid Wechatpay-Timestamp")
     sent_at = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
@@ -142,7 +151,13 @@ async def _account(request: web.Request, account_id: str) -> dict[str, Any]:
 async def notify(request: web.Request) -> web.Response:
     received_at = dt.datetime.now(dt.UTC)
     account_id = request.match_info["account_id"]
-    body = await request.read()  # client_max_size caps it at 64 KiB
+    try:
+        body = await body_deadline.read(request)  # client_max_size caps it at 64 KiB
+    except body_deadline.TooSlow:
+        _outcome(account_id, "timeout")
+        return await body_deadline.answer_and_close(
+            request, _fail(408, "request body not received in time")
+        )
     try:
         account = await _account(request, account_id)
         nonce = _verified(request, account, body, received_at)

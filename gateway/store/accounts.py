@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.domain import kinds
+from gateway.domain import encoding, kinds
 from gateway.store import errors, messages, queries
 from gateway.store import pool as pool_mod
 
@@ -33,6 +33,7 @@ class Change:
     app_secret: str | None = None
     token: str | None = None
     encoding_aes_key: str | None = None
+    encoding_mode: str | None = None
     original_id: str | None = None
     rule_profile: str | None = None
     oauth_redirect_hosts: list[str] | None = None
@@ -55,6 +56,8 @@ async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any
             fields.get("rule_profile", "seed"),
             fields.get("oauth_redirect_hosts", []),
             new_signing_key(),
+            fields.get("encoding_mode")
+            or encoding.default_mode(fields.get("encoding_aes_key") is not None),
         )
     assert row is not None
     log.info("account created", extra={"action": "account_create", "account_id": row["id"]})
@@ -96,6 +99,12 @@ def _apply(current: dict[str, Any], change: Change) -> tuple[dict[str, Any], boo
         # Keep the old key: callbacks encrypted before the rotation still decrypt.
         new["previous_aes_key"] = current["encoding_aes_key"]
         new["encoding_aes_key"] = change.encoding_aes_key
+    new["encoding_mode"] = encoding.resolve_mode(
+        None if change.encoding_mode is None else encoding.EncodingMode(change.encoding_mode),
+        new["encoding_aes_key"] is not None,
+        encoding.EncodingMode(current["encoding_mode"]),
+        current["encoding_aes_key"] is not None,
+    ).value
     if change.rotate_oauth_signing_key:
         new["oauth_signing_key"] = new_signing_key()
     return new, upgraded
@@ -105,7 +114,8 @@ async def update_account(
     pool: asyncpg.Pool, account_id: str, change: Change
 ) -> tuple[dict[str, Any], bool]:
     """Apply a PATCH under a row lock; on an upgrade, wake every held delivery of the account
-    so the scheduler re-decides it with the new capabilities. Returns (row, upgraded)."""
+    so the scheduler re-decides it with the new capabilities. Returns (row, upgraded).
+    Raises encoding.ModeNeedsKey for an encrypted mode left without a key."""
     async with pool.acquire() as conn, conn.transaction():
         current = await conn.fetchrow(queries.get("api_account_lock"), account_id)
         if current is None:
@@ -124,6 +134,7 @@ async def update_account(
             new["oauth_redirect_hosts"],
             new["oauth_signing_key"],
             upgraded,
+            new["encoding_mode"],
         )
         assert row is not None
         if upgraded:

@@ -44,6 +44,7 @@ class Change:
     wechat_msgid: str | None = None
     errcode: int | None = None
     errmsg: str | None = None
+    unknown: bool = False  # results: WeChat may have carried this attempt out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -321,6 +322,7 @@ async def record_results(
         [c.wechat_msgid for c in changes],
         [c.errcode for c in changes],
         [c.errmsg for c in changes],
+        [c.unknown for c in changes],
     )
     return {(r["account_id"], r["id"]) for r in rows}
 
@@ -353,7 +355,8 @@ async def mark_unsubscribed(
 # --- expiry, cancel, job results, retention ----------------------------------------------
 
 
-def _units(rows: Iterable[asyncpg.Record]) -> list[Unit]:
+def units_of(rows: Iterable[asyncpg.Record]) -> list[Unit]:
+    """The units named by rows with quota_kind, quota_key, account_id and openid."""
     return [
         Unit(r["quota_kind"], r["account_id"], r["openid"], r["quota_key"])
         for r in rows
@@ -367,7 +370,7 @@ async def expire_overdue(conn: pool.Connection, now: dt.datetime, limit: int = 5
     async with conn.transaction():
         rows = await conn.fetch(queries.get("sched_expire_overdue"), now, limit)
         if rows:
-            await give_back_units(conn, _units(rows))
+            await give_back_units(conn, units_of(rows))
             await refresh_messages(conn, [(r["account_id"], r["message_id"]) for r in rows], now)
     return len(rows)
 
@@ -379,7 +382,7 @@ async def cancel_message(
     the quota units retried mass batches keep; returns rows canceled."""
     async with conn.transaction():
         rows = await conn.fetch(queries.get("sched_cancel_message"), account_id, message_id, now)
-        await give_back_units(conn, _units(rows))
+        await give_back_units(conn, units_of(rows))
         await refresh_messages(conn, [(account_id, message_id)], now)
     return len(rows)
 

@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from gateway import metrics
-from gateway.store import deliveries, errors, queries
+from gateway.store import deliveries, errors, message_status, queries
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -253,5 +253,29 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
         "message canceled (%d deliveries)",
         canceled,
         extra={"action": "message_cancel", "account_id": account_id, "message_id": message_id},
+    )
+    return await get_message(pool, account_id, message_id)
+
+
+async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> dict[str, Any]:
+    """Send a failed message again, by hand (also one that failed `outcome_unknown`: the
+    caller accepts a possible repeat): its failed deliveries are queued as new sends and the
+    workers are woken. A message that is not failed: InvalidState."""
+    status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+    if status is None:
+        raise errors.NotFound("no such message")
+    if status != "failed":
+        raise errors.InvalidState(f"only a failed message can be retried; it is {status}")
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await conn.fetch(queries.get("api_retry_failed_deliveries"), account_id, message_id)
+        if not rows:
+            raise errors.InvalidState("the message has no failed deliveries")
+        await deliveries.give_back_units(conn, deliveries.units_of(rows))
+        await message_status.refresh_messages(conn, [(account_id, message_id)], rows[0]["at"])
+        await conn.execute(queries.get("api_notify_release"), account_id)
+    log.info(
+        "message retried by hand (%d deliveries)",
+        len(rows),
+        extra={"action": "message_retry", "account_id": account_id, "message_id": message_id},
     )
     return await get_message(pool, account_id, message_id)

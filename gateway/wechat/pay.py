@@ -50,6 +50,16 @@ def load_certificate(pem: str) -> x509.Certificate:
     return cert
 
 
+def check_validity(cert: x509.Certificate, now: dt.datetime) -> None:
+    """PayCryptoError unless `now` is within the certificate's notBefore..notAfter."""
+    if now < cert.not_valid_before_utc:
+        when = cert.not_valid_before_utc.isoformat(timespec="seconds")
+        raise PayCryptoError(f"the certificate is not valid before {when}")
+    if now > cert.not_valid_after_utc:
+        when = cert.not_valid_after_utc.isoformat(timespec="seconds")
+        raise PayCryptoError(f"the certificate expired on {when}")
+
+
 def serial(cert: x509.Certificate) -> str:
     """The serial number as WeChat Pay writes it (`Wechatpay-Serial`): uppercase hex."""
     return format(cert.serial_number, "X")

@@ -149,6 +149,25 @@ async def test_patch_rotates_secrets_and_keeps_previous_aes_key(
     assert (row["encoding_aes_key"], row["previous_aes_key"]) == (new_key, apihelp.AES_KEY)
 
 
+async def test_patch_records_when_the_aes_key_was_replaced(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    await apihelp.create_account(client, "acme", encoding_aes_key=apihelp.AES_KEY)
+    before = await pool.fetchval("SELECT now()")
+    resp = await client.patch(
+        "/api/v1/accounts/acme", json={"encoding_aes_key": "Z" * 43}, headers=AUTH
+    )
+    assert resp.status == 200
+    rotated = await pool.fetchval("SELECT aes_key_rotated_at FROM accounts WHERE id = 'acme'")
+    assert rotated is not None and rotated >= before
+    # A PATCH that leaves the key (or gives the same one) is no rotation: the time stays.
+    for change in ({"token": "other"}, {"encoding_aes_key": "Z" * 43}):
+        resp = await client.patch("/api/v1/accounts/acme", json=change, headers=AUTH)
+        assert resp.status == 200
+        again = await pool.fetchval("SELECT aes_key_rotated_at FROM accounts WHERE id = 'acme'")
+        assert again == rotated
+
+
 async def test_patch_null_removes_aes_key_and_leaves_others(
     client: Client, pool: asyncpg.Pool
 ) -> None:

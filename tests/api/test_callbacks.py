@@ -346,14 +346,30 @@ async def test_previous_aes_key_still_decrypts_after_rotation(
 ) -> None:
     new_key = "Z" * 43
     await pool.execute(
-        "UPDATE accounts SET previous_aes_key = encoding_aes_key, encoding_aes_key = $1"
-        " WHERE id = 'acme'",
+        "UPDATE accounts SET previous_aes_key = encoding_aes_key, encoding_aes_key = $1,"
+        " aes_key_rotated_at = now() - interval '71 hours 59 minutes' WHERE id = 'acme'",
         new_key,
     )
     resp = await post(client, wx.text(create_time=NOW), mode="safe")  # encrypted with the old key
     assert resp.status == 200
     crypto.MessageCrypto(wx.TOKEN, new_key, "wx0123456789abcdef")  # the new key is valid
     assert await events(pool) == 1
+
+
+@pytest.mark.parametrize("rotated_at", ["now() - interval '72 hours 1 minute'", "NULL"])
+async def test_previous_aes_key_is_refused_after_the_grace_period(
+    client: Client, pool: asyncpg.Pool, rotated_at: str
+) -> None:
+    # 72 hours after the rotation (or at an unknown time) the old key decrypts nothing.
+    await pool.execute(
+        "UPDATE accounts SET previous_aes_key = encoding_aes_key, encoding_aes_key = $1,"
+        f" aes_key_rotated_at = {rotated_at} WHERE id = 'acme'",
+        "Z" * 43,
+    )
+    resp = await post(client, wx.text(create_time=NOW), mode="safe")  # encrypted with the old key
+    assert resp.status == 403
+    assert await resp.text() == "message could not be decrypted for this account"
+    assert await events(pool) == 0
 
 
 async def test_encrypted_callback_to_account_without_key_is_400(

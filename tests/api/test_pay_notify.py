@@ -221,6 +221,79 @@ async def test_a_rotated_certificate_still_verifies(shop: Client, pool: asyncpg.
     assert await _count(pool) == 2
 
 
+async def test_a_previous_certificate_is_refused_after_the_grace_period(
+    shop: Client, pool: asyncpg.Pool
+) -> None:
+    new_key, new_cert = paykeys.other_platform()
+    config = {"pay": {"platform_certificate": pay.pem(new_cert)}}
+    assert (await shop.patch("/api/v1/accounts/acme", json=config, headers=AUTH)).status == 200
+    # 72 hours and a minute after the rotation, the replaced certificate is no longer trusted.
+    await pool.execute(
+        "UPDATE accounts SET pay_cert_rotated_at = now() - interval '72 hours 1 minute'"
+        " WHERE id = 'acme'"
+    )
+    old = paykeys.notification(_tx("4200000001202401010000000001"))
+    status, body = await _post(shop, *old)
+    assert (status, body["message"]) == (401, "unknown Wechatpay-Serial")
+    fresh = paykeys.notification(
+        _tx("4200000001202401010000000002"), key=new_key, cert_serial=pay.serial(new_cert)
+    )
+    assert (await _post(shop, *fresh))[0] == 200
+    assert await _count(pool) == 1
+
+
+async def test_a_rotation_records_when_the_certificate_was_replaced(
+    shop: Client, pool: asyncpg.Pool
+) -> None:
+    first = "SELECT pay_cert_rotated_at FROM accounts WHERE id = 'acme'"
+    assert await pool.fetchval(first) is None  # the first certificate replaced none
+    config = {"pay": {"platform_certificate": pay.pem(paykeys.other_platform()[1])}}
+    before = await pool.fetchval("SELECT now()")
+    assert (await shop.patch("/api/v1/accounts/acme", json=config, headers=AUTH)).status == 200
+    rotated = await pool.fetchval("SELECT pay_cert_rotated_at FROM accounts WHERE id = 'acme'")
+    assert rotated is not None and rotated >= before
+    # Setting the same certificate again is no rotation: the time stays.
+    assert (await shop.patch("/api/v1/accounts/acme", json=config, headers=AUTH)).status == 200
+    again = await pool.fetchval("SELECT pay_cert_rotated_at FROM accounts WHERE id = 'acme'")
+    assert again == rotated
+
+
+@pytest.mark.parametrize(
+    ("days_from_now", "days", "says"),
+    [(-400, 365, "expired"), (10, 365, "not valid before")],
+)
+async def test_certificates_outside_their_validity_are_refused_at_configuration(
+    shop: Client, pool: asyncpg.Pool, days_from_now: int, days: int, says: str
+) -> None:
+    cert = paykeys.dated(days_from_now, days)
+    config = {"pay": {"platform_certificate": pay.pem(cert)}}
+    resp = await shop.patch("/api/v1/accounts/acme", json=config, headers=AUTH)
+    body = await resp.json()
+    assert resp.status == 422, body
+    assert says in json.dumps(body["error"]["details"])
+    serial = await pool.fetchval("SELECT pay_cert_serial FROM accounts WHERE id = 'acme'")
+    assert serial == paykeys.serial()
+
+
+@pytest.mark.parametrize(("days_from_now", "days"), [(-400, 365), (10, 365)])
+async def test_a_stored_certificate_outside_its_validity_is_refused_at_verification(
+    shop: Client, pool: asyncpg.Pool, days_from_now: int, days: int
+) -> None:
+    # Configured while valid, now expired (or, set by hand, not yet valid): refused.
+    cert = paykeys.dated(days_from_now, days)
+    await pool.execute(
+        "UPDATE accounts SET pay_cert_pem = $1, pay_cert_serial = $2 WHERE id = 'acme'",
+        pay.pem(cert),
+        pay.serial(cert),
+    )
+    signed = paykeys.notification(
+        _tx(), key=paykeys.other_platform()[0], cert_serial=pay.serial(cert)
+    )
+    status, body = await _post(shop, *signed)
+    assert status == 401 and "certificate" in body["message"], body
+    assert await _count(pool) == 0
+
+
 async def test_accounts_that_cannot_receive_payments(client: Client, pool: asyncpg.Pool) -> None:
     await wx.insert_account(pool, "acme")
     await wx.insert_account(pool, "news", kind="subscription", app_id="wx00000000000000aa")

@@ -61,3 +61,50 @@ def test_run_starts_embedded_postgres_and_stops_it_on_ctrl_c(tmp_path: Path) -> 
         time.sleep(0.1)
     assert procs.postgres_processes(tmp_path / "data" / "pg") == []
     assert "API token:" in (tmp_path / "run.log").read_text()
+
+
+def test_run_with_a_database_url_and_no_api_base_refuses_with_one_line() -> None:
+    # A production database must never be put behind the mock (real secrets copied into it,
+    # sends reported `sent` that never reach WeChat): no API base and no --mock is refused
+    # before anything is started or connected to.
+    result = subprocess.run(
+        [procs.WXGATE, "run"],
+        env=procs.clean_env(WXGATE_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none"),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "WXGATE_WECHAT_API_BASE" in lines[0] and "--mock" in lines[0]
+
+
+def test_run_mock_and_an_api_base_exclude_each_other() -> None:
+    result = subprocess.run(
+        [procs.WXGATE, "run", "--mock"],
+        env=procs.clean_env(WXGATE_WECHAT_API_BASE="https://api.weixin.qq.com"),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "--mock" in lines[0] and "WXGATE_WECHAT_API_BASE" in lines[0]
+
+
+async def test_run_mounts_the_mock_on_a_database_url_only_with_mock(
+    db_url: str, tmp_path: Path
+) -> None:
+    port = procs.free_port()
+    env = procs.clean_env(WXGATE_PORT=str(port), WXGATE_DATABASE_URL=db_url)
+    proc = procs.start(["run", "--mock"], env, tmp_path / "run.log")
+    try:
+        body = procs.wait_http(f"http://127.0.0.1:{port}/mock-wechat/_mock/accounts", timeout=60)
+        app_ids = {a["app_id"] for a in json.loads(body)["accounts"]}
+        assert "wx00000000000000d1" in app_ids  # the demo account, registered with the mock
+    finally:
+        code = procs.stop(proc)
+    log = (tmp_path / "run.log").read_text()
+    assert code == 0, log
+    assert "mock WeChat:" in log and "--mock" in log

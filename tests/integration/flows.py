@@ -167,7 +167,9 @@ async def stack(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     gateway_base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    async with h.serve(mock) as mock_base, aiohttp.ClientSession() as session:
+    # A browser keeps cookies of an IP host (the OAuth binding); aiohttp does only if unsafe.
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with h.serve(mock) as mock_base, aiohttp.ClientSession(cookie_jar=jar) as session:
         settings = settings_mod.Settings(
             database_url=db_url,
             api_token=pydantic.SecretStr(TOKEN),

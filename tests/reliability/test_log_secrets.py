@@ -53,7 +53,8 @@ async def test_no_secret_or_message_content_in_any_log_line(
                 WXGATE_WECHAT_OAUTH_BASE=mock_base,
                 **DEBUG_JSON,
             ) as gw,
-            aiohttp.ClientSession() as http,
+            # unsafe: keep the OAuth cookie of an IP host, as a browser does
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
         ):
             worker = await stack.start_worker(
                 db_url, mock_base, worker_log, *stack.WORKER_FLAGS, **DEBUG_JSON

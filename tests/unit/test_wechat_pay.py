@@ -124,3 +124,16 @@ def test_every_notification_has_its_own_nonce() -> None:
     tx = paykeys.transaction("wx1", "o1", "4200000001")
     nonces = {paykeys.notification(tx)[0]["Wechatpay-Nonce"] for _ in range(5)}
     assert len(nonces) == 5
+
+
+def test_certificate_validity_dates_are_checked() -> None:
+    key = paykeys.other_platform()[0]
+    issued = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
+    cert = pay.self_signed(key, issued, days=30)  # valid from Jan 9 to Feb 9 (to the second)
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    for inside in (start, start + dt.timedelta(days=10), end):
+        pay.check_validity(cert, inside)
+    with pytest.raises(pay.PayCryptoError, match="not valid before 2026-01-09T00:00:00"):
+        pay.check_validity(cert, start - dt.timedelta(seconds=1))
+    with pytest.raises(pay.PayCryptoError, match="expired on 2026-02-09T00:00:00"):
+        pay.check_validity(cert, end + dt.timedelta(seconds=1))

@@ -1,8 +1,8 @@
 -- name: api_account_insert
 -- Create an account; unique violations on id or app_id become AccountExists.
 INSERT INTO accounts (id, kind, app_id, app_secret, token, encoding_aes_key, original_id,
-                      rule_profile, oauth_redirect_hosts, oauth_signing_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                      rule_profile, oauth_redirect_hosts, oauth_signing_key, encoding_mode)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
 -- name: api_account_list
@@ -22,9 +22,13 @@ SELECT * FROM accounts WHERE id = $1 FOR UPDATE;
 
 -- name: api_account_update
 -- Write every changeable field of an account at once; $11: this change upgrades the kind.
+-- A new AES key records the rotation time (the previous key's grace period starts there).
 UPDATE accounts
    SET kind = $2, app_secret = $3, token = $4, encoding_aes_key = $5, previous_aes_key = $6,
+       aes_key_rotated_at = CASE WHEN $5::text IS DISTINCT FROM encoding_aes_key THEN now()
+                                 ELSE aes_key_rotated_at END,
        original_id = $7, rule_profile = $8, oauth_redirect_hosts = $9, oauth_signing_key = $10,
+       encoding_mode = $12,
        upgraded_at = CASE WHEN $11::boolean THEN now() ELSE upgraded_at END,
        updated_at = now()
  WHERE id = $1

@@ -124,3 +124,17 @@ WITH account AS (
 SELECT m.*, l.at AS history_at, l.detail AS history_detail,
        pg_notify('wxgate_release', m.account_id) IS NULL AS notified
   FROM message m, logged l;
+
+-- name: api_retry_failed_deliveries
+-- Queue the failed deliveries of a failed message again as new sends: decided afresh, with new keys (the caller accepts that an earlier attempt of unknown outcome may have arrived); the units they kept are returned, the new send takes its own.
+UPDATE deliveries d
+   SET status = 'queued', reason = NULL, release_at = now(), wait_for = NULL, channel = NULL,
+       client_msg_id = NULL, quota_kind = NULL, quota_key = NULL, lease_until = NULL,
+       leased_by = NULL, unknown_since = NULL, takeovers = 0, send_key = gen_random_uuid(),
+       errcode = NULL, errmsg = NULL, updated_at = now()
+  FROM (SELECT account_id, id, quota_kind, quota_key FROM deliveries
+         WHERE account_id = $1 AND message_id = $2 AND status = 'failed'
+         ORDER BY id
+           FOR UPDATE) old
+ WHERE d.account_id = old.account_id AND d.id = old.id
+RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key, now() AS at;

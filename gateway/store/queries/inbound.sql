@@ -1,6 +1,7 @@
 -- name: inbound_account
 -- What the callback path needs to verify, decrypt and apply a callback for one account.
-SELECT id, kind, app_id, token, encoding_aes_key, previous_aes_key, rule_profile
+SELECT id, kind, app_id, token, encoding_aes_key, previous_aes_key, aes_key_rotated_at,
+       rule_profile, encoding_mode, original_id
   FROM accounts WHERE id = $1;
 
 -- name: inbound_insert_events

@@ -3,11 +3,12 @@
 -- name: pay_account
 -- What the notify path needs of an account: kind, profile, app id and the pay configuration.
 SELECT id, kind, rule_profile, app_id, pay_mch_id, pay_apiv3_key, pay_cert_pem,
-       pay_cert_serial, pay_previous_cert_pem, pay_previous_cert_serial
+       pay_cert_serial, pay_previous_cert_pem, pay_previous_cert_serial, pay_cert_rotated_at
   FROM accounts WHERE id = $1;
 
 -- name: pay_config_set
--- Set the given pay fields (NULL: unchanged); a new certificate keeps the old one as previous.
+-- Set the given pay fields (NULL: unchanged); a new certificate keeps the old one as previous
+-- and records the rotation time (the previous one is trusted for a grace period after it).
 UPDATE accounts
    SET pay_mch_id = coalesce($2, pay_mch_id),
        pay_apiv3_key = coalesce($3, pay_apiv3_key),
@@ -17,6 +18,9 @@ UPDATE accounts
        pay_previous_cert_serial = CASE WHEN $5::text IS DISTINCT FROM pay_cert_serial
                                         AND $4::text IS NOT NULL AND pay_cert_pem IS NOT NULL
                                        THEN pay_cert_serial ELSE pay_previous_cert_serial END,
+       pay_cert_rotated_at = CASE WHEN $5::text IS DISTINCT FROM pay_cert_serial
+                                   AND $4::text IS NOT NULL AND pay_cert_pem IS NOT NULL
+                                  THEN now() ELSE pay_cert_rotated_at END,
        pay_cert_pem = coalesce($4, pay_cert_pem),
        pay_cert_serial = coalesce($5, pay_cert_serial),
        updated_at = now()

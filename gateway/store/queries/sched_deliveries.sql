@@ -4,7 +4,8 @@
 -- name: sched_claim_due
 -- Lock due deliveries: at most $2 per account (accounts in random order), $3 in all; rows other workers hold are skipped.
 SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
-       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts
+       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
+       d.takeovers
   FROM (SELECT id FROM accounts ORDER BY random()) a
  CROSS JOIN LATERAL (
        SELECT * FROM deliveries d
@@ -17,7 +18,8 @@ SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel
 -- name: sched_claim_message_rows
 -- More due rows of the given mass messages (not pinned ones), so that one openid-list call can carry up to $4 recipients.
 SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
-       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts
+       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
+       d.takeovers
   FROM unnest($2::text[], $3::bigint[]) AS m (account_id, id)
  CROSS JOIN LATERAL (
        SELECT * FROM deliveries d
@@ -31,7 +33,8 @@ SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel
 -- name: sched_lock_batch_members
 -- The other rows of pinned mass batches whose first row was claimed: they are only ever due through it.
 SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
-       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts
+       d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
+       d.takeovers
   FROM deliveries d
  WHERE (d.account_id, d.client_msg_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
    AND d.status IN ('queued', 'held') AND d.release_at IS NULL
@@ -59,11 +62,15 @@ WITH expired AS (
        FOR UPDATE
 )
 UPDATE deliveries d
-   SET lease_until = $6, leased_by = $7, attempts = d.attempts + 1, updated_at = $1
+   SET lease_until = $6, leased_by = $7, attempts = d.attempts + 1, updated_at = $1,
+       -- the dead worker's call may have reached WeChat: its outcome is unknown
+       unknown_since = coalesce(d.unknown_since, d.attempted_at, d.updated_at),
+       takeovers = d.takeovers + 1, attempted_at = $1
   FROM expired e
  WHERE d.account_id = e.account_id AND d.id = e.id
 RETURNING d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
-          d.client_msg_id, d.quota_kind, d.quota_key, d.attempts;
+          d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
+          d.takeovers;
 
 -- name: sched_messages
 -- The messages of claimed deliveries.
@@ -151,7 +158,8 @@ UPDATE deliveries d
        channel = u.channel, client_msg_id = u.client_msg_id,
        quota_kind = u.quota_kind, quota_key = u.quota_key,
        lease_until = u.lease_until, leased_by = u.leased_by,
-       attempts = d.attempts + u.attempt, errmsg = coalesce(u.errmsg, d.errmsg), updated_at = $1
+       attempts = d.attempts + u.attempt, errmsg = coalesce(u.errmsg, d.errmsg), updated_at = $1,
+       attempted_at = CASE WHEN u.status = 'sending' THEN $1 ELSE d.attempted_at END
   FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::text[],
               $8::text[], $9::text[], $10::text[], $11::date[], $12::timestamptz[], $13::text[],
               $14::integer[], $15::text[])
@@ -175,12 +183,14 @@ UPDATE deliveries d
        quota_kind = u.quota_kind, quota_key = u.quota_key,
        wechat_msgid = coalesce(u.wechat_msgid, d.wechat_msgid), errcode = u.errcode,
        errmsg = u.errmsg, sent_at = CASE WHEN u.status = 'sent' THEN $2 ELSE d.sent_at END,
+       unknown_since = CASE WHEN u.unknown THEN coalesce(d.unknown_since, d.attempted_at, $2)
+                            ELSE d.unknown_since END,
        updated_at = $2
   FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[],
               $8::integer[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[],
-              $14::integer[], $15::text[])
+              $14::integer[], $15::text[], $16::boolean[])
        AS u (account_id, id, status, reason, release_at, undo_attempt, channel, client_msg_id,
-             quota_kind, quota_key, wechat_msgid, errcode, errmsg)
+             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown)
  WHERE d.account_id = u.account_id AND d.id = u.id
    -- `IS TRUE` hides the lease index's predicate from the planner: that partial index holds
    -- an entry for every row ever leased until vacuum, so a plan scanning it costs the whole
@@ -307,25 +317,34 @@ SELECT c.account_id, c.id AS message_id, c.status, c.reason, c.created_at
  WHERE (c.old_status, c.old_reason) IS DISTINCT FROM (c.status, c.reason);
 
 -- name: sched_expire_overdue
--- The expiry sweep: unfinished deliveries of messages past expires_at expire, keeping the reason they waited for.
+-- The expiry sweep: unfinished deliveries of messages past expires_at expire, keeping the reason they waited for; sending rows whose lease ended too (outcome_unknown). Units come back only from rows no attempt of which may have reached WeChat.
 WITH due AS (
     SELECT d.account_id, d.id
       FROM messages m
       JOIN deliveries d ON d.account_id = m.account_id AND d.message_id = m.id
      WHERE m.status IN ('queued', 'held', 'sending') AND m.expires_at <= $1
-       AND d.status IN ('queued', 'held')
+       AND (d.status IN ('queued', 'held') OR (d.status = 'sending' AND d.lease_until < $1))
      LIMIT $2
        FOR UPDATE OF d SKIP LOCKED
 ), old AS (
-    SELECT d.account_id, d.id, d.quota_kind, d.quota_key
+    SELECT d.account_id, d.id, d.quota_kind, d.quota_key,
+           d.status = 'sending' AS abandoned,
+           d.status <> 'sending' AND d.unknown_since IS NULL AS unused
       FROM deliveries d JOIN due USING (account_id, id)
 )
 UPDATE deliveries d
-   SET status = 'expired', reason = coalesce(d.reason, 'expired'), release_at = NULL,
-       wait_for = NULL, quota_kind = NULL, quota_key = NULL, updated_at = $1
+   SET status = 'expired',
+       reason = CASE WHEN old.abandoned THEN 'outcome_unknown' ELSE coalesce(d.reason, 'expired') END,
+       unknown_since = CASE WHEN old.abandoned
+                            THEN coalesce(d.unknown_since, d.attempted_at, d.updated_at)
+                            ELSE d.unknown_since END,
+       release_at = NULL, wait_for = NULL, lease_until = NULL, leased_by = NULL,
+       quota_kind = CASE WHEN old.unused THEN NULL ELSE d.quota_kind END,
+       quota_key = CASE WHEN old.unused THEN NULL ELSE d.quota_key END, updated_at = $1
   FROM old
  WHERE d.account_id = old.account_id AND d.id = old.id
-RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key;
+RETURNING d.account_id, d.id, d.message_id, d.openid,
+          CASE WHEN old.unused THEN old.quota_kind END AS quota_kind, old.quota_key;
 
 -- name: sched_job_finish
 -- A TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH result for the sent deliveries of one WeChat msgid.
@@ -370,16 +389,19 @@ WITH f AS (DELETE FROM follower_mass_usage WHERE period < $1 RETURNING 1),
 SELECT (SELECT count(*) FROM f) + (SELECT count(*) FROM a) AS deleted;
 
 -- name: sched_cancel_message
--- Cancel what has not gone out yet (queued or held rows), returning their units.
+-- Cancel what has not gone out yet (queued or held rows), returning their units unless an earlier attempt may have reached WeChat (then they stay taken).
 UPDATE deliveries d
-   SET status = 'canceled', release_at = NULL, wait_for = NULL, quota_kind = NULL,
-       quota_key = NULL, updated_at = $3
-  FROM (SELECT account_id, id, quota_kind, quota_key FROM deliveries
+   SET status = 'canceled', release_at = NULL, wait_for = NULL,
+       quota_kind = CASE WHEN old.unused THEN NULL ELSE d.quota_kind END,
+       quota_key = CASE WHEN old.unused THEN NULL ELSE d.quota_key END, updated_at = $3
+  FROM (SELECT account_id, id, quota_kind, quota_key, unknown_since IS NULL AS unused
+          FROM deliveries
          WHERE account_id = $1 AND message_id = $2 AND status IN ('queued', 'held')
          ORDER BY id
            FOR UPDATE) old
  WHERE d.account_id = old.account_id AND d.id = old.id
-RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key;
+RETURNING d.account_id, d.id, d.message_id, d.openid,
+          CASE WHEN old.unused THEN old.quota_kind END AS quota_kind, old.quota_key;
 
 -- name: sched_messages_in_flight
 -- Of these messages, those with deliveries being sent or due by $3: passes to come will recompute their status.
