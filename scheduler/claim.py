@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import attempts, decide, kinds, periods
-from gateway.store import deliveries, message_status, pool, tags
+from gateway.store import deliveries, message_status, pool, tags, wakeups
 from scheduler import planner, work
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ async def claim(
         message_of = {i.key: i.message_id for i in items}
         touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
         transitions = await message_status.refresh_messages(conn, touched, now, throttle=throttle)
+    await wakeups.after_claim(conn, now, plan.unseen)
     decided = sum(1 for c in plan.changes if c.status != "sending")
     if plan.skipped:
         log.info(

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import encoding, kinds
-from gateway.store import errors, queries
+from gateway.store import errors, messages, queries
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,13 @@ async def update_account(
         )
         assert row is not None
         if upgraded:
+            # What waits goes out under the service account's rules (SPEC 2.2).
+            await conn.execute(
+                queries.get("api_account_fan_out_all"),
+                account_id,
+                messages.EMPTY_AUDIENCE,
+                timeout=messages.FAN_OUT_TIMEOUT,
+            )
             await conn.execute(queries.get("api_account_wake_held"), account_id)
             await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(
