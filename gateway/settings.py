@@ -34,6 +34,9 @@ class Settings(pydantic_settings.BaseSettings):
     # Budget for the database part of a callback; WeChat gives up after 5 s.
     callback_db_timeout: float = pydantic.Field(default=3.0, gt=0, le=4.5)
     pool_size: int = pydantic.Field(default=10, ge=1, le=200)
+    # The audit log and the console take the client's address from the first
+    # X-Forwarded-For hop only when a trusted proxy in front sets it.
+    trust_proxy: bool = False
 
     @pydantic.field_validator("quota_timezone")
     @classmethod
