@@ -75,8 +75,8 @@ async def seed(client: Client, pool: asyncpg.Pool, account_id: str = "acme") -> 
         full = {"ToUserName": "gh_acme", "FromUserName": who, "CreateTime": "1700000000", **fields}
         await pool.execute(
             "INSERT INTO inbound_events (account_id, dedupe_key, openid, msg_type, event,"
-            " event_key, msg_id, create_time, fields) VALUES ($1, $2, $3, $4, $5, $6, $7, now(),"
-            " $8)",
+            " event_key, msg_id, create_time, received_at, fields) VALUES ($1, $2, $3, $4, $5,"
+            " $6, $7, now(), now() - make_interval(mins => $9::int * 9), $8)",
             account_id,
             f"k{n}-{kind}",
             who,
@@ -85,6 +85,7 @@ async def seed(client: Client, pool: asyncpg.Pool, account_id: str = "acme") -> 
             fields.get("EventKey"),
             fields.get("MsgId"),
             full,
+            n,
         )
     return ids
 
