@@ -325,3 +325,11 @@ async def test_pages_list_is_every_console_get_route(
         for p in PAGES
     }
     assert routed - {"/console/sign-in"} == shown
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_a_hostile_token_name_is_shown_as_text(client: Client) -> None:
+    hostile = await data.token(client, "*", ["read"], name="<script>alert(1)</script>")
+    await data.sign_in(client, hostile["token"])
+    home = await (await client.get("/console/")).text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in home and "<script>" not in home
