@@ -50,7 +50,9 @@ class TokenPage(models.Resource):
 
 class AuditQuery(models.PageQuery):
     account_id: ma.AccountId | None = None
-    actor: Annotated[str, pydantic.StringConstraints(min_length=1, max_length=100)] | None = None
+    actor: TokenName | None = pydantic.Field(
+        default=None, description="'admin', 'anonymous' or a token's name"
+    )
     token_id: Annotated[int, pydantic.Field(ge=1, le=2**63 - 1)] | None = None
     method: Literal["POST", "PUT", "PATCH", "DELETE"] | None = None
     since: models.Instant | None = None
