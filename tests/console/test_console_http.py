@@ -333,3 +333,41 @@ async def test_a_hostile_token_name_is_shown_as_text(client: Client) -> None:
     await data.sign_in(client, hostile["token"])
     home = await (await client.get("/console/")).text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in home and "<script>" not in home
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_counts_stop_at_the_cap(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.store import account_stats
+
+    monkeypatch.setattr(account_stats, "CAP", 2)
+    await data.sign_in(client, API_TOKEN)
+    page = await (await client.get("/console/accounts/acme")).text()
+    followers = re.search(r"<dt>Followers</dt><dd>([^<]+)</dd>", page)
+    assert followers is not None and followers.group(1) == "2+"
+    assert re.search(r"<dt>Open windows</dt><dd>1</dd>", page)
+
+
+async def test_messages_and_events_come_in_keyset_pages(client: Client, pool: asyncpg.Pool) -> None:
+    await apihelp.create_account(client, "acme")
+    for _ in range(55):
+        await apihelp.enqueue(client, "acme", apihelp.text_message())
+    await pool.execute(
+        "INSERT INTO inbound_events (account_id, dedupe_key, openid, msg_type, create_time,"
+        " fields) SELECT 'acme', 'k' || n, 'o' || n, 'text', now(), '{}'::jsonb"
+        " FROM generate_series(1, 60) AS n"
+    )
+    await data.sign_in(client, API_TOKEN)
+    for path, item, first in [
+        ("/console/accounts/acme/messages", r'/messages/(\d+)"', 50),
+        ("/console/accounts/acme/events", r'followers\?openid=o(\d+)"', 50),
+    ]:
+        page = await (await client.get(path)).text()
+        seen = re.findall(item, page)
+        assert len(seen) == first
+        more = re.search(r'class="more" href="\?cursor=([^"&]+)', page)
+        assert more is not None
+        rest = await (await client.get(f"{path}?cursor={more.group(1)}")).text()
+        later = re.findall(item, rest)
+        assert later and not set(later) & set(seen)
+        assert 'class="more"' not in rest
+        assert len(seen) + len(later) in (55, 60)
