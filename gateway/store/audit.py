@@ -63,7 +63,8 @@ async def list_entries(
     db: Db, where: Filter, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to `limit` entries newest first with ids below `before`, matching `where`."""
-    rows = await db.fetch(
+    rows = await pool_mod.fetch_planned(
+        db,
         queries.get("audit_list"),
         before,
         where.account_id,

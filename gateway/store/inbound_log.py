@@ -30,7 +30,8 @@ async def list_events(
     db: Db, account_id: str, where: Filter, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to `limit` stored callbacks with ids below `before`, newest first."""
-    rows = await db.fetch(
+    rows = await pool_mod.fetch_planned(
+        db,
         queries.get("console_inbound_list"),
         account_id,
         before,

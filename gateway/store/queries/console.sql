@@ -63,7 +63,8 @@ SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
 
 -- name: console_inbound_list
 -- One keyset page of an account's stored callbacks, newest first, below id $2, filtered by
--- openid $3, msg_type $4, event (lower case) $5, received since $6 and before $7.
+-- openid $3, msg_type $4, event (lower case) $5, received since $6 and before $7. Run with
+-- a custom plan (pool.fetch_planned), so each given filter uses its index.
 SELECT *
   FROM inbound_events
  WHERE account_id = $1
