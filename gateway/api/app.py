@@ -11,6 +11,8 @@ from gateway import settings as settings_mod
 from gateway.api import (
     account_cache,
     accounts,
+    api_tokens,
+    audit,
     auth,
     callbacks,
     errors,
@@ -31,6 +33,8 @@ from gateway.api import (
     webhook_log,
     webhooks,
 )
+from gateway.console import routes as console_routes
+from gateway.console import session as console_session
 from gateway.store import group_commit
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wechat_client
@@ -118,11 +122,17 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(endpoints + "/{eid}/deliveries/{did}/retry", webhook_log.retry_delivery)
     app.router.add_post(endpoints + "/{eid}/replay", webhook_log.replay)
     app.router.add_get("/api/v1/accounts/{id}/inbound", webhook_log.list_inbound)
+    # Scoped tokens and the audit log (SPEC 11), administrator only.
+    app.router.add_post("/api/v1/tokens", api_tokens.create_token)
+    app.router.add_get("/api/v1/tokens", api_tokens.list_tokens)
+    app.router.add_delete("/api/v1/tokens/{token_id}", api_tokens.revoke_token)
+    app.router.add_get("/api/v1/audit", audit.list_audit)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
     app = web.Application(
-        client_max_size=MAX_BODY, middlewares=[errors.middleware, auth.middleware]
+        client_max_size=MAX_BODY,
+        middlewares=[errors.middleware, auth.middleware, console_session.middleware],
     )
     app[keys.SETTINGS] = settings
     app[keys.ACCOUNT_CREATED_HOOKS] = []
@@ -131,4 +141,5 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)
     setup_routes(app)
+    console_routes.setup(app)
     return app

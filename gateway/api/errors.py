@@ -17,6 +17,8 @@ STATUS = {
     "not_found": 404,
     "validation_error": 422,
     "capability_not_available": 403,
+    # A scoped API token lacks the scope (or the route is the administrator's only).
+    "forbidden": 403,
     "downgrade_not_allowed": 409,
     "idempotency_conflict": 409,
     "qr_permanent_limit_reached": 409,

@@ -66,6 +66,10 @@ def _resource(
     )
 
 
+# The console shows a follower as the API does.
+resource = _resource
+
+
 async def get_follower(request: web.Request) -> web.Response:
     account_id, openid = bodies.account_id(request), bodies.openid(request)
     pool, tz = request.app[keys.POOL], request.app[keys.SETTINGS].tz

@@ -17,6 +17,7 @@ from gateway.api import models_followers as mf
 from gateway.api import models_messages as mm
 from gateway.api import models_payments as mp
 from gateway.api import models_qrcodes as mq
+from gateway.api import models_tokens as mt
 from gateway.api import openapi_examples as examples
 
 Model = openapi_ops.Model
@@ -40,11 +41,13 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
         "ep_000000000000000000000001",
     ),
     "did": ("delivery id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "token_id": ("API token id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
     401: "unauthorized: missing or wrong bearer token",
-    403: "capability_not_available: the account kind lacks the capability",
+    403: "capability_not_available: the account kind lacks the capability; forbidden: the "
+    "token lacks the scope (or the route is the administrator's only)",
     404: "not_found: no such account or resource",
     408: "request_timeout: the body did not arrive within WXGATE_BODY_READ_TIMEOUT "
     "(the connection is closed)",
@@ -54,6 +57,15 @@ _ERROR_TEXT = {
     502: "upstream_error: WeChat refused or did not answer",
 }
 _BODY_ERRORS = (400, 408, 413, 422)
+_AUTH_TEXT = (
+    "Authentication: `Authorization: Bearer <token>`, either the administrator's token "
+    "(WXGATE_API_TOKEN) or a scoped token made with POST /api/v1/tokens. A scoped token "
+    "reaches only its accounts (any other answers 404 not_found, as a missing account does) "
+    "and only its scopes (403 forbidden otherwise): read allows GETs; send adds messages, QR "
+    "codes, webhook replays and delivery retries; manage adds every other change (account "
+    "settings and creation, endpoints, reply rules, menus, syncs, tags). /api/v1/tokens and "
+    "/api/v1/audit are the administrator's only. "
+)
 
 
 Operation = openapi_ops.Operation
@@ -196,6 +208,41 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     *openapi_syncs.OPERATIONS,
     *openapi_webhooks.OPERATIONS,
+    Operation(
+        "post",
+        "/api/v1/tokens",
+        "createToken",
+        "Create a scoped API token (administrator only); its text is in this answer only",
+        {201: ("created", mt.CreatedToken)},
+        (),
+        mt.NewToken,
+    ),
+    Operation(
+        "get",
+        "/api/v1/tokens",
+        "listTokens",
+        "List the scoped tokens, revoked ones included, never their text (administrator only)",
+        {200: ("a page", mt.TokenPage)},
+        (422,),
+        query=models.PageQuery,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/tokens/{token_id}",
+        "revokeToken",
+        "Revoke a token at once, and end its console sessions (administrator only)",
+        {200: ("the revoked token", mt.Token)},
+        (404,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/audit",
+        "listAudit",
+        "Every change made through the API or the console, newest first (administrator only)",
+        {200: ("a page", mt.AuditPage)},
+        (422,),
+        query=mt.AuditQuery,
+    ),
 )
 
 
@@ -228,7 +275,8 @@ def _json(ref: dict[str, Any]) -> dict[str, Any]:
 
 def _operation(op: Operation, refs: dict[tuple[Model, str], Any]) -> dict[str, Any]:
     error_ref = refs[(models.ErrorResponse, "serialization")]
-    statuses = {401, *op.errors, *(_BODY_ERRORS if op.body else ())}
+    # Any route may answer 403 forbidden to a scoped token without the scope it needs.
+    statuses = {401, 403, *op.errors, *(_BODY_ERRORS if op.body else ())}
     responses: dict[str, Any] = {
         str(status): {"description": text, "content": _json(refs[(model, "serialization")])}
         for status, (text, model) in op.ok.items()
@@ -273,7 +321,8 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "wxgate internal API",
             "version": "1",
-            "description": 'Errors: {"error": {"code", "message", "details"}}. Codes: '
+            "description": _AUTH_TEXT
+            + 'Errors: {"error": {"code", "message", "details"}}. Codes: '
             + ", ".join(f"{code} {status}" for code, status in errors.STATUS.items()),
         },
         "paths": paths,

@@ -65,10 +65,13 @@ async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any
 
 
 async def list_accounts(
-    conn: pool_mod.Connection | asyncpg.Pool, after: str | None, limit: int
+    conn: pool_mod.Connection | asyncpg.Pool,
+    after: str | None,
+    limit: int,
+    only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` accounts ordered by id, after `after`."""
-    rows = await conn.fetch(queries.get("api_account_list"), after, limit)
+    """Up to `limit` accounts ordered by id, after `after`; `only`: just these ids."""
+    rows = await conn.fetch(queries.get("api_account_list"), after, limit, only)
     return [dict(r) for r in rows]
 
 

@@ -215,12 +215,20 @@ async def get_message(db: Db, account_id: str, message_id: int) -> dict[str, Any
 
 
 async def list_messages(
-    db: Db, account_id: str, status: str | None, before: int | None, limit: int
+    db: Db,
+    account_id: str,
+    status: str | None,
+    before: int | None,
+    limit: int,
+    reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` messages newest first, with ids below `before`; unknown account: NotFound."""
+    """Up to `limit` messages newest first, with ids below `before`, of `status` and `reason`
+    when given; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(queries.get("api_message_list"), account_id, status, before, limit)
+    rows = await db.fetch(
+        queries.get("api_message_list"), account_id, status, before, limit, reason
+    )
     return [dict(r) for r in rows]
 
 

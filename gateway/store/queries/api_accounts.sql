@@ -6,9 +6,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING *;
 
 -- name: api_account_list
--- One keyset page of accounts ordered by id, after the cursor id ($2) if given.
+-- One keyset page of accounts ordered by id, after the cursor id ($1) if given; $3: only
+-- these ids (a scoped token's accounts), NULL for all.
 SELECT * FROM accounts
  WHERE ($1::text IS NULL OR id > $1)
+   AND ($3::text[] IS NULL OR id = ANY ($3::text[]))
  ORDER BY id
  LIMIT $2;
 

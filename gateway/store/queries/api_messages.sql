@@ -75,13 +75,15 @@ SELECT at, status, reason, detail FROM message_transitions
  ORDER BY id;
 
 -- name: api_message_list
--- One keyset page of an account's messages, newest first, optionally of one status.
+-- One keyset page of an account's messages, newest first, optionally of one status and
+-- one reason ($5).
 SELECT id, account_id, type, recipient, status, reason, release_at, not_before, expires_at,
        idempotency_key, attempts, wechat_msgid, errcode, errmsg, created_at, updated_at
   FROM messages
  WHERE account_id = $1
    AND ($2::text IS NULL OR status = $2)
    AND ($3::bigint IS NULL OR id < $3)
+   AND ($5::text IS NULL OR reason = $5)
  ORDER BY id DESC
  LIMIT $4;
 
