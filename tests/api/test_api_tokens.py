@@ -25,12 +25,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def concrete(path: str, account: str) -> str:
-    return (
-        path.replace("{id}", account)
-        .replace("{openid}", apihelp.openid(1))
-        .replace("{message_id}", "1")
-        .replace("{event_id}", "1")
-    )
+    """The route with the account and, for every other path parameter, the OpenAPI
+    document's example value (so the route matches and only the account can refuse it)."""
+    path = path.replace("{id}", account)
+    for name, (_, _, example) in openapi._PATH.items():
+        path = path.replace("{" + name + "}", str(example))
+    assert "{" not in path, path
+    return path
 
 
 async def make_token(client: Client, accounts: Any, scopes: list[str], name: str = "t") -> Any:
@@ -201,29 +202,31 @@ async def test_routes_added_later_are_scoped_too(
         return web.json_response({"id": 7}, status=202)
 
     app = app_mod.create_app(settings)
-    app.router.add_post("/api/v1/accounts/{id}/endpoints/{eid}/replay", ok)
-    app.router.add_post("/api/v1/accounts/{id}/endpoints/{eid}/deliveries/{did}/retry", ok)
-    app.router.add_post("/api/v1/accounts/{id}/tags", ok)
-    app.router.add_get("/api/v1/accounts/{id}/tags", ok)
+    # Names no real route has, so these handlers answer (the real webhook and tag routes
+    # exist now and would shadow them).
+    app.router.add_post("/api/v1/accounts/{id}/hooks/{hid}/replay", ok)
+    app.router.add_post("/api/v1/accounts/{id}/hooks/{hid}/deliveries/{did}/retry", ok)
+    app.router.add_post("/api/v1/accounts/{id}/labels", ok)
+    app.router.add_get("/api/v1/accounts/{id}/labels", ok)
     client = await aiohttp_client(app)
     await apihelp.create_account(client, "acme")
     send = bearer((await make_token(client, ["acme"], ["send"]))["token"])
     read = bearer((await make_token(client, ["acme"], ["read"]))["token"])
-    replay = "/api/v1/accounts/{}/endpoints/1/replay"
-    retry = "/api/v1/accounts/{}/endpoints/1/deliveries/2/retry"
+    replay = "/api/v1/accounts/{}/hooks/1/replay"
+    retry = "/api/v1/accounts/{}/hooks/1/deliveries/2/retry"
     assert (await client.post(replay.format("acme"), headers=send)).status == 202
     assert (await client.post(retry.format("acme"), headers=send)).status == 202
-    assert (await client.get("/api/v1/accounts/acme/tags", headers=read)).status == 202
+    assert (await client.get("/api/v1/accounts/acme/labels", headers=read)).status == 202
     await apihelp.error(await client.post(replay.format("acme"), headers=read), 403, "forbidden")
     await apihelp.error(
-        await client.post("/api/v1/accounts/acme/tags", headers=send), 403, "forbidden"
+        await client.post("/api/v1/accounts/acme/labels", headers=send), 403, "forbidden"
     )
     await apihelp.error(await client.post(replay.format("beta"), headers=send), 404, "not_found")
     await apihelp.error(
-        await client.get("/api/v1/accounts/beta/tags", headers=read), 404, "not_found"
+        await client.get("/api/v1/accounts/beta/labels", headers=read), 404, "not_found"
     )
     routes = await pool.fetch("SELECT route, actor FROM audit_log WHERE token_id IS NOT NULL")
     assert sorted(r["route"] for r in routes) == [
-        "/api/v1/accounts/{id}/endpoints/{eid}/deliveries/{did}/retry",
-        "/api/v1/accounts/{id}/endpoints/{eid}/replay",
+        "/api/v1/accounts/{id}/hooks/{hid}/deliveries/{did}/retry",
+        "/api/v1/accounts/{id}/hooks/{hid}/replay",
     ]
