@@ -48,7 +48,9 @@ async def list_deliveries(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Newest first, below `before`, each with its latest ATTEMPTS attempts (`log`)."""
-    rows = await db.fetch(
+    # A custom plan, so a status filter uses its index (as the event log does).
+    rows = await pool_mod.fetch_planned(
+        db,
         queries.get("console_delivery_list"),
         account_id,
         endpoint_id,
