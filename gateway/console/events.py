@@ -11,7 +11,7 @@ from aiohttp import web
 from gateway.api import bodies, keys
 from gateway.console import access, filters
 from gateway.console.pages import context
-from gateway.store import inbound_log
+from gateway.store import console_webhooks, inbound_log
 from gateway.wechat import xmlcodec
 
 PAGE = 50
@@ -39,7 +39,11 @@ async def list_page(request: web.Request) -> web.Response:
     rows = await inbound_log.list_events(request.app[keys.POOL], row["id"], where, before, PAGE + 1)
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
-    events = [{**r, "xml": xml_of(r)} for r in rows[:PAGE]]
+    shown = rows[:PAGE]
+    sent = await console_webhooks.inbound_deliveries(
+        request.app[keys.POOL], row["id"], [r["dedupe_key"] for r in shown]
+    )
+    events = [{**r, "xml": xml_of(r), "webhooks": sent.get(r["dedupe_key"], [])} for r in shown]
     return aiohttp_jinja2.render_template(
         "events.html",
         request,

@@ -11,6 +11,7 @@ import pydantic
 from aiohttp import web
 
 from gateway.api import bodies, errors, models
+from gateway.domain import webhook_rules
 
 OpenId = Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Reason = Annotated[str, pydantic.StringConstraints(pattern=r"^[a-z0-9_]{1,64}$")]
@@ -68,6 +69,77 @@ class EventsQuery(Query):
     openid: OpenId | None = None
     since: Time | None = None
     until: Time | None = None
+
+
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+class EndpointsQuery(Query):
+    pass
+
+
+class DeliveriesQuery(Query):
+    status: DeliveryStatus | None = None
+    # Shown after a replay or a retry (the redirect carries them).
+    replayed: int | None = pydantic.Field(default=None, ge=0, le=10**12)
+    retried: int | None = pydantic.Field(default=None, ge=1, le=2**63 - 1)
+
+
+class SyncsQuery(Query):
+    pass
+
+
+MAX_TYPES = 64  # as the API's EventTypes
+
+
+def _types(value: str | None) -> list[str] | None:
+    # Comma- or space-separated event types; each as the API accepts them.
+    if value is None:
+        return None
+    names = [n for n in re.split(r"[\s,]+", value) if n]
+    if not names:
+        return None
+    if len(names) > MAX_TYPES:
+        raise ValueError(f"at most {MAX_TYPES} event types")
+    for name in names:
+        if not webhook_rules.valid_filter(name):
+            raise ValueError("not an event type or family.*")
+    return names
+
+
+def _checked(value: str | None) -> str | None:
+    _types(value)
+    return value
+
+
+class ReplayForm(pydantic.BaseModel):
+    """The replay form: since and until (UTC; until empty: now), event types (empty: all)."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+    since: Time
+    until: Time | None = None
+    event_types: Annotated[
+        str | None, pydantic.StringConstraints(max_length=4096), pydantic.AfterValidator(_checked)
+    ] = None
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _blanks(cls, data: object) -> object:
+        return _blank_is_none(data)
+
+    @property
+    def types(self) -> list[str] | None:
+        return _types(self.event_types)
+
+
+def parse_form(data: dict[str, str], model: type[bodies.M]) -> bodies.M:
+    """Form fields through `model`; problems are a 422 page naming the field."""
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        fields = ", ".join(str(e["loc"][-1]) if e["loc"] else "?" for e in exc.errors())
+        raise errors.ApiError("validation_error", f"invalid form field: {fields}") from None
 
 
 def parse(request: web.Request, model: type[bodies.M]) -> bodies.M:

@@ -1,6 +1,6 @@
-"""The console's navigation: the pages of one account, and the places kept for the pages of
-SPEC 7-9 (endpoints and deliveries, menu and reply rules, follower syncs), whose data is not
-in this build yet; each has its own route module (webhooks, replies, syncs) to fill in."""
+"""The console's navigation: the pages of one account (endpoints and deliveries, SPEC 7, and
+follower syncs, SPEC 9, included), and the place kept for menu and reply rules (SPEC 8),
+whose data is not in this build yet (its route module `replies` is to fill in)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ ACCOUNT_PAGES = (
     Entry("followers", "Followers"),
     Entry("messages", "Messages"),
     Entry("events", "Event log"),
-    # SPEC 7, 8, 9: shown greyed out until their route modules register pages.
-    Entry("endpoints", "Endpoints & deliveries", available=False),
+    Entry("endpoints", "Endpoints & deliveries"),
+    # SPEC 8: shown greyed out until its route module registers pages.
     Entry("replies", "Menu & reply rules", available=False),
-    Entry("syncs", "Follower syncs", available=False),
+    Entry("syncs", "Follower syncs"),
 )

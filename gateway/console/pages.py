@@ -13,7 +13,7 @@ from gateway.api import bodies, followers, keys
 from gateway.console import access, charts, filters, nav
 from gateway.console import session as sess
 from gateway.domain import periods
-from gateway.store import account_stats, follower_views, inbound_log
+from gateway.store import account_stats, console_webhooks, follower_views, inbound_log
 from gateway.store import accounts as accounts_store
 from gateway.store import errors as store_errors
 
@@ -36,7 +36,8 @@ async def overview(request: web.Request) -> web.Response:
     accounts = []
     for row in rows[:PAGE]:
         stats = await account_stats.summary(pool, row["id"], now)
-        accounts.append({"row": row, "stats": stats})
+        failing = await console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP)
+        accounts.append({"row": row, "stats": stats, "failing": failing})
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
     return aiohttp_jinja2.render_template(
@@ -54,6 +55,11 @@ async def account(request: web.Request) -> web.Response:
     shown = [
         charts.chart("Callbacks per minute", minutes["callbacks"], now),
         charts.chart("Sends per minute", minutes["sends"], now),
+        charts.chart(
+            "Webhook deliveries per minute",
+            await console_webhooks.attempts_per_minute(pool, row["id"], charts.window_start(now)),
+            now,
+        ),
     ]
     return aiohttp_jinja2.render_template(
         "account.html",
