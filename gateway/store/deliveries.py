@@ -57,6 +57,17 @@ class Unit:
     period: dt.date
 
 
+@dataclasses.dataclass(frozen=True)
+class WindowCount:
+    """One message taken from a follower's counted window (wechat-2023) by a claim, with what
+    names that allowance: its end and the follower's latest interaction at the claim."""
+
+    account_id: str
+    openid: str
+    ends_at: dt.datetime | None
+    interacted_at: dt.datetime | None
+
+
 # --- claims ------------------------------------------------------------------------------
 
 
@@ -295,6 +306,27 @@ async def update_windows(
         [k[0] for k in keys],
         [k[1] for k in keys],
         [remaining[k] for k in keys],
+    )
+
+
+async def give_back_windows(
+    conn: pool.Connection, now: dt.datetime, counts: Iterable[WindowCount]
+) -> None:
+    """Return the counts of calls put back unmade, each to the allowance it was taken from:
+    only while the follower's window still ends when it did at the claim and no interaction
+    came since (a newer trigger's allowance is not inflated)."""
+    taken = Counter(counts)
+    if not taken:
+        return
+    keys = sorted(taken, key=lambda c: (c.account_id, c.openid))
+    await conn.execute(
+        queries.get("sched_give_back_windows"),
+        now,
+        [c.account_id for c in keys],
+        [c.openid for c in keys],
+        [c.ends_at for c in keys],
+        [c.interacted_at for c in keys],
+        [taken[c] for c in keys],
     )
 
 

@@ -89,13 +89,14 @@ SELECT id, kind, rule_profile, app_id, app_secret, pay_mch_id
 WITH wanted AS (
     SELECT DISTINCT a, o FROM unnest($1::text[], $2::text[]) AS t (a, o)
 ), locked AS (
-    SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remaining
+    SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remaining,
+           f.last_interaction_at
       FROM followers f
      WHERE (f.account_id, f.openid) IN (SELECT a, o FROM wanted)
        FOR UPDATE SKIP LOCKED
 )
 SELECT w.a AS account_id, w.o AS openid, l.subscribed, l.window_ends_at, l.window_remaining,
-       l.account_id IS NOT NULL AS locked,
+       l.last_interaction_at, l.account_id IS NOT NULL AS locked,
        l.account_id IS NULL
        AND EXISTS (SELECT 1 FROM followers f WHERE f.account_id = w.a AND f.openid = w.o) AS busy
   FROM wanted w
@@ -173,6 +174,17 @@ UPDATE followers f
    SET window_remaining = u.remaining, updated_at = $1
   FROM unnest($2::text[], $3::text[], $4::integer[]) AS u (account_id, openid, remaining)
  WHERE f.account_id = u.account_id AND f.openid = u.openid;
+
+-- name: sched_give_back_windows
+-- Counted windows: the counts of calls put back unmade, returned to the allowance they came from (same end, no interaction since the claim); a newer trigger's allowance is left as it is.
+UPDATE followers f
+   SET window_remaining = f.window_remaining + g.n, updated_at = $1
+  FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::integer[])
+       AS g (account_id, openid, ends_at, interacted_at, n)
+ WHERE f.account_id = g.account_id AND f.openid = g.openid
+   AND f.window_remaining IS NOT NULL
+   AND f.window_ends_at = g.ends_at
+   AND f.last_interaction_at IS NOT DISTINCT FROM g.interacted_at;
 
 -- name: sched_record_results
 -- Write what WeChat answered, only for rows this worker still holds the lease of.
