@@ -50,7 +50,9 @@ def plan(
         for item, outcome in result:
             out.message_of[item.key] = item.message_id
             change = _change(call, item, outcome, item.id == leader, now, tz, opts, out)
-            change = dataclasses.replace(change, unknown=outcome.unknown)
+            change = dataclasses.replace(
+                change, unknown=outcome.unknown, leased_attempts=item.attempts
+            )
             out.changes.append(change)
             # A unit comes back only when WeChat refused the send for good: never when this
             # or an earlier attempt may have reached it.

@@ -45,6 +45,9 @@ class Change:
     errcode: int | None = None
     errmsg: str | None = None
     unknown: bool = False  # results: WeChat may have carried this attempt out
+    # results: the row's attempt count under the lease the result belongs to; a put-back
+    # (attempt -1) is written only while that lease is the row's latest.
+    leased_attempts: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,7 +337,8 @@ async def record_results(
     conn: pool.Connection, worker_id: str, now: dt.datetime, changes: Sequence[Change]
 ) -> set[Key]:
     """Write WeChat's answers; returns the rows written. A row whose lease this worker lost
-    (another worker took it over) is not written: the taker's result counts."""
+    (another worker took it over) is not written: the taker's result counts. A put-back is
+    not written over a newer lease of the same worker either (it took its own row over)."""
     if not changes:
         return set()
     rows = await conn.fetch(
@@ -355,6 +359,7 @@ async def record_results(
         [c.errcode for c in changes],
         [c.errmsg for c in changes],
         [c.unknown for c in changes],
+        [c.leased_attempts for c in changes],
     )
     return {(r["account_id"], r["id"]) for r in rows}
 

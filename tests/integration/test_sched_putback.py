@@ -15,6 +15,7 @@ import asyncpg
 from gateway.domain import kinds, window
 from gateway.store import inbound
 from gateway.wechat import client as wx
+from scheduler import claim, delivery, results
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 
@@ -180,3 +181,32 @@ async def test_a_put_back_count_is_not_added_to_an_allowance_joined_since(
 
 def _text(content: str) -> dict[str, Any]:
     return {"msgtype": "text", "text": {"content": content}}
+
+
+async def test_a_late_put_back_does_not_undo_a_newer_lease_of_the_same_worker(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    """A pass's put-back is written after the row's lease ran out and another pass of the same
+    worker took it over: the put-back belongs to the old lease and must not queue the row
+    again (it would be sent by the take-over and again by the next claim)."""
+    t0 = dt.datetime.now(dt.UTC)
+    tz = h.settings(db_url, "http://127.0.0.1:1").tz
+    lease = dt.timedelta(seconds=2)
+    async with h.platform(aiohttp_server) as (mock, _client, sink):
+        await _setup(pool, mock, sink, t0, left=5)
+        async with pool.acquire() as conn:
+            claimed = await claim.claim(
+                conn, t0, worker_id="w1", tz=tz, per_account=10, total=10, lease=lease
+            )
+            later = t0 + dt.timedelta(seconds=3)
+            taken = await claim.take_over(conn, later, worker_id="w1", lease=lease, limit=10)
+            assert len(claimed.calls) == len(taken.calls) == 2
+            put_back = [(c, [(i, delivery.RELEASED) for i in c.items]) for c in claimed.calls]
+            planned = results.plan(put_back, later, tz, ONE_AT_A_TIME)
+            written, _ = await results.record(conn, "w1", later, planned)
+        assert written == set()
+        rows = await pool.fetch("SELECT status, attempts, leased_by FROM deliveries")
+        assert {(r["status"], r["attempts"], r["leased_by"]) for r in rows} == {
+            ("sending", 2, "w1")
+        }
+        assert await _remaining(pool) == 3  # the take-over re-sends what the claim counted

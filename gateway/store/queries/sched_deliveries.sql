@@ -200,14 +200,17 @@ UPDATE deliveries d
        updated_at = $2
   FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[],
               $8::integer[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[],
-              $14::integer[], $15::text[], $16::boolean[])
+              $14::integer[], $15::text[], $16::boolean[], $17::integer[])
        AS u (account_id, id, status, reason, release_at, undo_attempt, channel, client_msg_id,
-             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown)
+             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown, leased_attempts)
  WHERE d.account_id = u.account_id AND d.id = u.id
    -- `IS TRUE` hides the lease index's predicate from the planner: that partial index holds
    -- an entry for every row ever leased until vacuum, so a plan scanning it costs the whole
    -- backlog per batch (1 s per 1,000 rows at 100,000); primary-key lookups cost the batch.
    AND (d.status = 'sending') IS TRUE AND d.leased_by = $1
+   -- a put-back (no call made) speaks for its own lease only: after this worker took the row
+   -- over (attempts counted again) the take-over's call is the one in flight
+   AND (u.undo_attempt = 0 OR u.leased_attempts IS NULL OR d.attempts = u.leased_attempts)
 RETURNING d.account_id, d.id;
 
 -- name: sched_close_windows
