@@ -75,10 +75,23 @@ class WindowCount:
 
 
 async def claim_due(
-    conn: pool.Connection, now: dt.datetime, per_account: int, total: int
+    conn: pool.Connection,
+    now: dt.datetime,
+    per_account: int,
+    total: int,
+    caps: Mapping[str, int] | None = None,
 ) -> list[asyncpg.Record]:
-    """Lock due rows (queued or held, release_at <= now), fairly across accounts."""
-    return await conn.fetch(queries.get("sched_claim_due"), now, per_account, total)
+    """Lock due rows (queued or held, release_at <= now), fairly across accounts: at most
+    `per_account` of each, `caps[account]` of the accounts named there."""
+    capped = sorted((caps or {}).items())
+    return await conn.fetch(
+        queries.get("sched_claim_due"),
+        now,
+        per_account,
+        total,
+        [a for a, _ in capped],
+        [min(n, per_account) for _, n in capped],
+    )
 
 
 async def claim_message_rows(

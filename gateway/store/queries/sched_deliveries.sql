@@ -2,16 +2,20 @@
 -- parameters (the worker's clock), so that tests can move time; `now()` is not used here.
 
 -- name: sched_claim_due
--- Lock due deliveries: at most $2 per account (accounts in random order), $3 in all; rows other workers hold are skipped.
+-- Lock due deliveries: at most $2 per account (less for the accounts $4 caps at $5: calls of theirs already wait), accounts in random order, $3 in all; rows other workers hold are skipped.
 SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
        d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
        d.takeovers
-  FROM (SELECT id FROM accounts ORDER BY random()) a
+  FROM (SELECT a.id, coalesce(c.cap, $2) AS cap
+          FROM accounts a
+          LEFT JOIN unnest($4::text[], $5::integer[]) AS c (account_id, cap)
+            ON c.account_id = a.id
+         ORDER BY random()) a
  CROSS JOIN LATERAL (
        SELECT * FROM deliveries d
         WHERE d.account_id = a.id AND d.status IN ('queued', 'held') AND d.release_at <= $1
         ORDER BY d.release_at, d.id
-        LIMIT $2
+        LIMIT a.cap
           FOR UPDATE SKIP LOCKED) d
  LIMIT $3;
 
