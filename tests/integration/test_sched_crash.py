@@ -103,6 +103,7 @@ async def test_killed_worker_is_taken_over_without_repeating_idempotent_sends(
         first = await _start(db_url, mock.base, log)
         try:
             await _until(lambda: _progress(pool), "sends under way", 30)
+            await _until(lambda: _caught(pool, mock, first), "a call carried out, unrecorded", 30)
         finally:
             first.kill()
             await first.wait()
@@ -166,6 +167,34 @@ async def _progress(pool: asyncpg.Pool) -> bool:
         " FROM deliveries GROUP BY account_id"
     )
     return len(rows) == 3 and all(r["sent"] >= 4 and r["sending"] > 0 for r in rows)
+
+
+async def _caught(pool: asyncpg.Pool, mock: h.Mock, worker: asyncio.subprocess.Process) -> bool:
+    """Freeze the worker (SIGSTOP) at a moment when the platform has carried out a template
+    call and a mass call whose results the worker has not recorded: the take-over repeats
+    them, and the platform's deduplication must catch that. (A kill between two passes, every
+    result recorded and the leftovers being put back, would test nothing.) Otherwise it goes
+    on."""
+    if not await _unrecorded(pool, mock):
+        return False
+    worker.send_signal(signal.SIGSTOP)
+    if await _unrecorded(pool, mock):
+        return True
+    worker.send_signal(signal.SIGCONT)
+    return False
+
+
+async def _unrecorded(pool: asyncpg.Pool, mock: h.Mock) -> bool:
+    for account in ("tpl", "mass"):
+        # the platform's log first: what it shows carried out was done before the count
+        carried = [r for r in await mock.sent(account) if r["delivered"]]
+        recipients = sum(len(r["body"]["touser"]) if account == "mass" else 1 for r in carried)
+        sent = await pool.fetchval(
+            "SELECT count(*) FROM deliveries WHERE account_id = $1 AND status = 'sent'", account
+        )
+        if recipients <= sent:
+            return False
+    return True
 
 
 async def _all_sent(pool: asyncpg.Pool, total: int) -> bool:
