@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check bench bench-quick soak clean
+.PHONY: install run test lint check bench bench-quick bench-webhooks soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench all --quick
+
+# Webhooks (issue 16): ingest with one endpoint vs none, dispatch vs a plain aiohttp loop.
+bench-webhooks: $(BENCH_STAMP)
+	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.webhook_latency --rate 500 --seconds 20
 
 # 10 minutes of mixed callbacks and sends at half the benchmarked capacity (README
 # "Reliability"); not part of `make test`. SOAK_MINUTES=2 make soak for a shorter one.

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import calibrate, common, drain, fanout, ingest, release, scale, table
+from bench import sync as sync_bench
 
-NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale")
+NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync")
 
 # name -> (full defaults, --quick defaults); flags given on the command line win.
 DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -42,6 +43,7 @@ DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"seconds": 10, "rounds": 3, "connections": 64, "messages": 50_000, "timeout": 300},
         {"seconds": 4, "rounds": 1, "connections": 64, "messages": 10_000, "timeout": 60},
     ),
+    "sync": ({"followers": 1_000_000, "timeout": 900}, {"followers": 50_000, "timeout": 120}),
 }
 
 RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -51,6 +53,7 @@ RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "drain": (drain.run, drain.report),
     "fanout": (fanout.run, fanout.report),
     "scale": (scale.run, scale.report),
+    "sync": (sync_bench.run, sync_bench.report),
 }
 
 # Which parameters each runner takes from the shared flags.
@@ -61,6 +64,7 @@ PARAMS = {
     "drain": ("messages", "followers", "baseline_seconds", "timeout"),
     "fanout": ("followers", "timeout"),
     "scale": ("seconds", "rounds", "connections", "messages", "timeout"),
+    "sync": ("followers", "timeout"),
 }
 
 

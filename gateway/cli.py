@@ -1,9 +1,10 @@
-"""The `wxgate` command: run, serve, worker, migrate, mock-wechat, simulate."""
+"""The `wxgate` command: run, serve, worker, migrate, mock-wechat, simulate, sync-followers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
@@ -115,6 +116,8 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
             overrides["database_url"] = pg.start()
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
+    # For trying things locally: webhooks may go to `wxgate listen` on 127.0.0.1.
+    overrides["webhook_allow_private"] = True
     token_generated = settings.api_token is None
     if token_generated:
         overrides["api_token"] = pydantic.SecretStr(new_api_token())
@@ -179,6 +182,32 @@ def cmd_simulate(settings: settings_mod.Settings, args: argparse.Namespace) -> N
     print(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def cmd_sync_followers(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import sync_cli
+
+    token = settings.api_token.get_secret_value() if settings.api_token else ""
+    try:
+        sync = sync_cli.run(args.url, token, args.account)
+    except sync_cli.SyncError as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"follower sync {sync['id']} completed: {sync['followers_seen']} followers,"
+        f" {sync['pages']} pages"
+    )
+
+
+def cmd_listen(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
+    from gateway import listen
+    from gateway.domain import webhook_sign
+
+    try:
+        webhook_sign.key(args.secret)
+    except webhook_sign.InvalidSecret as exc:
+        raise CommandError(str(exc)) from None
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(listen.serve(args.port, args.secret, max_events=args.max_events))
+
+
 COMMANDS = {
     "run": (cmd_run, "everything in one process (embedded Postgres and mock WeChat by default)"),
     "serve": (cmd_serve, "the HTTP server (needs WXGATE_DATABASE_URL)"),
@@ -186,6 +215,8 @@ COMMANDS = {
     "migrate": (cmd_migrate, "apply the SQL migrations (needs WXGATE_DATABASE_URL)"),
     "mock-wechat": (cmd_mock_wechat, "the mock WeChat platform alone, on WXGATE_HOST:PORT"),
     "simulate": (cmd_simulate, "drive a follower: subscribe, scan, text, click, ..."),
+    "sync-followers": (cmd_sync_followers, "sync an account's followers from WeChat"),
+    "listen": (cmd_listen, "a local webhook receiver: verifies signatures, prints each event"),
 }
 
 
@@ -203,10 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 help="mount the mock WeChat also with WXGATE_DATABASE_URL set "
                 "(it is mounted by default only with the embedded database)",
             )
+        if name == "listen":
+            command.add_argument("--port", type=int, required=True, help="port on 127.0.0.1")
+            command.add_argument("--secret", required=True, help="the endpoint's whsec_ secret")
+            command.add_argument(
+                "--max-events", type=int, default=None, help="exit after this many events"
+            )
         if name == "simulate":
             from gateway import simulate
 
             simulate.add_arguments(command)
+        if name == "sync-followers":
+            command.add_argument("account", help="the account id")
+            command.add_argument("--url", default="http://127.0.0.1:8080", help="the gateway")
     args = parser.parse_args(argv)
     try:
         settings = settings_mod.load()

@@ -139,6 +139,7 @@ def banner(
         "wxgate is running",
         f"  gateway:      {base}   (callbacks at {base}/wechat/<account_id>)",
         f"  internal API: {base}/api/v1   (OpenAPI: {base}/api/openapi.json)",
+        f"  console:      {base}/console/   (sign in with the API token)",
         "  database:     "
         + (
             f"embedded Postgres under {settings.data_dir}" if embedded_db else "WXGATE_DATABASE_URL"

@@ -10,6 +10,8 @@ from typing import Literal
 import pydantic
 import pydantic_settings
 
+from gateway.domain import webhook_rules
+
 
 class SettingsError(Exception):
     """A setting is missing or invalid; the message is one line naming it."""
@@ -37,6 +39,14 @@ class Settings(pydantic_settings.BaseSettings):
     # Seconds a client has to send its request body (pay notify, event pages, /api/v1):
     # a slower one is answered 408 and disconnected. Callbacks have their own 5 s.
     body_read_timeout: float = pydantic.Field(default=10.0, gt=0, le=120)
+    # Webhooks out (SPEC 7). `wxgate run` allows private destinations, for trying locally.
+    webhook_allow_private: bool = False
+    webhook_timeout: float = pydantic.Field(default=10.0, gt=0, le=120)
+    webhook_retry_schedule: str = webhook_rules.DEFAULT_SCHEDULE
+    webhook_disable_after: dt.timedelta = dt.timedelta(days=5)
+    # The audit log and the console take the client's address from the first
+    # X-Forwarded-For hop only when a trusted proxy in front sets it.
+    trust_proxy: bool = False
 
     @pydantic.field_validator("quota_timezone")
     @classmethod
@@ -46,6 +56,16 @@ class Settings(pydantic_settings.BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @pydantic.field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        webhook_rules.parse_schedule(value)
+        return value
+
+    @property
+    def webhook_schedule(self) -> tuple[float, ...]:
+        return webhook_rules.parse_schedule(self.webhook_retry_schedule)
 
     @pydantic.field_validator("log_level", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import asyncpg
 
 from gateway.domain import attempts, decide, kinds, periods
-from gateway.store import deliveries, message_status, pool
+from gateway.store import deliveries, message_status, pool, tags, wakeups
 from scheduler import planner, work
 
 log = logging.getLogger(__name__)
@@ -113,12 +113,14 @@ async def claim(
         lease_until = now + lease
         calls = plan.calls(lease_until) + plan.resend(pinned, lease_until)
         calls = [dataclasses.replace(c, lease_until=lease_until) for c in calls]
+        await _charge_tag_members(conn, calls, month)
         await deliveries.give_back_units(conn, plan.give_back)
         await deliveries.apply_decisions(conn, now, worker_id, plan.changes)
         await deliveries.update_windows(conn, now, plan.windows())
         message_of = {i.key: i.message_id for i in items}
         touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
         transitions = await message_status.refresh_messages(conn, touched, now, throttle=throttle)
+    await wakeups.after_claim(conn, now, plan.unseen)
     decided = sum(1 for c in plan.changes if c.status != "sending")
     if plan.skipped:
         log.info(
@@ -159,6 +161,20 @@ def _ended_period(unit: deliveries.Unit, now: dt.datetime, tz: zoneinfo.ZoneInfo
     if unit.kind == deliveries.FOLLOWER_MONTH:
         return unit.period != periods.month_key(now, tz)
     return unit.period != periods.day_key(now, tz)
+
+
+async def _charge_tag_members(
+    conn: pool.Connection, calls: Sequence[work.Call], month: dt.date
+) -> None:
+    """Service masses to a tag consume a unit of every member who still has one, in this
+    transaction, as openid-list masses do (SPEC 9); a re-send keeps its first charge."""
+    limit = periods.MASS_LIMIT[kinds.AccountKind.SERVICE]
+    for call in calls:
+        if call.resend or not work.charges_tag_members(call):
+            continue
+        tag_id = int((call.message.audience or {})["tag_id"])
+        for item in call.items:
+            await tags.charge_mass(conn, item.account_id, item.id, tag_id, month, limit)
 
 
 def _batchable(account: work.Account, message: work.Message) -> bool:

@@ -5,7 +5,7 @@ run the same jobs against one database.
 - release tick, every `tick_seconds` (1 s): wakes the release loop (the polling fallback
   behind LISTEN/NOTIFY);
 - token refresh, every 60 s: renews cached access tokens that expire within 10 minutes;
-- expiry sweep, every 30 s: expires unfinished deliveries of messages past `expires_at`;
+- expiry sweep, every 1 s: expires unfinished deliveries of messages past `expires_at`;
 - retention, daily at 04:17 in the quota time zone: deletes inbound events older than 30 days
   and finished messages older than 90 days.
 """

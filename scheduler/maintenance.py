@@ -12,7 +12,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway.domain import periods
-from gateway.store import deliveries, oauth_states
+from gateway.store import deliveries, oauth_states, webhook_log
 from scheduler import credentials, options
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ class Maintenance:
                     conn, now - opts.events_retention, now - opts.messages_retention, usage_before
                 )
                 deleted["oauth_states"] = await oauth_states.purge_expired(conn, now)
+                # Webhook events and finished deliveries live as long as callbacks do.
+                deleted["webhooks"] = await webhook_log.purge_old(conn, now - opts.events_retention)
         except DB_ERRORS:
             log.exception("retention failed", extra={"action": "retention_failed"})
             return {}

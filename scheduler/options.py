@@ -28,7 +28,9 @@ class Options:
     tick_seconds: float = 1.0  # the polling fallback
     token_refresh_seconds: float = 60.0
     token_refresh_ahead: dt.timedelta = dt.timedelta(minutes=10)
-    sweep_seconds: float = 30.0
+    # Held past expires_at: expired within 2 s (SPEC 2.2); the sweep is one index probe on
+    # unfinished messages (messages_expiry_idx) when nothing is due.
+    sweep_seconds: float = 1.0
     events_retention: dt.timedelta = dt.timedelta(days=30)
     messages_retention: dt.timedelta = dt.timedelta(days=90)
     call_timeout: float = 5.0  # per WeChat call; keeps a clean stop under 10 s

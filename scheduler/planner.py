@@ -80,6 +80,9 @@ class Planner:
         self.changes: list[deliveries.Change] = []
         self.give_back: list[deliveries.Unit] = []
         self.skipped = 0
+        # Rows held for an event on a follower that had no row: a second look after the
+        # commit (gateway.store.wakeups) catches that follower's first callback.
+        self.unseen: list[tuple[str, int]] = []
 
     # -- fresh rows ------------------------------------------------------------------------
 
@@ -103,6 +106,13 @@ class Planner:
         decision = self._decide(item, self._usage(item))
         if not isinstance(decision, decide.Send):
             self.changes.append(self._not_sent(item, decision))
+            if (
+                isinstance(decision, decide.Hold)
+                and decision.wait_for is not None
+                and item.openid is not None
+                and (item.account_id, item.openid) not in self.recipients
+            ):
+                self.unseen.append(item.key)
             return
         if not attempts.repeat_allowed(decision.channel, item.unknown_since, self.now):
             # An earlier attempt may have arrived and the platform forgot its key.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import kinds, periods
-from gateway.store import deliveries, message_status, pool
+from gateway.store import deliveries, message_status, pool, tags
 from scheduler import backoff, delivery, options, work
 
 STALE_WINDOW = delivery.STALE_WINDOW
@@ -35,6 +35,9 @@ class Plan:
     unsubscribed: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
     no_quota: dict[tuple[str, int], tuple[str, dt.date]] = dataclasses.field(default_factory=dict)
     sent: dict[tuple[str, int], str] = dataclasses.field(default_factory=dict)  # -> msgid
+    # Service masses to a tag that were not sent and will not be re-sent with their key:
+    # the members charged at the claim get their units back (SPEC 9).
+    tag_give_back: list[tuple[str, int]] = dataclasses.field(default_factory=list)
 
 
 def plan(
@@ -62,6 +65,9 @@ def plan(
             if outcome.kind == "released" and item.window is not None:
                 # No call was made: the count the claim took goes back to the same allowance.
                 out.windows_back[item.key] = item.window
+            if work.charges_tag_members(call) and change.status != "sent":
+                if change.channel is None or change.status in ("failed", "expired"):
+                    out.tag_give_back.append(item.key)
     return out
 
 
@@ -150,6 +156,7 @@ async def record(
         await deliveries.give_back_windows(
             conn, now, [v for k, v in planned.windows_back.items() if k in written]
         )
+        await tags.give_back_mass(conn, [k for k in planned.tag_give_back if k in written])
         await deliveries.close_windows(
             conn, now, [v for k, v in planned.close_windows.items() if k in written]
         )

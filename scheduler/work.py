@@ -171,6 +171,16 @@ class Call:
     decided_at: dt.datetime | None = None  # the claim's time; None: a re-send, not re-decided
 
 
+def charges_tag_members(call: Call) -> bool:
+    """A service account's mass to a tag: it consumes a unit of every member who still has
+    one, as the platform counts it (SPEC 9), charged at the claim."""
+    return (
+        call.channel == decide.Channel.SENDALL
+        and call.account.kind == kinds.AccountKind.SERVICE
+        and call.message.audience_kind() == decide.Audience.TAG
+    )
+
+
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 

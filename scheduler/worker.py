@@ -38,6 +38,8 @@ from scheduler import (
     maintenance,
     ratelimit,
     results,
+    syncs,
+    webhooks,
     work,
 )
 from scheduler import (
@@ -327,8 +329,10 @@ class WorkerHandle:
         listener: listen.Listener,
         runners: list[asyncio.Task[None]],
         session: aiohttp.ClientSession | None,
+        hooks: webhooks.Handle | None = None,
     ) -> None:
         self.worker = worker
+        self.webhooks = hooks
         self._listener = listener
         self._runners = runners
         self._session = session
@@ -342,6 +346,8 @@ class WorkerHandle:
         worker.wake()
         jobs.stop(self._scheduler)
         await self._listener.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         _, pending = await asyncio.wait(self._runners, timeout=worker.options.stop_timeout)
         for task in pending:
             task.cancel()
@@ -407,9 +413,21 @@ async def start_worker(
         if session is not None:
             await session.close()
         raise
+    try:
+        hooks = await webhooks.start(settings, pool, worker_id=worker.worker_id)
+    except BaseException:
+        await listener.stop()
+        if session is not None:
+            await session.close()
+        raise
     loop = asyncio.get_running_loop()
     runners = [loop.create_task(_runner(worker)) for _ in range(max(1, opts.runners))]
-    handle = WorkerHandle(worker, listener, runners, session)
+    # Follower syncs (SPEC 9): their own loop, stopped with the worker.
+    follower_sync = syncs.FollowerSync(
+        pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
+    )
+    runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
+    handle = WorkerHandle(worker, listener, runners, session, hooks)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})
     return handle

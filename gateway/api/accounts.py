@@ -34,6 +34,7 @@ def public(row: dict[str, Any], settings: settings_mod.Settings) -> dict[str, An
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "upgraded_at": row["upgraded_at"],
+        "followers_synced_at": row["followers_synced_at"],
     }
 
 
@@ -83,7 +84,9 @@ async def create_account(request: web.Request) -> web.Response:
 async def list_accounts(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, models.PageQuery)
     after = bodies.text_cursor(query.cursor)
-    rows = await store.list_accounts(request.app[keys.POOL], after, query.limit + 1)
+    grant = request[keys.GRANT]
+    only = None if grant.all_accounts else sorted(grant.accounts)
+    rows = await store.list_accounts(request.app[keys.POOL], after, query.limit + 1, only)
     settings = request.app[keys.SETTINGS]
     items = [m.Account(**public(r, settings)) for r in rows[: query.limit]]
     more = len(rows) > query.limit

@@ -11,11 +11,14 @@ from gateway import settings as settings_mod
 from gateway.api import (
     account_cache,
     accounts,
+    api_tokens,
+    audit,
     auth,
     callbacks,
     errors,
     event_pages,
     events,
+    follower_syncs,
     followers,
     health,
     keys,
@@ -26,7 +29,12 @@ from gateway.api import (
     payments,
     paynotify,
     qrcodes,
+    tags,
+    webhook_log,
+    webhooks,
 )
+from gateway.console import routes as console_routes
+from gateway.console import session as console_session
 from gateway.store import group_commit
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wechat_client
@@ -85,6 +93,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/{id}", accounts.get_account)
     app.router.add_patch("/api/v1/accounts/{id}", accounts.update_account)
     app.router.add_get("/api/v1/accounts/{id}/followers", followers.list_followers)
+    app.router.add_post("/api/v1/accounts/{id}/followers/sync", follower_syncs.start_sync)
+    app.router.add_get("/api/v1/accounts/{id}/followers/sync/{sync_id}", follower_syncs.get_sync)
     app.router.add_get("/api/v1/accounts/{id}/followers/{openid}", followers.get_follower)
     app.router.add_post("/api/v1/accounts/{id}/messages", messages.create_message)
     app.router.add_get("/api/v1/accounts/{id}/messages", messages.list_messages)
@@ -92,14 +102,37 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
     app.router.add_post("/api/v1/accounts/{id}/messages/{message_id}/retry", messages.retry_message)
     app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
+    app.router.add_get("/api/v1/accounts/{id}/tags", tags.list_tags)
+    app.router.add_post("/api/v1/accounts/{id}/tags", tags.create_tag)
+    app.router.add_delete("/api/v1/accounts/{id}/tags/{tag_id}", tags.delete_tag)
+    app.router.add_post("/api/v1/accounts/{id}/tags/{tag_id}/members", tags.add_members)
+    app.router.add_delete("/api/v1/accounts/{id}/tags/{tag_id}/members", tags.remove_members)
     app.router.add_get("/api/v1/accounts/{id}/payments", payments.list_payments)
     app.router.add_post("/api/v1/accounts/{id}/events", events.create_event)
     app.router.add_get("/api/v1/accounts/{id}/events/{event_id}", events.get_event)
+    # Webhooks out (SPEC 7).
+    endpoints = "/api/v1/accounts/{id}/endpoints"
+    app.router.add_post(endpoints, webhooks.create_endpoint)
+    app.router.add_get(endpoints, webhooks.list_endpoints)
+    app.router.add_get(endpoints + "/{eid}", webhooks.get_endpoint)
+    app.router.add_patch(endpoints + "/{eid}", webhooks.update_endpoint)
+    app.router.add_delete(endpoints + "/{eid}", webhooks.delete_endpoint)
+    app.router.add_post(endpoints + "/{eid}/secret/rotate", webhooks.rotate_secret)
+    app.router.add_get(endpoints + "/{eid}/deliveries", webhook_log.list_deliveries)
+    app.router.add_post(endpoints + "/{eid}/deliveries/{did}/retry", webhook_log.retry_delivery)
+    app.router.add_post(endpoints + "/{eid}/replay", webhook_log.replay)
+    app.router.add_get("/api/v1/accounts/{id}/inbound", webhook_log.list_inbound)
+    # Scoped tokens and the audit log (SPEC 11), administrator only.
+    app.router.add_post("/api/v1/tokens", api_tokens.create_token)
+    app.router.add_get("/api/v1/tokens", api_tokens.list_tokens)
+    app.router.add_delete("/api/v1/tokens/{token_id}", api_tokens.revoke_token)
+    app.router.add_get("/api/v1/audit", audit.list_audit)
 
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
     app = web.Application(
-        client_max_size=MAX_BODY, middlewares=[errors.middleware, auth.middleware]
+        client_max_size=MAX_BODY,
+        middlewares=[errors.middleware, auth.middleware, console_session.middleware],
     )
     app[keys.SETTINGS] = settings
     app[keys.ACCOUNT_CREATED_HOOKS] = []
@@ -108,4 +141,5 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)
     setup_routes(app)
+    console_routes.setup(app)
     return app

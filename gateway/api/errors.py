@@ -17,9 +17,14 @@ STATUS = {
     "not_found": 404,
     "validation_error": 422,
     "capability_not_available": 403,
+    # A scoped API token lacks the scope (or the route is the administrator's only).
+    "forbidden": 403,
     "downgrade_not_allowed": 409,
     "idempotency_conflict": 409,
     "qr_permanent_limit_reached": 409,
+    "sync_running": 409,  # a follower sync of the account is running (SPEC 9)
+    "tag_limit_reached": 409,  # 100 tags per account
+    "too_many_tags": 409,  # 20 tags per follower
     "payload_too_large": 413,
     "request_timeout": 408,
     "too_many_requests": 429,

@@ -57,8 +57,17 @@ def _resource(
             remaining=current.remaining if is_open else None,
         ),
         mass_quota=quota,
+        subscribe_scene=row["subscribe_scene"],
+        qr_scene=row["qr_scene"],
+        remark=row["remark"],
+        tags=list(row["tags"]),
+        synced_at=row["synced_at"],
         updated_at=row["updated_at"],
     )
+
+
+# The console shows a follower as the API does.
+resource = _resource
 
 
 async def get_follower(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import account_cache
+from gateway.domain import scopes
 from gateway.store import group_commit
 from gateway.wechat import client as wechat_client
 
@@ -26,3 +27,7 @@ AccountHook = Callable[[dict[str, Any]], Awaitable[None]]
 ACCOUNT_CREATED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_created_hooks")
 # Awaited after an account is changed through the API (PATCH), with the new row.
 ACCOUNT_CHANGED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_changed_hooks")
+
+# The grant of the bearer of an /api/v1 request (the administrator or a scoped token), set by
+# gateway.api.auth before the handler runs.
+GRANT = web.RequestKey("grant", scopes.Grant)

@@ -95,6 +95,9 @@ class Account(models.Resource):
     created_at: dt.datetime
     updated_at: dt.datetime
     upgraded_at: dt.datetime | None
+    followers_synced_at: dt.datetime | None = pydantic.Field(
+        description="when the last follower sync completed (SPEC 9); null: never"
+    )
 
 
 class CreatedAccount(Account):

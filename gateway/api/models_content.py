@@ -171,3 +171,7 @@ MassContent = Annotated[
     TextMsg | MpnewsMsg | VoiceMsg | ImageMsg | MpVideoMsg | CardMsg,
     pydantic.Field(discriminator="msgtype"),
 ]
+
+# Customer-service content that the mass API also takes: what `outside_window: reach` (a
+# one-recipient mass send) can carry. news, video, music, msgmenu and miniprogrampage cannot.
+REACH_MSGTYPES: frozenset[str] = frozenset({"text", "image", "voice", "mpnews", "wxcard"})

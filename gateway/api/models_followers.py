@@ -46,6 +46,11 @@ class Follower(models.Resource):
     oauth: OAuthGrant | None
     window: Window
     mass_quota: MassQuota | None = pydantic.Field(description="service accounts only")
+    subscribe_scene: str | None = pydantic.Field(description="how they followed (from a sync)")
+    qr_scene: str | None = pydantic.Field(description="the QR scene they followed by (sync)")
+    remark: str | None
+    tags: list[int] = pydantic.Field(description="the platform tag ids the follower holds")
+    synced_at: dt.datetime | None = pydantic.Field(description="last written by a sync")
     updated_at: dt.datetime
 
 

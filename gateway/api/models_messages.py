@@ -73,11 +73,28 @@ class _Timing(models.Request):
 class CustomerServiceMessage(_Timing):
     type: Literal["customer_service"]
     to: OpenId
-    content: models_content.CustomerServiceContent
+    # Before `content`, whose check reads it.
     outside_window: Literal["hold", "reach"] = pydantic.Field(
         default="hold",
-        description="reach: outside the window, send as a 1-recipient mass (service only)",
+        description="reach: outside the window, send as a 1-recipient mass (service only; "
+        "content of msgtype " + ", ".join(sorted(models_content.REACH_MSGTYPES)) + ")",
     )
+    content: models_content.CustomerServiceContent
+
+    @pydantic.field_validator("content")
+    @classmethod
+    def _reachable(
+        cls, content: pydantic.BaseModel, info: pydantic.ValidationInfo
+    ) -> pydantic.BaseModel:
+        msgtype = getattr(content, "msgtype", None)
+        if info.data.get("outside_window") == "reach" and msgtype not in (
+            models_content.REACH_MSGTYPES
+        ):
+            raise ValueError(
+                f"content.msgtype {msgtype!r} cannot go out with outside_window=reach: the mass"
+                " API takes only " + ", ".join(sorted(models_content.REACH_MSGTYPES))
+            )
+        return content
 
 
 class MiniProgram(models.Request):

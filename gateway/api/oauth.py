@@ -21,7 +21,7 @@ from aiohttp import web
 from gateway import oauth_sign
 from gateway.api import errors, keys
 from gateway.domain import kinds, redirects
-from gateway.store import oauth_states, queries
+from gateway.store import oauth_states, queries, webhooks
 from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
@@ -186,8 +186,19 @@ async def callback(request: web.Request) -> web.Response:
     location = _location(
         row["target"], {"openid": openid, "issued_at": issued_at, "signature": signature}
     )
-    await db.execute(
-        queries.get("oauth_record_grant"), account["id"], openid, row["scope"], unionid, nickname
-    )
+    async with db.acquire() as conn, conn.transaction():
+        await conn.execute(
+            queries.get("oauth_record_grant"),
+            account["id"],
+            openid,
+            row["scope"],
+            unionid,
+            nickname,
+        )
+        # The grant's webhook (SPEC 7) in the transaction that records it.
+        grant_data = {"openid": openid, "scope": row["scope"], "unionid": unionid}
+        if nickname is not None:
+            grant_data["nickname"] = nickname
+        await webhooks.emit(conn, str(account["id"]), "oauth.granted", openid, grant_data)
     log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account["id"]})
     raise web.HTTPFound(location)

@@ -3,7 +3,6 @@ the pydantic models that validate the requests and shape the answers (no auth ne
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import Any
 
@@ -11,16 +10,17 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models
+from gateway.api import errors, models, openapi_ops, openapi_syncs, openapi_webhooks
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
 from gateway.api import models_messages as mm
 from gateway.api import models_payments as mp
 from gateway.api import models_qrcodes as mq
+from gateway.api import models_tokens as mt
 from gateway.api import openapi_examples as examples
 
-Model = type[pydantic.BaseModel]
+Model = openapi_ops.Model
 REF = "#/components/schemas/{model}"
 
 _ACCOUNT_ID = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9_-]{0,63}$"}
@@ -33,11 +33,21 @@ _PATH: dict[str, tuple[str, dict[str, Any], object]] = {
     ),
     "message_id": ("message id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
     "event_id": ("event id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "sync_id": ("follower sync id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "tag_id": ("platform tag id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}, 100),
+    "eid": (
+        "webhook endpoint id",
+        {"type": "string", "pattern": r"^ep_[0-9a-f]{24}$"},
+        "ep_000000000000000000000001",
+    ),
+    "did": ("delivery id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
+    "token_id": ("API token id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, 1),
 }
 _ERROR_TEXT = {
     400: "bad_request: the body is not valid JSON",
     401: "unauthorized: missing or wrong bearer token",
-    403: "capability_not_available: the account kind lacks the capability",
+    403: "capability_not_available: the account kind lacks the capability; forbidden: the "
+    "token lacks the scope (or the route is the administrator's only)",
     404: "not_found: no such account or resource",
     408: "request_timeout: the body did not arrive within WXGATE_BODY_READ_TIMEOUT "
     "(the connection is closed)",
@@ -47,20 +57,18 @@ _ERROR_TEXT = {
     502: "upstream_error: WeChat refused or did not answer",
 }
 _BODY_ERRORS = (400, 408, 413, 422)
+_AUTH_TEXT = (
+    "Authentication: `Authorization: Bearer <token>`, either the administrator's token "
+    "(WXGATE_API_TOKEN) or a scoped token made with POST /api/v1/tokens. A scoped token "
+    "reaches only its accounts (any other answers 404 not_found, as a missing account does) "
+    "and only its scopes (403 forbidden otherwise): read allows GETs; send adds messages, QR "
+    "codes, webhook replays and delivery retries; manage adds every other change (account "
+    "settings and creation, endpoints, reply rules, menus, syncs, tags). /api/v1/tokens and "
+    "/api/v1/audit are the administrator's only. "
+)
 
 
-@dataclasses.dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    operation_id: str
-    summary: str
-    ok: dict[int, tuple[str, Model]]
-    errors: tuple[int, ...] = ()
-    body: Model | None = None
-    query: Model | None = None
-    headers: tuple[str, ...] = ()
-
+Operation = openapi_ops.Operation
 
 _ACC = "/api/v1/accounts"
 OPERATIONS: tuple[Operation, ...] = (
@@ -198,6 +206,43 @@ OPERATIONS: tuple[Operation, ...] = (
         {200: ("the event", me.Event)},
         (404,),
     ),
+    *openapi_syncs.OPERATIONS,
+    *openapi_webhooks.OPERATIONS,
+    Operation(
+        "post",
+        "/api/v1/tokens",
+        "createToken",
+        "Create a scoped API token (administrator only); its text is in this answer only",
+        {201: ("created", mt.CreatedToken)},
+        (),
+        mt.NewToken,
+    ),
+    Operation(
+        "get",
+        "/api/v1/tokens",
+        "listTokens",
+        "List the scoped tokens, revoked ones included, never their text (administrator only)",
+        {200: ("a page", mt.TokenPage)},
+        (422,),
+        query=models.PageQuery,
+    ),
+    Operation(
+        "delete",
+        "/api/v1/tokens/{token_id}",
+        "revokeToken",
+        "Revoke a token at once, and end its console sessions (administrator only)",
+        {200: ("the revoked token", mt.Token)},
+        (404,),
+    ),
+    Operation(
+        "get",
+        "/api/v1/audit",
+        "listAudit",
+        "Every change made through the API or the console, newest first (administrator only)",
+        {200: ("a page", mt.AuditPage)},
+        (422,),
+        query=mt.AuditQuery,
+    ),
 )
 
 
@@ -230,7 +275,8 @@ def _json(ref: dict[str, Any]) -> dict[str, Any]:
 
 def _operation(op: Operation, refs: dict[tuple[Model, str], Any]) -> dict[str, Any]:
     error_ref = refs[(models.ErrorResponse, "serialization")]
-    statuses = {401, *op.errors, *(_BODY_ERRORS if op.body else ())}
+    # Any route may answer 403 forbidden to a scoped token without the scope it needs.
+    statuses = {401, 403, *op.errors, *(_BODY_ERRORS if op.body else ())}
     responses: dict[str, Any] = {
         str(status): {"description": text, "content": _json(refs[(model, "serialization")])}
         for status, (text, model) in op.ok.items()
@@ -275,7 +321,8 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "wxgate internal API",
             "version": "1",
-            "description": 'Errors: {"error": {"code", "message", "details"}}. Codes: '
+            "description": _AUTH_TEXT
+            + 'Errors: {"error": {"code", "message", "details"}}. Codes: '
             + ", ".join(f"{code} {status}" for code, status in errors.STATUS.items()),
         },
         "paths": paths,

@@ -205,8 +205,9 @@ def _mass(
             return Hold(HoldReason.DAILY_MASS_USED, periods.next_day_start(now, account.tz))
         return Send(Channel.SENDALL, 1, "account_day")
     if message.audience == Audience.TAG:
-        # The platform itself skips tag members whose month is used up, so a service tag
-        # send consumes no local units (our per-follower counts may then run low).
+        # The platform skips tag members whose month is used up and counts one against
+        # every other member: the scheduler charges each member who still has a unit in
+        # the claim transaction (one SQL statement over the tag's members, SPEC 9).
         return Send(Channel.SENDALL, 0, None)
     # OPENIDS, or ALL expanded by the scheduler into openid lists: one unit per recipient.
     if not _subscribed(follower):

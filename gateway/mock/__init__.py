@@ -24,6 +24,11 @@ Choices and extensions, where the platform is silent or a test needs a handle:
 - Retried pushes repeat the body, CreateTime, timestamp, nonce and signatures exactly.
 - `wechat-2023`: each trigger (message, follow/scan/click, payment) keeps its own allowance,
   reset to full by a new trigger of its kind; a send uses the one expiring first.
+- Seeded followers (`POST /_mock/accounts/{app_id}/followers/seed {"count", "prefix"?}`) are
+  openids `prefix` + zero-padded index (28 characters), subscribed one second apart before the
+  seed, made on demand (`roster`); `user/get` lists seeded followers first, then the others in
+  the order the mock met them. A tag mass skips members over quota as the platform does; it
+  is a violation only when it reaches none of its members.
 - WeChat Pay: an account registered with `pay_notify_url` and `apiv3_key` (and `mch_id`) gets
   a signed, encrypted API v3 notification for each `pay` action (`amount`, `out_trade_no`),
   re-signed on every retry; the platform certificate is at `GET /_mock/pay/certificate`.

@@ -52,14 +52,17 @@ def apply(
     if action == "subscribe":
         if follower.subscribed:
             raise _conflict("subscribe: the follower is already subscribed")
-        _subscribe(follower, now)
+        _subscribe(follower, now, "ADD_SCENE_SEARCH")
         return events.subscribe(account, openid, t)
     if action == "scan":
         scene = str(_require(body.scene, "scene", action))
         ticket = qrcodes.live_ticket(account, scene, now) or mock.opaque(40)
         follows = follower.subscribed
         if not follows:
-            _subscribe(follower, now)
+            _subscribe(follower, now, "ADD_SCENE_QR_CODE")
+            number = scene.isdigit() and int(scene) < 2**32
+            follower.qr_scene = int(scene) if number else 0
+            follower.qr_scene_str = "" if number else scene
         window.open_by(follower, "event", now)
         return events.scan(account, openid, t, scene, ticket, follows=follows)
     if action == "unsubscribe":
@@ -84,8 +87,9 @@ def apply(
     return None
 
 
-def _subscribe(follower: state.Follower, now: datetime) -> None:
+def _subscribe(follower: state.Follower, now: datetime, scene: str) -> None:
     follower.subscribed, follower.subscribed_at = True, now
+    follower.subscribe_scene, follower.qr_scene, follower.qr_scene_str = scene, 0, ""
     window.open_by(follower, "event", now)
 
 

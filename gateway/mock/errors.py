@@ -36,6 +36,7 @@ MESSAGES: dict[int, str] = {
     45028: "has no masssend quota",
     45047: "out of response count limit",
     45056: "too many tags",
+    45057: "can't delete the tag that has too many fans",
     45058: "can't modify sys tag",
     45059: "too many tags for user",
     45065: "clientmsgid exist",

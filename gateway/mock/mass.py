@@ -103,7 +103,9 @@ async def sendall(call: calls.Call) -> calls.Outcome:
         members = sorted(call.account.tags[tag_id or 0].members)
     recipients = quota.audience(call.account, members, call.now, tz)
     call.account.sendall_log.append((call.now, to_all))
-    # Sending to everyone is filtered by the platform as a matter of course; naming a tag
-    # (the gateway's one-member tags) is the caller choosing its recipients.
-    verdict = "ok" if to_all else recipients.violation() or "ok"
+    # Sending to everyone or to a tag is filtered by the platform as a matter of course: a
+    # tag's members over quota are skipped. A tag mass that reaches none of its members (the
+    # gateway's one-member tags) is the caller sending what no one receives.
+    reached_none = bool(members) and not recipients.eligible
+    verdict = "ok" if to_all or not reached_none else recipients.violation() or "ok"
     return _submit(call, key, recipients, verdict)

@@ -16,6 +16,7 @@ from gateway.mock import (
     qrcodes,
     tags,
     tokens,
+    users,
 )
 
 
@@ -33,6 +34,10 @@ def setup_routes(app: web.Application) -> None:
         "/cgi-bin/tags/delete": tags.delete,
         "/cgi-bin/tags/members/batchtagging": tags.tag_members,
         "/cgi-bin/tags/members/batchuntagging": tags.untag_members,
+        "/cgi-bin/tags/update": tags.update,
+        "/cgi-bin/user/tag/get": tags.members,
+        "/cgi-bin/tags/getidlist": tags.id_list,
+        users.BATCHGET_PATH: users.batchget,
         qrcodes.CREATE_PATH: qrcodes.create,
         paysend.REDPACK_PATH: paysend.send_redpack,
         paysend.COUPON_PATH: paysend.send_coupon,
@@ -42,6 +47,8 @@ def setup_routes(app: web.Application) -> None:
     tags_get = calls.endpoint("/cgi-bin/tags/get", tags.list_tags, json_body=False)
     router.add_get("/cgi-bin/tags/get", tags_get)
     router.add_post("/cgi-bin/tags/get", tags_get)
+    for path, rule in ((users.GET_PATH, users.get_list), (users.INFO_PATH, users.get_info)):
+        router.add_get(path, calls.endpoint(path, rule, json_body=False))
     router.add_get(qrcodes.SHOW_PATH, qrcodes.show)
     router.add_get(oauth.AUTHORIZE_PATH, oauth.authorize)
     router.add_get(oauth.EXCHANGE_PATH, oauth.exchange)
@@ -56,6 +63,7 @@ def setup_routes(app: web.Application) -> None:
     router.add_delete("/_mock/accounts/{app_id}/sent", control.clear_sent)
     router.add_get("/_mock/accounts/{app_id}/callbacks", control.callbacks)
     router.add_delete("/_mock/accounts/{app_id}/callbacks", control.clear_callbacks)
+    router.add_post("/_mock/accounts/{app_id}/followers/seed", users.seed)
     router.add_get("/_mock/accounts/{app_id}/followers/{openid}", actions.show)
     router.add_post("/_mock/accounts/{app_id}/followers/{openid}/actions", actions.act)
     router.add_get("/_mock/accounts/{app_id}/payments", pay.payments)

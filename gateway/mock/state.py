@@ -9,6 +9,10 @@ import secrets
 from datetime import datetime
 from typing import Any, Literal
 
+from gateway.mock import roster
+from gateway.mock.roster import Allowance as Allowance
+from gateway.mock.roster import Follower as Follower
+
 Kind = Literal["service", "subscription"]
 Profile = Literal["seed", "wechat-2023"]
 TokenSource = Literal["stable", "classic"]
@@ -16,26 +20,6 @@ TokenSource = Literal["stable", "classic"]
 # Fault decisions use a seeded generator so that a test run is repeatable; ids and tokens
 # come from `secrets` so that a restarted mock never reissues a value a gateway still holds.
 FAULT_SEED = 20140101
-
-
-@dataclasses.dataclass
-class Allowance:
-    """One trigger's customer-service allowance under the `wechat-2023` rules."""
-
-    until: datetime
-    remaining: int | None  # None: unlimited
-
-
-@dataclasses.dataclass
-class Follower:
-    openid: str
-    subscribed: bool = False
-    subscribed_at: datetime | None = None
-    unsubscribed_at: datetime | None = None
-    last_interaction: datetime | None = None
-    window_end: datetime | None = None  # `seed` profile
-    allowances: dict[str, Allowance] = dataclasses.field(default_factory=dict)
-    mass_received: list[datetime] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -118,7 +102,7 @@ class Account:
     original_id: str
     encoding_aes_key: str | None = None
     rule_profile: Profile = "seed"
-    followers: dict[str, Follower] = dataclasses.field(default_factory=dict)
+    followers: roster.Roster = dataclasses.field(default_factory=roster.Roster)
     stable_token: str | None = None
     classic_token: str | None = None
     token_fetches: dict[str, int] = dataclasses.field(

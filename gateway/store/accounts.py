@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import encoding, kinds
-from gateway.store import errors, queries
+from gateway.store import errors, messages, queries
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,13 @@ async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any
 
 
 async def list_accounts(
-    conn: pool_mod.Connection | asyncpg.Pool, after: str | None, limit: int
+    conn: pool_mod.Connection | asyncpg.Pool,
+    after: str | None,
+    limit: int,
+    only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` accounts ordered by id, after `after`."""
-    rows = await conn.fetch(queries.get("api_account_list"), after, limit)
+    """Up to `limit` accounts ordered by id, after `after`; `only`: just these ids."""
+    rows = await conn.fetch(queries.get("api_account_list"), after, limit, only)
     return [dict(r) for r in rows]
 
 
@@ -138,6 +141,13 @@ async def update_account(
         )
         assert row is not None
         if upgraded:
+            # What waits goes out under the service account's rules (SPEC 2.2).
+            await conn.execute(
+                queries.get("api_account_fan_out_all"),
+                account_id,
+                messages.EMPTY_AUDIENCE,
+                timeout=messages.FAN_OUT_TIMEOUT,
+            )
             await conn.execute(queries.get("api_account_wake_held"), account_id)
             await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import asyncpg
 
-from gateway.domain import marketing
-from gateway.store import errors, messages, queries
+from gateway.domain import marketing, webhook_payload
+from gateway.store import errors, messages, queries, webhooks
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,8 @@ async def register(
         if not marketing.has_room(event["registered"], event["capacity"]):
             return "full"
         await conn.execute(queries.get("event_register"), account_id, event_id, openid, now)
+        data = {"event_id": event_id, "openid": openid, "at": webhook_payload.rfc3339(now)}
+        await webhooks.emit(conn, account_id, "marketing.registered", openid, data)
         await conn.execute(queries.get("event_count_registration"), account_id, event_id)
         template = event["reminder_template"]
         if template is not None:
@@ -208,6 +210,9 @@ async def check_in(
             # Concurrent scans: the row lock makes exactly one of them see it unchecked.
             checked = await conn.fetchval(queries.get("event_check_in_registered"), *args)
             fresh = checked is not None
+        if fresh:
+            data = {"event_id": event["id"], "openid": openid, "at": webhook_payload.rfc3339(at)}
+            await webhooks.emit(conn, account_id, "marketing.checked_in", openid, data)
         key, digest = _key(event["id"], "welcome", openid)
         welcome = messages.NewMessage(
             type="customer_service",
@@ -246,10 +251,18 @@ async def attendee(db: Db, account_id: str, event_id: int, openid: str) -> dict[
 async def save_answers(
     db: Db, account_id: str, event_id: int, openid: str, answers: dict[str, Any]
 ) -> bool:
-    """Store survey answers once per follower; False if they had answered already."""
-    stored = await db.fetchval(
-        queries.get("event_survey_answer"), account_id, event_id, openid, answers
-    )
+    """Store survey answers once per follower, with their webhook; False if they had
+    answered already."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await save_answers(conn, account_id, event_id, openid, answers)
+    async with db.transaction():
+        stored = await db.fetchval(
+            queries.get("event_survey_answer"), account_id, event_id, openid, answers
+        )
+        if stored is not None:
+            data = {"event_id": event_id, "openid": openid, "answers": answers}
+            await webhooks.emit(db, account_id, "marketing.survey_answered", openid, data)
     if stored is not None:
         log.info(
             "survey answered",

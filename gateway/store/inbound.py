@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.domain import kinds, window
-from gateway.store import deliveries, pool, queries
+from gateway.store import deliveries, pool, queries, wakeups, webhooks
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -51,6 +51,7 @@ class _Follower:
     subscribed: bool
     window: window.Window
     first_qr_scene: str | None
+    subscription_at: dt.datetime | None = None  # of the event that set `subscribed` last
     subscribed_at: dt.datetime | None = None
     unsubscribed_at: dt.datetime | None = None
     last_interaction_at: dt.datetime | None = None
@@ -59,21 +60,30 @@ class _Follower:
     wake: bool = False
 
 
+def _latest(a: dt.datetime | None, b: dt.datetime) -> dt.datetime:
+    return b if a is None or b > a else a
+
+
 def apply(state: _Follower, record: EventRecord) -> None:
-    """Fold one follower event into the follower's state (pure, in arrival order)."""
+    """Fold one follower event into the follower's state (pure). Events come in arrival
+    order, but the subscription follows their time: an event older than the one that set
+    it last leaves it alone (ties: the later arrival wins)."""
     at = record.at
-    if record.event == "subscribe":
-        if not state.subscribed:
-            state.wake = True  # a re-subscribe releases what waited for it
-        state.subscribed = True
-        state.subscribed_at = at
-    elif record.event == "unsubscribe":
-        state.subscribed = False
-        state.unsubscribed_at = at
     interaction = record.interaction
+    if record.event == "subscribe":
+        state.subscribed_at = _latest(state.subscribed_at, at)
+    elif record.event == "unsubscribe":
+        state.unsubscribed_at = _latest(state.unsubscribed_at, at)
+    # Only followers can message, scan or click: an interaction proves the subscription.
+    says = None if interaction is None else True
+    if record.event in ("subscribe", "unsubscribe"):
+        says = record.event == "subscribe"
+    if says is not None and (state.subscription_at is None or at >= state.subscription_at):
+        if says and not state.subscribed:
+            state.wake = True  # a re-subscribe releases what waited for it
+        state.subscribed = says
+        state.subscription_at = at
     if interaction is not None:
-        # Only followers can message, scan or click: the interaction proves the subscription.
-        state.subscribed = True
         state.window = window.open_window(
             state.window, interaction, at, record.profile, record.kind
         )
@@ -105,6 +115,7 @@ async def _lock_followers(
                 window=window.Window(r["window_ends_at"], r["window_remaining"]),
                 first_qr_scene=r["first_qr_scene"],
                 last_interaction_at=r["last_interaction_at"],
+                subscription_at=r["subscription_at"],
             )
         missing = [k for k in missing if k not in found]
         if not missing:
@@ -146,6 +157,8 @@ async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> 
         inserted = await _ingest_seed(conn, records)
     else:
         inserted = await _ingest_general(conn, records)
+    # Retries too: if this look failed after the commit, WeChat's retry takes it again.
+    await wakeups.after_ingest(conn, [(r.account_id, r.openid) for r in records if _wakes(r)])
     results = []
     claimed: set[tuple[str, str]] = set()
     for r in records:
@@ -153,6 +166,13 @@ async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> 
         results.append(key in inserted and key not in claimed)
         claimed.add(key)
     return results
+
+
+def _wakes(record: EventRecord) -> bool:
+    """A window trigger or a subscribe: the follower's held deliveries may be due."""
+    if record.event in JOB_EVENTS:
+        return False
+    return record.interaction is not None or record.event == "subscribe"
 
 
 def _seed_only(record: EventRecord) -> bool:
@@ -199,6 +219,8 @@ async def _ingest_general(
         rows = await conn.fetch(queries.get("inbound_insert_events"), *_columns(unique))
         inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
         fresh = [r for r in unique if (r.account_id, r.dedupe_key) in inserted]
+        if fresh:
+            await webhooks.outbox_inbound(conn, [(r.account_id, r.dedupe_key) for r in fresh])
         follower_events = [r for r in fresh if r.event not in JOB_EVENTS]
         if follower_events:
             await _apply_followers(conn, follower_events)
@@ -227,6 +249,7 @@ async def _apply_followers(conn: pool.Connection, events: Sequence[EventRecord])
         [s.window.remaining for _, s in touched],
         [s.first_qr_scene for _, s in touched],
         [s.latest_qr_scene for _, s in touched],
+        [s.subscription_at for _, s in touched],
     )
     woken = [k for k, s in touched if s.wake]
     if woken:

@@ -82,9 +82,11 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     kind = await conn.fetchval(queries.get("api_account_kind_share"), account_id)
     if kind is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    message_id: int = await conn.fetchval(
+    inserted = await conn.fetchrow(
         queries.get("api_message_insert"), *_message_columns(account_id, msg)
     )
+    assert inserted is not None
+    message_id: int = inserted["id"]
     if msg.openids is None and kind == "service":
         tag = await conn.execute(
             queries.get("api_deliveries_fan_out"),
@@ -102,7 +104,12 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     total = _rows(tag)
     await conn.execute(queries.get("api_message_set_total"), account_id, message_id, total)
     transition = queries.get("api_transition_insert")
-    await conn.execute(transition, account_id, message_id, "queued", None, {"recipients": total})
+    # Queued, or held `not_before` until a future not_before (SPEC 2.2).
+    status, reason = inserted["status"], inserted["reason"]
+    detail: dict[str, Any] = {"recipients": total}
+    if reason is not None:
+        detail["release_at"] = msg.not_before.isoformat() if msg.not_before else None
+    await conn.execute(transition, account_id, message_id, status, reason, detail)
     if total == 0:
         await conn.execute(
             queries.get("api_message_fail_empty"), account_id, message_id, EMPTY_AUDIENCE
@@ -127,8 +134,9 @@ async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, 
     message = dict(row)
     at, detail = message.pop("history_at"), message.pop("history_detail")
     del message["notified"]
-    message["counts"] = {"queued": message["recipients_total"]}
-    message["history"] = [{"at": at, "status": "queued", "reason": None, "detail": detail}]
+    status, reason = message["status"], message["reason"]
+    message["counts"] = {status: message["recipients_total"]}
+    message["history"] = [{"at": at, "status": status, "reason": reason, "detail": detail}]
     return message
 
 
@@ -207,12 +215,20 @@ async def get_message(db: Db, account_id: str, message_id: int) -> dict[str, Any
 
 
 async def list_messages(
-    db: Db, account_id: str, status: str | None, before: int | None, limit: int
+    db: Db,
+    account_id: str,
+    status: str | None,
+    before: int | None,
+    limit: int,
+    reason: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` messages newest first, with ids below `before`; unknown account: NotFound."""
+    """Up to `limit` messages newest first, with ids below `before`, of `status` and `reason`
+    when given; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(queries.get("api_message_list"), account_id, status, before, limit)
+    rows = await db.fetch(
+        queries.get("api_message_list"), account_id, status, before, limit, reason
+    )
     return [dict(r) for r in rows]
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from gateway.domain import kinds, window
-from gateway.store import errors, queries
+from gateway.domain import kinds, webhook_payload, window
+from gateway.store import errors, queries, webhooks
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,21 @@ async def _open_window(
     await conn.execute(queries.get("inbound_wake_deliveries"), [account_id], [openid])
 
 
+def _data(payment: Payment) -> dict[str, Any]:
+    """`data` of a payment.succeeded webhook."""
+    success = payment.success_time
+    return {
+        "openid": payment.openid,
+        "transaction_id": payment.transaction_id,
+        "out_trade_no": payment.out_trade_no,
+        "amount_total": payment.amount_total,
+        "currency": payment.currency,
+        "trade_state": payment.trade_state,
+        "trade_type": payment.trade_type,
+        "success_time": None if success is None else webhook_payload.rfc3339(success),
+    }
+
+
 async def record_payment(
     pool: asyncpg.Pool,
     account: dict[str, Any],
@@ -134,6 +149,10 @@ async def record_payment(
         )
         if stored is None:
             return False
+        if payment.trade_state == "SUCCESS":
+            await webhooks.emit(
+                conn, account_id, "payment.succeeded", payment.openid, _data(payment)
+            )
         if kinds.has_capability(kind, kinds.Capability.PAYMENTS):
             profile = window.RuleProfile(account["rule_profile"])
             await _open_window(conn, account_id, payment.openid, at, kind, profile)

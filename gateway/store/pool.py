@@ -27,7 +27,8 @@ async def _reset(conn: asyncpg.Connection) -> None:
     query (unlock advisory locks, CLOSE ALL, UNLISTEN *, RESET ALL) would cost one more round
     trip per acquire, a quarter of an enqueue's. Nothing of ours leaves session state on a
     pooled connection: advisory locks are transaction-scoped (pg_advisory_xact_lock), no
-    cursors outlive a transaction, LISTEN has its own connection, and nothing SETs."""
+    cursors outlive a transaction, LISTEN has its own connection, and nothing SETs (but
+    SET LOCAL, which ends with its transaction)."""
 
 
 async def create(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
@@ -43,3 +44,17 @@ async def create(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+async def fetch_planned(db: Connection | asyncpg.Pool, sql: str, *args: Any) -> list[Any]:
+    """`fetch` with a plan made for these very arguments. A query whose filters are optional
+    (`$n IS NULL OR col = $n`) gets, after five runs of its prepared statement, a generic plan
+    that cannot use the filter's index (a whole-table scan); a custom plan folds the NULLs
+    away. SET LOCAL ends with the transaction, so the pooled connection keeps no state."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await fetch_planned(conn, sql, *args)
+    async with db.transaction():
+        await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        rows: list[Any] = await db.fetch(sql, *args)
+    return rows

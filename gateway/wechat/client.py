@@ -181,6 +181,25 @@ class WeChatClient:
         body = {"openid_list": openids, "tagid": tag_id}
         await self.call("/cgi-bin/tags/members/batchtagging", token, body)
 
+    async def untag_members(self, token: str, tag_id: int, openids: list[str]) -> None:
+        body = {"openid_list": openids, "tagid": tag_id}
+        await self.call("/cgi-bin/tags/members/batchuntagging", token, body)
+
+    async def list_tags(self, token: str) -> list[dict[str, Any]]:
+        answer = await self.call("/cgi-bin/tags/get", token, {})
+        return list(answer.get("tags", []))
+
+    async def list_followers(self, token: str, next_openid: str) -> dict[str, Any]:
+        """One `user/get` page: up to 10,000 openids after `next_openid` ("" = the start)."""
+        params = {"access_token": token, "next_openid": next_openid}
+        return await self._request("GET", "/cgi-bin/user/get", params=params)
+
+    async def batchget_users(self, token: str, openids: list[str]) -> list[dict[str, Any]]:
+        """Profiles of up to 100 followers (`user/info/batchget`)."""
+        body = {"user_list": [{"openid": o, "lang": "zh_CN"} for o in openids]}
+        answer = await self.call("/cgi-bin/user/info/batchget", token, body)
+        return list(answer.get("user_info_list", []))
+
     async def create_qrcode(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await self.call("/cgi-bin/qrcode/create", token, payload)
 

@@ -96,7 +96,13 @@ async def test_red_packs_and_coupons_on_the_queue(client: Client) -> None:
     assert "merchant id" in err["message"]
     await _patch(client, "acme", {"pay": CONFIG})
     message = await apihelp.enqueue(client, "acme", _red_pack(not_before="2030-01-01T00:00:00Z"))
-    assert (message["type"], message["to"], message["status"]) == ("red_pack", TO, "queued")
+    # Before its not_before it waits, shown as such (SPEC 2.2).
+    assert (message["type"], message["to"], message["status"], message["reason"]) == (
+        "red_pack",
+        TO,
+        "held",
+        "not_before",
+    )
     assert message["content"] == {
         "red_pack": {"amount": 100, "wishing": "Thanks", "act_name": "Gift"}
     }

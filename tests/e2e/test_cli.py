@@ -53,6 +53,9 @@ def test_run_starts_embedded_postgres_and_stops_it_on_ctrl_c(tmp_path: Path) -> 
         body = procs.wait_http(f"http://127.0.0.1:{port}/readyz", timeout=90)
         assert json.loads(body) == {"status": "ready", "database": "connected"}
         assert procs.postgres_processes(tmp_path / "data" / "pg")
+        # The console is served by the same process; without a session it is the sign-in.
+        page = procs.wait_http(f"http://127.0.0.1:{port}/console/", timeout=10).decode()
+        assert 'name="token"' in page and 'action="/console/sign-in"' in page
     finally:
         code = procs.stop(proc)
     assert code == 0, (tmp_path / "run.log").read_text()
@@ -61,6 +64,7 @@ def test_run_starts_embedded_postgres_and_stops_it_on_ctrl_c(tmp_path: Path) -> 
         time.sleep(0.1)
     assert procs.postgres_processes(tmp_path / "data" / "pg") == []
     assert "API token:" in (tmp_path / "run.log").read_text()
+    assert f"console:      http://127.0.0.1:{port}/console/" in (tmp_path / "run.log").read_text()
 
 
 def test_run_with_a_database_url_and_no_api_base_refuses_with_one_line() -> None:

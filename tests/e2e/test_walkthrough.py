@@ -93,7 +93,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         procs.wait_http(f"{base}/readyz", timeout=90)
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", walkthrough()],
-            env={**env, "B": base},
+            env={**env, "B": base, "WX": procs.WXGATE, "LISTEN_PORT": str(procs.free_port())},
             capture_output=True,
             text=True,
             timeout=120,
@@ -113,6 +113,8 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     held = [h for h in shipped["history"] if h["status"] == "held"]
     assert held and held[0]["reason"] == "window_closed"
     assert "subscription accounts cannot send template messages" in output
+    # Step 5: the follower's message reached `wxgate listen`, signature verified.
+    assert 'message.text o123 "hello webhooks" evt_i' in output
     assert '"capability_not_available"' in output
     first, second = subscription
     assert first["status"] in ("sending", "sent", "delivered")

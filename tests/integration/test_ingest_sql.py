@@ -27,7 +27,7 @@ EVENTS: list[tuple[str, str | None, str | None]] = [
 ]
 COLUMNS = (
     "subscribed, subscribed_at, unsubscribed_at, last_interaction_at, last_interaction,"
-    " window_ends_at, window_remaining, first_qr_scene, latest_qr_scene"
+    " window_ends_at, window_remaining, first_qr_scene, latest_qr_scene, subscription_at"
 )
 
 

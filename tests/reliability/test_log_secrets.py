@@ -110,6 +110,16 @@ async def _exercise(
     )
     assert status == 201, created
     secret_values["oauth_signing_key"] = created["oauth_signing_key"]
+    # A webhook endpoint (its deliveries fail: the name does not resolve) and its rotation.
+    status, endpoint = await gw.api(
+        "POST", "/accounts/shop/endpoints", {"url": "https://hooks.invalid/wx"}
+    )
+    assert status == 201, endpoint
+    status, rotated = await gw.api(
+        "POST", f"/accounts/shop/endpoints/{endpoint['id']}/secret/rotate"
+    )
+    assert status == 200, rotated
+    secret_values |= {"webhook secret": endpoint["secret"][6:], "rotated": rotated["secret"][6:]}
 
     async def register(secret: str, tok: str, key: str) -> None:
         body = {

@@ -3,6 +3,7 @@
 SELECT f.account_id, f.openid, f.subscribed, f.subscribed_at, f.unsubscribed_at,
        f.last_interaction_at, f.last_interaction, f.window_ends_at, f.window_remaining,
        f.first_qr_scene, f.latest_qr_scene, f.oauth_scope, f.oauth_at, f.unionid, f.nickname,
+       f.subscribe_scene, f.qr_scene, f.remark, f.tags, f.synced_at,
        f.updated_at, u.used AS mass_used
   FROM followers f
   LEFT JOIN follower_mass_usage u
@@ -15,6 +16,7 @@ SELECT f.account_id, f.openid, f.subscribed, f.subscribed_at, f.unsubscribed_at,
 SELECT f.account_id, f.openid, f.subscribed, f.subscribed_at, f.unsubscribed_at,
        f.last_interaction_at, f.last_interaction, f.window_ends_at, f.window_remaining,
        f.first_qr_scene, f.latest_qr_scene, f.oauth_scope, f.oauth_at, f.unionid, f.nickname,
+       f.subscribe_scene, f.qr_scene, f.remark, f.tags, f.synced_at,
        f.updated_at, u.used AS mass_used
   FROM followers f
   LEFT JOIN follower_mass_usage u

@@ -11,22 +11,32 @@ SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1);
 SELECT id, request_hash FROM messages WHERE account_id = $1 AND idempotency_key = $2;
 
 -- name: api_message_insert
--- A new message, queued; release_at is when the scheduler first looks at it.
+-- A new message, queued, or held `not_before` until a future not_before (SPEC 2.2); release_at
+-- is when the scheduler first looks at it.
 INSERT INTO messages (account_id, type, recipient, audience, content, template, outside_window,
-                      status, release_at, not_before, expires_at, idempotency_key, request_hash)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', greatest(now(), $8::timestamptz), $8, $9, $10, $11)
-RETURNING id;
+                      status, reason, release_at, not_before, expires_at, idempotency_key,
+                      request_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7,
+        CASE WHEN $8::timestamptz > now() THEN 'held' ELSE 'queued' END,
+        CASE WHEN $8::timestamptz > now() THEN 'not_before' END,
+        greatest(now(), $8::timestamptz), $8, $9, $10, $11)
+RETURNING id, status, reason;
 
 -- name: api_deliveries_insert
--- One queued delivery per element of $3 (a NULL element: an account-level sendall).
-INSERT INTO deliveries (account_id, message_id, openid, status, release_at)
-SELECT $1, $2, recipient, 'queued', greatest(now(), $4::timestamptz)
+-- One delivery per element of $3 (a NULL element: an account-level sendall), queued or held
+-- until a future not_before ($4).
+INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
+SELECT $1, $2, recipient, CASE WHEN $4::timestamptz > now() THEN 'held' ELSE 'queued' END,
+       CASE WHEN $4::timestamptz > now() THEN 'not_before' END, greatest(now(), $4::timestamptz)
   FROM unnest($3::text[]) AS recipient;
 
 -- name: api_deliveries_fan_out
--- Service `all`: one queued delivery per follower subscribed now, in one statement.
-INSERT INTO deliveries (account_id, message_id, openid, status, release_at)
-SELECT f.account_id, $2, f.openid, 'queued', greatest(now(), $3::timestamptz)
+-- Service `all`: one delivery per follower subscribed now, in one statement (queued, or held
+-- until a future not_before $3).
+INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
+SELECT f.account_id, $2, f.openid,
+       CASE WHEN $3::timestamptz > now() THEN 'held' ELSE 'queued' END,
+       CASE WHEN $3::timestamptz > now() THEN 'not_before' END, greatest(now(), $3::timestamptz)
   FROM followers f
  WHERE f.account_id = $1 AND f.subscribed;
 
@@ -65,13 +75,15 @@ SELECT at, status, reason, detail FROM message_transitions
  ORDER BY id;
 
 -- name: api_message_list
--- One keyset page of an account's messages, newest first, optionally of one status.
+-- One keyset page of an account's messages, newest first, optionally of one status and
+-- one reason ($5).
 SELECT id, account_id, type, recipient, status, reason, release_at, not_before, expires_at,
        idempotency_key, attempts, wechat_msgid, errcode, errmsg, created_at, updated_at
   FROM messages
  WHERE account_id = $1
    AND ($2::text IS NULL OR status = $2)
    AND ($3::bigint IS NULL OR id < $3)
+   AND ($5::text IS NULL OR reason = $5)
  ORDER BY id DESC
  LIMIT $4;
 
@@ -81,27 +93,33 @@ SELECT status FROM messages WHERE account_id = $1 AND id = $2;
 
 -- name: api_message_enqueue_list
 -- A message to a list of recipients in one statement: lock the account's kind (FOR SHARE),
--- insert the message, one queued delivery per element of $12 (NULL: account-level sendall)
--- and the `queued` transition, and wake the scheduler. No row: no such account.
+-- insert the message, one delivery per element of $12 (NULL: account-level sendall) and the
+-- first transition (`queued`, or `held` `not_before` until a future not_before), and wake the
+-- scheduler. No row: no such account.
 WITH account AS (
     SELECT id FROM accounts WHERE id = $1 FOR SHARE
 ), message AS (
     INSERT INTO messages (account_id, type, recipient, audience, content, template,
-                          outside_window, status, release_at, not_before, expires_at,
-                          idempotency_key, request_hash, recipients_total)
-    SELECT a.id, $2, $3, $4, $5, $6, $7, 'queued', greatest(now(), $8::timestamptz), $8, $9,
-           $10, $11, cardinality($12::text[])
+                          outside_window, status, reason, release_at, not_before,
+                          expires_at, idempotency_key, request_hash, recipients_total)
+    SELECT a.id, $2, $3, $4, $5, $6, $7,
+           CASE WHEN $8::timestamptz > now() THEN 'held' ELSE 'queued' END,
+           CASE WHEN $8::timestamptz > now() THEN 'not_before' END,
+           greatest(now(), $8::timestamptz), $8, $9, $10, $11, cardinality($12::text[])
       FROM account a
     RETURNING id, account_id, type, recipient, audience, content, template, outside_window,
               status, reason, release_at, not_before, expires_at, idempotency_key, attempts,
               wechat_msgid, errcode, errmsg, recipients_total, created_at, updated_at
 ), delivered AS (
-    INSERT INTO deliveries (account_id, message_id, openid, status, release_at)
-    SELECT m.account_id, m.id, r.openid, 'queued', m.release_at
+    INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
+    SELECT m.account_id, m.id, r.openid, m.status, m.reason, m.release_at
       FROM message m, unnest($12::text[]) AS r (openid)
 ), logged AS (
-    INSERT INTO message_transitions (account_id, message_id, status, detail)
-    SELECT m.account_id, m.id, 'queued', jsonb_build_object('recipients', m.recipients_total)
+    INSERT INTO message_transitions (account_id, message_id, status, reason, detail)
+    SELECT m.account_id, m.id, m.status, m.reason,
+           jsonb_strip_nulls(jsonb_build_object('recipients', m.recipients_total,
+                                                'release_at', CASE WHEN m.reason IS NOT NULL
+                                                                   THEN m.release_at END))
       FROM message m
     RETURNING at, status, reason, detail
 )

@@ -23,14 +23,14 @@ WITH wanted AS (
     SELECT a, o FROM wanted
     ON CONFLICT (account_id, openid) DO NOTHING
     RETURNING account_id, openid, subscribed, window_ends_at, window_remaining,
-              first_qr_scene, last_interaction_at
+              first_qr_scene, last_interaction_at, subscription_at
 )
 SELECT account_id, openid, subscribed, window_ends_at, window_remaining, first_qr_scene,
-       last_interaction_at
+       last_interaction_at, subscription_at
   FROM created
 UNION ALL
 SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remaining,
-       f.first_qr_scene, f.last_interaction_at
+       f.first_qr_scene, f.last_interaction_at, f.subscription_at
   FROM (SELECT * FROM followers f
          WHERE (f.account_id, f.openid) IN (SELECT a, o FROM wanted)
          ORDER BY f.account_id, f.openid
@@ -40,8 +40,9 @@ SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remainin
 -- Write the new state of every follower the batch touched.
 UPDATE followers f
    SET subscribed = u.subscribed,
-       subscribed_at = coalesce(u.subscribed_at, f.subscribed_at),
-       unsubscribed_at = coalesce(u.unsubscribed_at, f.unsubscribed_at),
+       subscription_at = u.subscription_at,
+       subscribed_at = greatest(u.subscribed_at, f.subscribed_at),
+       unsubscribed_at = greatest(u.unsubscribed_at, f.unsubscribed_at),
        last_interaction_at = coalesce(u.last_interaction_at, f.last_interaction_at),
        last_interaction = coalesce(u.last_interaction, f.last_interaction),
        window_ends_at = u.window_ends_at,
@@ -51,10 +52,10 @@ UPDATE followers f
        updated_at = now()
   FROM unnest($1::text[], $2::text[], $3::boolean[], $4::timestamptz[], $5::timestamptz[],
               $6::timestamptz[], $7::text[], $8::timestamptz[], $9::integer[], $10::text[],
-              $11::text[])
+              $11::text[], $12::timestamptz[])
        AS u (account_id, openid, subscribed, subscribed_at, unsubscribed_at,
              last_interaction_at, last_interaction, window_ends_at, window_remaining,
-             first_qr_scene, latest_qr_scene)
+             first_qr_scene, latest_qr_scene, subscription_at)
  WHERE f.account_id = u.account_id AND f.openid = u.openid;
 
 -- name: inbound_wake_deliveries
@@ -96,10 +97,12 @@ WITH input AS (
     SELECT i.* FROM input i JOIN ins USING (account_id, dedupe_key)
 ), agg AS (
     SELECT account_id, openid,
-           (array_agg(sub_change <> -1 ORDER BY ord DESC)
+           -- The subscription is what the latest event by time says (ties: the later arrival).
+           (array_agg(sub_change <> -1 ORDER BY at DESC, ord DESC)
                FILTER (WHERE sub_change <> 0 OR interaction IS NOT NULL))[1] AS subscribed,
-           (array_agg(at ORDER BY ord DESC) FILTER (WHERE sub_change = 1))[1] AS subscribed_at,
-           (array_agg(at ORDER BY ord DESC) FILTER (WHERE sub_change = -1))[1] AS unsubscribed_at,
+           max(at) FILTER (WHERE sub_change <> 0 OR interaction IS NOT NULL) AS subscription_at,
+           max(at) FILTER (WHERE sub_change = 1) AS subscribed_at,
+           max(at) FILTER (WHERE sub_change = -1) AS unsubscribed_at,
            max(at) FILTER (WHERE interaction IS NOT NULL) AS interacted_at,
            (array_agg(interaction ORDER BY at DESC, ord DESC)
                FILTER (WHERE interaction IS NOT NULL))[1] AS interaction,
@@ -112,18 +115,20 @@ WITH input AS (
 ), upsert AS (
     INSERT INTO followers AS f
            (account_id, openid, subscribed, subscribed_at, unsubscribed_at, last_interaction_at,
-            last_interaction, window_ends_at, window_remaining, first_qr_scene, latest_qr_scene)
+            last_interaction, window_ends_at, window_remaining, first_qr_scene, latest_qr_scene,
+            subscription_at)
     SELECT account_id, openid, coalesce(subscribed, false), subscribed_at, unsubscribed_at,
            interacted_at, interaction, interacted_at + interval '48 hours', NULL, first_scene,
-           last_scene
+           last_scene, subscription_at
       FROM agg
     ON CONFLICT (account_id, openid) DO UPDATE
-       SET subscribed = CASE WHEN EXCLUDED.subscribed_at IS NULL
-                              AND EXCLUDED.unsubscribed_at IS NULL
-                              AND EXCLUDED.last_interaction_at IS NULL
-                             THEN f.subscribed ELSE EXCLUDED.subscribed END,
-           subscribed_at = coalesce(EXCLUDED.subscribed_at, f.subscribed_at),
-           unsubscribed_at = coalesce(EXCLUDED.unsubscribed_at, f.unsubscribed_at),
+       -- An event older than the latest one applied leaves the subscription as it is.
+       SET subscribed = CASE WHEN EXCLUDED.subscription_at
+                                  >= coalesce(f.subscription_at, '-infinity')
+                             THEN EXCLUDED.subscribed ELSE f.subscribed END,
+           subscription_at = greatest(f.subscription_at, EXCLUDED.subscription_at),
+           subscribed_at = greatest(EXCLUDED.subscribed_at, f.subscribed_at),
+           unsubscribed_at = greatest(EXCLUDED.unsubscribed_at, f.unsubscribed_at),
            last_interaction = CASE WHEN EXCLUDED.last_interaction_at
                                         >= coalesce(f.last_interaction_at, '-infinity')
                                    THEN EXCLUDED.last_interaction
@@ -142,6 +147,16 @@ WITH input AS (
      WHERE a.interacted_at IS NOT NULL AND d.account_id = a.account_id AND d.openid = a.openid
        AND d.status = 'held' AND d.wait_for IS NOT NULL
     RETURNING d.account_id
+), webhooks AS (
+    -- The webhook outbox (SPEC 7): one delivery per new event per matching enabled endpoint,
+    -- in the order the events were stored; the same as the query wh_outbox_inbound.
+    INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
+    SELECT f.account_id, ep.id, f.dedupe_key, wxgate_inbound_type(f.msg_type, f.event), f.openid
+      FROM fresh f
+      JOIN webhook_endpoints ep ON ep.account_id = f.account_id
+     WHERE NOT ep.disabled AND ep.mode = 'deliver'
+       AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(f.msg_type, f.event))
+     ORDER BY f.ord, ep.id
 )
 SELECT 'event' AS kind, account_id, dedupe_key FROM ins
 UNION ALL

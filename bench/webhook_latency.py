@@ -1,0 +1,134 @@
+"""`python -m bench.webhook_latency [--rate 500] [--seconds 20]`: callback to the endpoint's
+receipt, through `wxgate serve` and one `python -m scheduler` worker, at a fixed open-loop
+callback rate. Target (issue 16): p50 under 50 ms, p99 under 250 ms at 500 callbacks/s.
+
+The harness process sends signed plaintext callbacks and runs the receiving endpoint, so
+both times come from one clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bench import common
+from tests import wx
+
+
+async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    sent: dict[str, float] = {}
+    received: dict[str, float] = {}
+    total = int(rate * seconds)
+    everything = asyncio.Event()
+
+    async def receive(request: web.Request) -> web.Response:
+        payload = json.loads(await request.read())
+        received.setdefault(payload["data"]["content"], loop.time())
+        if len(received) >= total:
+            everything.set()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = common.free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    auth = {"Authorization": f"Bearer {common.API_TOKEN}"}
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+            account = {
+                "id": "lat",
+                "kind": "service",
+                "app_id": "wx00000000000000aa",
+                "app_secret": "s",
+                "token": wx.TOKEN,
+            }
+            async with session.post(f"{base}/api/v1/accounts", json=account, headers=auth) as r:
+                assert r.status == 201, await r.text()
+            endpoint = {"url": f"http://127.0.0.1:{port}/hook"}
+            path = f"{base}/api/v1/accounts/lat/endpoints"
+            async with session.post(path, json=endpoint, headers=auth) as r:
+                assert r.status == 201, await r.text()
+            statuses: list[int] = []
+
+            async def one(n: int) -> None:
+                key = f"c{n}"
+                fields = wx.text(
+                    key, openid=f"o{n % 2000:05d}", create_time=int(time.time()), msg_id=n + 1
+                )
+                query, body = wx.callback(fields)
+                sent[key] = loop.time()
+                async with session.post(f"{base}/wechat/lat", params=query, data=body) as r:
+                    await r.read()
+                    statuses.append(r.status)
+
+            tasks = []
+            start = loop.time()
+            for n in range(total):
+                delay = start + n / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(n)))
+            await asyncio.gather(*tasks)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(everything.wait(), timeout=30)
+    finally:
+        await runner.cleanup()
+    latencies = [(received[k] - sent[k]) * 1000 for k in sent if k in received]
+    return {
+        "rate": rate,
+        "callbacks": len(sent),
+        "answered_200": sum(s == 200 for s in statuses),
+        "received": len(latencies),
+        "p50_ms": round(common.percentile(latencies, 50), 1),
+        "p99_ms": round(common.percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1) if latencies else None,
+    }
+
+
+def run(rate: float, seconds: float) -> dict[str, Any]:
+    with common.postgres() as server, common.database(server, "wh_latency") as db:
+        port = common.free_port()
+        base = f"http://127.0.0.1:{port}"
+        extra = {"WXGATE_WEBHOOK_ALLOW_PRIVATE": "true"}
+        serve_env = common.gateway_env(db, port, WXGATE_PUBLIC_URL=base, **extra)
+        worker_env = common.env(
+            WXGATE_DATABASE_URL=db.url,
+            WXGATE_WECHAT_API_BASE="http://127.0.0.1:9",
+            WXGATE_LOG_LEVEL="WARNING",
+            **extra,
+        )
+        with (
+            common.process(common.serve_args(), serve_env, f"{base}/healthz", "serve"),
+            common.process(common.worker_args(), worker_env, common.listeners(db, 1), "worker"),
+        ):
+            summary = asyncio.run(_load(base, rate, seconds))
+    summary["machine"] = common.machine()
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.webhook_latency")
+    parser.add_argument("--rate", type=float, default=500.0, help="callbacks per second")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    summary = run(args.rate, args.seconds)
+    common.save("webhook_latency", summary)
+    print(
+        f"webhook latency at {summary['rate']:g}/s: p50 {summary['p50_ms']} ms, p99"
+        f" {summary['p99_ms']} ms (targets 50 / 250), {summary['received']} of"
+        f" {summary['callbacks']} received"
+    )
+
+
+if __name__ == "__main__":
+    main()

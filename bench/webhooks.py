@@ -1,0 +1,196 @@
+"""`python -m bench.webhooks [--quick]`: the webhook benchmarks of issue 16, each with its
+baseline measured in the same run.
+
+- ingest: callbacks stored through the seed path's group-commit statement (batches of 100,
+  as the group committer forms them under load) with one endpoint configured, against the
+  same with none. Target: ratio >= 0.85.
+- dispatch: one dispatcher delivering queued webhooks to a bare aiohttp receiver (its own
+  process), against a plain aiohttp client loop posting the same bodies to the same receiver
+  with the same concurrency (16, the per-endpoint cap). Target: ratio >= 0.7.
+
+Not measured here: callback-to-receipt latency at 500 callbacks/s through `wxgate serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pydantic
+
+from bench import common
+from gateway import settings as settings_mod
+from gateway.domain import kinds, window
+from gateway.store import inbound, webhooks
+from gateway.store import pool as pool_mod
+from scheduler import webhooks as dispatch
+
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _record(n: int) -> inbound.EventRecord:
+    openid = f"oBench{n % 5000:06d}"
+    fields = {
+        "ToUserName": "gh_bench",
+        "FromUserName": openid,
+        "CreateTime": "1772366400",
+        "MsgType": "text",
+        "Content": f"hello {n}",
+        "MsgId": str(n),
+    }
+    return inbound.EventRecord(
+        account_id="bench",
+        kind=kinds.AccountKind.SERVICE,
+        profile=window.RuleProfile.SEED,
+        dedupe_key=f"m:{n}:{openid}",
+        openid=openid,
+        msg_type="text",
+        event=None,
+        event_key=None,
+        msg_id=n,
+        create_time=T0,
+        received_at=dt.datetime.now(dt.UTC),
+        fields=fields,
+        scene=None,
+    )
+
+
+async def _account(pool: asyncpg.Pool, endpoint_url: str | None) -> None:
+    await pool.execute(
+        "INSERT INTO accounts (id, kind, app_id, app_secret, token, oauth_signing_key)"
+        " VALUES ('bench', 'service', 'wxbench', 's', 't', 'k')"
+    )
+    if endpoint_url is not None:
+        await webhooks.create_endpoint(
+            pool,
+            "bench",
+            url=endpoint_url,
+            description=None,
+            event_types=None,
+            disabled=False,
+            rate_limit=None,
+        )
+
+
+async def _ingest(url: str, callbacks: int, with_endpoint: bool) -> float:
+    """Callbacks stored per second through the seed statement, batches of 100."""
+    pool = await pool_mod.create(url, size=4)
+    try:
+        await _account(pool, "https://hooks.example.com/x" if with_endpoint else None)
+        records = [_record(n) for n in range(1, callbacks + 1)]
+        started = time.perf_counter()
+        async with pool.acquire() as conn:
+            for i in range(0, callbacks, 100):
+                await inbound.store_batch(conn, records[i : i + 100])
+        return callbacks / (time.perf_counter() - started)
+    finally:
+        await pool.close()
+
+
+async def _dispatch(url: str, receiver: str, count: int) -> float:
+    """Webhooks delivered per second by one dispatcher (claim to recorded outcome)."""
+    pool = await pool_mod.create(url, size=4)
+    try:
+        await _account(pool, receiver)
+        records = [_record(n) for n in range(1, count + 1)]
+        async with pool.acquire() as conn:
+            for i in range(0, count, 500):
+                await inbound.store_batch(conn, records[i : i + 500])
+        settings = settings_mod.Settings(
+            database_url=url, api_token=pydantic.SecretStr("b"), webhook_allow_private=True
+        )
+        async with aiohttp.ClientSession() as session:
+            d = dispatch.Dispatcher(settings, pool, session, worker_id="bench", batch=200)
+            started = time.perf_counter()
+            runner = asyncio.create_task(d.run(tick=0.2))
+            try:
+                while True:  # polling the rows the dispatcher task finishes
+                    left = await pool.fetchval(
+                        "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+                    )
+                    if not left:
+                        break
+                    await asyncio.sleep(0.05)
+                elapsed = time.perf_counter() - started
+            finally:
+                d.stopping.set()
+                await runner
+        return count / elapsed
+    finally:
+        await pool.close()
+
+
+async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
+    """A plain aiohttp client loop: the same bodies, 16 in flight, no database."""
+    body = json.dumps({"id": "evt_x", "type": "message.text", "data": {"content": "x" * 300}})
+    queue = iter(range(count))
+    async with aiohttp.ClientSession() as session:
+
+        async def lane() -> None:
+            for _ in queue:
+                async with session.post(
+                    receiver, data=body, headers={"Content-Type": "application/json"}
+                ) as resp:
+                    await resp.content.read(1024)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+def run(quick: bool) -> dict[str, Any]:
+    callbacks = 2_000 if quick else 20_000
+    deliveries = 1_000 if quick else 10_000
+    summary: dict[str, Any] = {"machine": common.machine()}
+    with common.postgres() as server:
+        with common.database(server, "wh_ingest_none") as db:
+            none = asyncio.run(_ingest(db.url, callbacks, False))
+        with common.database(server, "wh_ingest_one") as db:
+            one = asyncio.run(_ingest(db.url, callbacks, True))
+        summary["ingest"] = {
+            "callbacks": callbacks,
+            "per_second_no_endpoint": round(none),
+            "per_second_one_endpoint": round(one),
+            "ratio": round(one / none, 3),
+        }
+        port = common.free_port()
+        receiver = f"http://127.0.0.1:{port}/wechat/hook"
+        args = [sys.executable, "-m", "bench.bare_app", str(port)]
+        with common.process(args, common.env(), receiver, "receiver"):
+            base = asyncio.run(_baseline(receiver, deliveries))
+            with common.database(server, "wh_dispatch") as db:
+                rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
+        summary["dispatch"] = {
+            "deliveries": deliveries,
+            "per_second_dispatcher": round(rate),
+            "per_second_plain_client": round(base),
+            "ratio": round(rate / base, 3),
+        }
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.webhooks")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    summary = run(parser.parse_args().quick)
+    common.save("webhooks", summary)
+    ingest, disp = summary["ingest"], summary["dispatch"]
+    print(
+        f"webhooks ingest: {ingest['per_second_one_endpoint']}/s with one endpoint vs "
+        f"{ingest['per_second_no_endpoint']}/s without: ratio {ingest['ratio']} (target 0.85)"
+    )
+    print(
+        f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
+        f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The operator console (SPEC 10): server-rendered pages under /console/."""

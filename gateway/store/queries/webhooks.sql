@@ -1,0 +1,271 @@
+-- name: wh_endpoint_insert
+-- A new endpoint of an account (the account must exist: the foreign key says so).
+INSERT INTO webhook_endpoints
+       (account_id, id, url, description, event_types, disabled, rate_limit, secret)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: wh_endpoint_list
+-- An account's endpoints in id order, after the cursor.
+SELECT * FROM webhook_endpoints
+ WHERE account_id = $1 AND ($2::text IS NULL OR id > $2)
+ ORDER BY id LIMIT $3;
+
+-- name: wh_endpoint_get
+-- One endpoint.
+SELECT * FROM webhook_endpoints WHERE account_id = $1 AND id = $2;
+
+-- name: wh_endpoint_lock
+-- One endpoint, locked for a change.
+SELECT * FROM webhook_endpoints WHERE account_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: wh_endpoint_write
+-- The new state of an endpoint (enabling it again forgets its failures).
+UPDATE webhook_endpoints
+   SET url = $3, description = $4, event_types = $5, disabled = $6, rate_limit = $7,
+       disabled_reason = CASE WHEN $6 THEN disabled_reason END,
+       failing_since = CASE WHEN $6 THEN failing_since END,
+       updated_at = now()
+ WHERE account_id = $1 AND id = $2
+RETURNING *;
+
+-- name: wh_endpoint_delete
+-- Delete an endpoint with its deliveries and attempts.
+DELETE FROM webhook_endpoints WHERE account_id = $1 AND id = $2 RETURNING *;
+
+-- name: wh_endpoint_rotate
+-- A new secret; the current one keeps signing for 24 hours.
+UPDATE webhook_endpoints
+   SET previous_secret = secret, previous_expires_at = now() + interval '24 hours',
+       secret = $3, updated_at = now()
+ WHERE account_id = $1 AND id = $2
+RETURNING *;
+
+-- name: wh_notify
+-- Wake the webhook workers (deliveries became due without an insert).
+SELECT pg_notify('wxgate_webhooks', '');
+
+-- name: wh_emit
+-- Store one non-callback event and queue it for every matching enabled endpoint.
+SELECT wxgate_webhook_emit($1, $2, $3, $4);
+
+-- name: wh_outbox_inbound
+-- The outbox of callbacks stored outside the one-statement seed path: one delivery per new
+-- event per matching enabled endpoint, in the order the events were stored.
+INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
+SELECT e.account_id, ep.id, e.dedupe_key, wxgate_inbound_type(e.msg_type, e.event), e.openid
+  FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (a, dedupe_key, ord)
+  JOIN inbound_events e ON e.account_id = k.a AND e.dedupe_key = k.dedupe_key
+  JOIN webhook_endpoints ep ON ep.account_id = e.account_id
+ WHERE NOT ep.disabled AND ep.mode = 'deliver'
+   AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(e.msg_type, e.event))
+ ORDER BY k.ord, ep.id;
+
+-- name: wh_claim
+-- Lease due deliveries, endpoint by endpoint: pending, due, not leased, endpoint enabled, no
+-- earlier never-tried delivery of the same follower to the same endpoint, and no more than
+-- $3 (or the endpoint's rate_limit) in flight per endpoint, counting every worker's live
+-- leases. Returns what a request needs: the endpoint and the event's row.
+WITH slots AS MATERIALIZED (
+    SELECT ep.account_id, ep.id,
+           least($3, coalesce(ep.rate_limit, $3))
+           - (SELECT count(*) FROM webhook_deliveries b
+               WHERE b.account_id = ep.account_id AND b.endpoint_id = ep.id
+                 AND b.status = 'pending' AND b.lease_until >= $1) AS free
+      FROM webhook_endpoints ep
+     WHERE NOT ep.disabled
+), pick AS MATERIALIZED (
+    SELECT c.account_id, c.id, c.next_attempt_at
+      FROM slots s
+     CROSS JOIN LATERAL (
+           SELECT d.account_id, d.id, d.next_attempt_at
+             FROM webhook_deliveries d
+            WHERE d.account_id = s.account_id AND d.endpoint_id = s.id
+              AND d.status = 'pending' AND d.next_attempt_at <= $1
+              AND (d.lease_until IS NULL OR d.lease_until < $1)
+              -- a scalar subquery: a parameterized index probe per row
+              AND (SELECT e.id FROM webhook_deliveries e
+                    WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
+                      AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
+                      AND e.id < d.id
+                    LIMIT 1) IS NULL
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT s.free) c
+     WHERE s.free > 0
+     ORDER BY c.next_attempt_at, c.id
+     LIMIT $2
+), locked AS (
+    SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id
+      FROM webhook_deliveries d
+      JOIN pick p ON p.account_id = d.account_id AND p.id = d.id
+     WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
+       FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhook_deliveries d
+   SET lease_until = $1 + make_interval(secs => $4), leased_by = $5
+  FROM locked l
+  JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
+  LEFT JOIN inbound_events ie ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
+  LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
+ WHERE d.account_id = l.account_id AND d.id = l.id
+RETURNING d.account_id, d.id, d.endpoint_id, d.event_type, d.attempts, d.created_at,
+          ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
+          (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
+          ie.openid AS in_openid, ie.create_time AS in_create_time, ie.fields AS in_fields,
+          coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data;
+
+-- name: wh_record
+-- The outcome of attempts: an attempt row each, the delivery delivered / retried / failed,
+-- the endpoint's failure streak, and disabling once every attempt failed for $2. Rows whose
+-- lease another worker took over are left to it.
+WITH r AS (
+    SELECT *
+      FROM unnest($3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[],
+                  $8::float8[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+           AS t (account_id, id, ok, http_status, error, latency_ms, response, at, next_at)
+), upd AS (
+    UPDATE webhook_deliveries d
+       SET attempts = d.attempts + 1,
+           status = CASE WHEN r.ok THEN 'delivered'
+                         WHEN r.next_at IS NULL THEN 'failed' ELSE 'pending' END,
+           next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
+           lease_until = NULL, leased_by = NULL, updated_at = r.at
+      FROM r
+     WHERE d.account_id = r.account_id AND d.id = r.id AND d.leased_by = $1
+       AND d.status = 'pending'
+    RETURNING d.account_id, d.id, d.endpoint_id, r.ok, r.at, d.status
+), att AS (
+    INSERT INTO webhook_attempts
+           (account_id, delivery_id, at, http_status, error, latency_ms, response)
+    SELECT r.account_id, r.id, r.at, r.http_status, r.error, r.latency_ms, r.response
+      FROM r JOIN upd u ON u.account_id = r.account_id AND u.id = r.id
+), streak AS (
+    SELECT u.account_id, u.endpoint_id, w.disabled AS was_disabled,
+           max(u.at) AS last_at,
+           CASE WHEN bool_or(u.ok) THEN NULL
+                ELSE coalesce(w.failing_since, min(u.at)) END AS since
+      FROM upd u
+      JOIN webhook_endpoints w ON w.account_id = u.account_id AND w.id = u.endpoint_id
+     GROUP BY u.account_id, u.endpoint_id, w.disabled, w.failing_since
+), verdict AS (
+    SELECT s.*, (NOT s.was_disabled AND s.since IS NOT NULL AND s.last_at - s.since >= $2)
+                AS disable
+      FROM streak s
+), eps AS (
+    -- Written only when something changed: a success streak rewrites nothing.
+    UPDATE webhook_endpoints e
+       SET failing_since = v.since,
+           disabled = e.disabled OR v.disable,
+           disabled_reason = CASE WHEN v.disable
+                                  THEN 'every attempt failed since '
+                                       || to_char(v.since AT TIME ZONE 'UTC',
+                                                  'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                                  ELSE e.disabled_reason END,
+           updated_at = CASE WHEN v.disable THEN v.last_at ELSE e.updated_at END
+      FROM verdict v
+     WHERE e.account_id = v.account_id AND e.id = v.endpoint_id
+       AND (e.failing_since IS DISTINCT FROM v.since OR v.disable)
+    RETURNING e.account_id, e.id, v.disable
+)
+SELECT 'delivery' AS kind, account_id, id::text AS key, status FROM upd
+UNION ALL
+SELECT 'disabled', account_id, id, NULL FROM eps WHERE disable;
+
+-- name: wh_deliveries_list
+-- An endpoint's deliveries, newest first, with their attempts (oldest first).
+SELECT d.id, d.status, d.attempts, d.event_type, d.next_attempt_at, d.created_at,
+       d.inbound_key IS NOT NULL AS inbound,
+       coalesce(ie.id, d.event_id) AS row_id,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                    'at', a.at, 'http_status', a.http_status, 'error', a.error,
+                    'latency_ms', a.latency_ms, 'response', a.response) ORDER BY a.id)
+                   FROM webhook_attempts a
+                  WHERE a.account_id = d.account_id AND a.delivery_id = d.id), '[]') AS log
+  FROM webhook_deliveries d
+  LEFT JOIN inbound_events ie ON ie.account_id = d.account_id AND ie.dedupe_key = d.inbound_key
+ WHERE d.account_id = $1 AND d.endpoint_id = $2
+   AND ($3::text IS NULL OR d.status = $3)
+   AND ($4::bigint IS NULL OR d.id < $4)
+ ORDER BY d.id DESC
+ LIMIT $5;
+
+-- name: wh_delivery_retry
+-- Once more, now: a finished or waiting delivery is due again (attempts are kept).
+UPDATE webhook_deliveries
+   SET status = 'pending', next_attempt_at = now(), updated_at = now()
+ WHERE account_id = $1 AND endpoint_id = $2 AND id = $3
+RETURNING id, status, attempts, event_type, next_attempt_at, created_at;
+
+-- name: wh_replay
+-- Queue again, with their original ids, the stored events of [since, until) whose type
+-- the endpoint's filter and the request's filter ($5, NULL: all) both accept.
+WITH ep AS (
+    SELECT account_id, id, event_types FROM webhook_endpoints
+     WHERE account_id = $1 AND id = $2
+), inbound AS (
+    INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
+    SELECT e.account_id, ep.id, e.dedupe_key, t.type, e.openid
+      FROM ep
+      JOIN inbound_events e ON e.account_id = ep.account_id
+     CROSS JOIN LATERAL (SELECT wxgate_inbound_type(e.msg_type, e.event) AS type) t
+     WHERE e.received_at >= $3 AND e.received_at < $4
+       AND wxgate_webhook_matches(ep.event_types, t.type)
+       AND wxgate_webhook_matches($5, t.type)
+     ORDER BY e.id
+    RETURNING 1
+), other AS (
+    INSERT INTO webhook_deliveries (account_id, endpoint_id, event_id, event_type, openid)
+    SELECT w.account_id, ep.id, w.id, w.type, coalesce(w.openid, '')
+      FROM ep
+      JOIN webhook_events w ON w.account_id = ep.account_id
+     WHERE w.created_at >= $3 AND w.created_at < $4
+       AND wxgate_webhook_matches(ep.event_types, w.type)
+       AND wxgate_webhook_matches($5, w.type)
+     ORDER BY w.id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM inbound) + (SELECT count(*) FROM other) AS count;
+
+-- name: wh_inbound_list
+-- Stored callbacks, oldest first, after the cursor: for polling instead of receiving.
+SELECT id, openid, msg_type, event, create_time, received_at, fields
+  FROM inbound_events
+ WHERE account_id = $1
+   AND ($2::text IS NULL OR openid = $2)
+   AND ($3::text IS NULL OR wxgate_inbound_type(msg_type, event) = $3
+        OR (right($3, 2) = '.*' AND wxgate_webhook_matches(ARRAY[$3],
+                                                            wxgate_inbound_type(msg_type, event))))
+   AND ($4::timestamptz IS NULL OR received_at >= $4)
+   AND ($5::timestamptz IS NULL OR received_at < $5)
+   AND ($6::bigint IS NULL OR id > $6)
+ ORDER BY id
+ LIMIT $7;
+
+-- name: wh_queue_depth
+-- Pending deliveries per endpoint, the deepest first (bounded: a gauge per endpoint shown).
+SELECT account_id, endpoint_id, count(*) AS depth
+  FROM webhook_deliveries WHERE status = 'pending'
+ GROUP BY account_id, endpoint_id
+ ORDER BY depth DESC LIMIT $1;
+
+-- name: wh_disabled_count
+-- How many endpoints are disabled.
+SELECT count(*) FROM webhook_endpoints WHERE disabled;
+
+-- name: wh_purge_events
+-- Retention: non-callback events older than $1, at most $2 per call (with their deliveries).
+WITH old AS (
+    SELECT account_id, id FROM webhook_events WHERE created_at < $1 LIMIT $2
+), gone AS (
+    DELETE FROM webhook_deliveries d USING old
+     WHERE d.account_id = old.account_id AND d.event_id = old.id
+)
+DELETE FROM webhook_events e USING old
+ WHERE e.account_id = old.account_id AND e.id = old.id;
+
+-- name: wh_purge_deliveries
+-- Retention: finished deliveries (with their attempts) last changed before $1, at most $2.
+DELETE FROM webhook_deliveries d
+ USING (SELECT account_id, id FROM webhook_deliveries
+         WHERE status <> 'pending' AND updated_at < $1 LIMIT $2) old
+ WHERE d.account_id = old.account_id AND d.id = old.id;

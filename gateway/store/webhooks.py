@@ -1,0 +1,140 @@
+"""Webhook endpoints and the outbox: the rows that make every stored event reach the
+business's endpoints (SPEC 7). Deliveries are written in the caller's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from gateway.domain import webhook_sign
+from gateway.store import errors, pool, queries
+
+Db = pool.Connection | asyncpg.Pool
+Key = tuple[str, str]  # (account_id, dedupe_key) of an inbound event
+
+
+def new_endpoint_id() -> str:
+    return "ep_" + secrets.token_hex(12)
+
+
+async def outbox_inbound(conn: pool.Connection, keys: Sequence[Key]) -> None:
+    """Queue the stored callbacks `keys` for every matching enabled endpoint (the general
+    ingest path; the seed path does the same inside its one statement)."""
+    await conn.execute(queries.get("wh_outbox_inbound"), [k[0] for k in keys], [k[1] for k in keys])
+
+
+async def emit(
+    conn: pool.Connection,
+    account_id: str,
+    event_type: str,
+    openid: str | None,
+    data: Mapping[str, Any],
+) -> None:
+    """Store a non-callback event (payment.*, oauth.*, marketing.*) and queue it, in the
+    caller's transaction (outbound.* events are written by a trigger on transitions)."""
+    await conn.execute(queries.get("wh_emit"), account_id, event_type, openid, dict(data))
+
+
+def _fk_account(exc: asyncpg.ForeignKeyViolationError) -> errors.NotFound:
+    return errors.NotFound("no such account")
+
+
+async def create_endpoint(
+    db: Db,
+    account_id: str,
+    *,
+    url: str,
+    description: str | None,
+    event_types: Sequence[str] | None,
+    disabled: bool,
+    rate_limit: int | None,
+) -> dict[str, Any]:
+    """A new endpoint with a fresh secret (returned here and by rotate only)."""
+    try:
+        row = await db.fetchrow(
+            queries.get("wh_endpoint_insert"),
+            account_id,
+            new_endpoint_id(),
+            url,
+            description,
+            None if event_types is None else list(event_types),
+            disabled,
+            rate_limit,
+            webhook_sign.new_secret(),
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise _fk_account(exc) from None
+    assert row is not None
+    return dict(row)
+
+
+async def list_endpoints(
+    db: Db, account_id: str, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    rows = await db.fetch(queries.get("wh_endpoint_list"), account_id, after, limit)
+    return [dict(r) for r in rows]
+
+
+async def get_endpoint(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
+    row = await db.fetchrow(queries.get("wh_endpoint_get"), account_id, endpoint_id)
+    if row is None:
+        raise errors.NotFound("no such endpoint")
+    return dict(row)
+
+
+async def update_endpoint(
+    pool_: asyncpg.Pool, account_id: str, endpoint_id: str, change: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Apply the fields given in `change`; enabling again clears the disabled reason and
+    the failure streak, and wakes the workers for the deliveries that waited."""
+    async with pool_.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(queries.get("wh_endpoint_lock"), account_id, endpoint_id)
+        if row is None:
+            raise errors.NotFound("no such endpoint")
+        merged = {**dict(row), **change}
+        written = await conn.fetchrow(
+            queries.get("wh_endpoint_write"),
+            account_id,
+            endpoint_id,
+            merged["url"],
+            merged["description"],
+            merged["event_types"],
+            merged["disabled"],
+            merged["rate_limit"],
+        )
+        if row["disabled"] and not merged["disabled"]:
+            await conn.execute(queries.get("wh_notify"))
+    assert written is not None
+    return dict(written)
+
+
+async def delete_endpoint(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
+    """Delete an endpoint with its deliveries; returns the row deleted."""
+    row = await db.fetchrow(queries.get("wh_endpoint_delete"), account_id, endpoint_id)
+    if row is None:
+        raise errors.NotFound("no such endpoint")
+    return dict(row)
+
+
+async def rotate_secret(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
+    """A new secret; the previous one signs too until 24 hours from now."""
+    row = await db.fetchrow(
+        queries.get("wh_endpoint_rotate"), account_id, endpoint_id, webhook_sign.new_secret()
+    )
+    if row is None:
+        raise errors.NotFound("no such endpoint")
+    return dict(row)
+
+
+def active_secrets(row: Mapping[str, Any], now: dt.datetime) -> list[str]:
+    """The secrets that sign a request now: the current one, and the previous one for 24
+    hours after a rotation."""
+    found = [str(row["secret"])]
+    expires = row["previous_expires_at"]
+    if row["previous_secret"] and expires is not None and expires > now:
+        found.append(str(row["previous_secret"]))
+    return found

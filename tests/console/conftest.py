@@ -1,0 +1,5 @@
+"""The API tests' settings and client fixtures: the console is served by the same app."""
+
+from tests.api.conftest import client, settings
+
+__all__ = ["client", "settings"]
