@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import asyncpg
 
@@ -52,10 +52,12 @@ async def claim(
     lease: dt.timedelta,
     mass_rows: int = planner.MASS_BATCH_MAX,
     throttle: message_status.RefreshThrottle | None = None,
+    caps: Mapping[str, int] | None = None,
 ) -> Claimed:
-    """Claim, decide and lease due work in one transaction; the calls come back to be made."""
+    """Claim, decide and lease due work in one transaction; the calls come back to be made.
+    `caps`: accounts that may have fewer rows than `per_account` (calls already wait)."""
     async with conn.transaction():
-        rows = await deliveries.claim_due(conn, now, per_account, total)
+        rows = await deliveries.claim_due(conn, now, per_account, total, caps)
         if not rows:
             return Claimed([], 0, 0)
         items = [work.Item.from_record(r) for r in rows]

@@ -30,6 +30,7 @@ class _Recipient:
 
     subscribed: bool
     window: window.Window
+    interacted_at: dt.datetime | None = None  # names the allowance with window.ends_at
     window_dirty: bool = False
 
     def domain(self) -> decide.Follower:
@@ -69,7 +70,9 @@ class Planner:
         for key, r in followers.items():
             if r["locked"]:
                 self.recipients[key] = _Recipient(
-                    r["subscribed"], window.Window(r["window_ends_at"], r["window_remaining"])
+                    r["subscribed"],
+                    window.Window(r["window_ends_at"], r["window_remaining"]),
+                    r["last_interaction_at"],
                 )
             elif r["busy"]:
                 self.busy.add(key)
@@ -129,6 +132,10 @@ class Planner:
         if decision.channel == Channel.CUSTOM and item.openid is not None:
             recipient = self.recipients[(item.account_id, item.openid)]
             if recipient.window.remaining is not None:
+                taken = deliveries.WindowCount(
+                    item.account_id, item.openid, recipient.window.ends_at, recipient.interacted_at
+                )
+                item = dataclasses.replace(item, window=taken)
                 recipient.window = window.consume(recipient.window)
                 recipient.window_dirty = True
         self.sends.append(_Sent(item, decision, unit))

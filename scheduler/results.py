@@ -26,6 +26,10 @@ STALE_WINDOW = delivery.STALE_WINDOW
 class Plan:
     changes: list[deliveries.Change] = dataclasses.field(default_factory=list)
     give_back: dict[tuple[str, int], deliveries.Unit] = dataclasses.field(default_factory=dict)
+    # Window counts of calls put back unmade (released): the re-decision must see them.
+    windows_back: dict[tuple[str, int], deliveries.WindowCount] = dataclasses.field(
+        default_factory=dict
+    )
     message_of: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
     close_windows: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
     unsubscribed: dict[tuple[str, int], tuple[str, str]] = dataclasses.field(default_factory=dict)
@@ -49,13 +53,18 @@ def plan(
         for item, outcome in result:
             out.message_of[item.key] = item.message_id
             change = _change(call, item, outcome, item.id == leader, now, tz, opts, out)
-            change = dataclasses.replace(change, unknown=outcome.unknown)
+            change = dataclasses.replace(
+                change, unknown=outcome.unknown, leased_attempts=item.attempts
+            )
             out.changes.append(change)
             # A unit comes back only when WeChat refused the send for good: never when this
             # or an earlier attempt may have reached it.
             arrived = outcome.unknown or item.unknown_since is not None
             if change.quota_kind is None and item.quota is not None and not arrived:
                 out.give_back[item.key] = item.quota
+            if outcome.kind == "released" and item.window is not None:
+                # No call was made: the count the claim took goes back to the same allowance.
+                out.windows_back[item.key] = item.window
             if work.charges_tag_members(call) and change.status != "sent":
                 if change.channel is None or change.status in ("failed", "expired"):
                     out.tag_give_back.append(item.key)
@@ -143,6 +152,9 @@ async def record(
         written = await deliveries.record_results(conn, worker_id, now, planned.changes)
         await deliveries.give_back_units(
             conn, [u for k, u in planned.give_back.items() if k in written]
+        )
+        await deliveries.give_back_windows(
+            conn, now, [v for k, v in planned.windows_back.items() if k in written]
         )
         await tags.give_back_mass(conn, [k for k in planned.tag_give_back if k in written])
         await deliveries.close_windows(

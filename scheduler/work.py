@@ -114,6 +114,9 @@ class Item:
     send_key: uuid.UUID | None = None  # the random source of its keys (None: a row from before)
     unknown_since: dt.datetime | None = None  # earliest attempt WeChat may have carried out
     takeovers: int = 0  # times its lease was taken over
+    # The counted window (wechat-2023) this claim took one message from: given back if the
+    # call is put back unmade.
+    window: deliveries.WindowCount | None = None
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Item:

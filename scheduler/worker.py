@@ -9,6 +9,7 @@ LISTEN, the periodic jobs, and a clean stop on SIGTERM/SIGINT within 10 s.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -99,6 +100,7 @@ class Worker:
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.
         self._unstarted: dict[tuple[str, int], tuple[work.Call, work.Item]] = {}
+        self._claiming = asyncio.Lock()
         self.sender = delivery.Sender(
             client,
             self.tokens,
@@ -137,35 +139,36 @@ class Worker:
     async def run_pass(self) -> PassStats:
         if self._db_clock is not None:
             await self._db_clock.sync()
-        now = self.clock()
         opts = self.options
-        per_account = min(
-            opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
-        )
-        taken = await self._transaction(
-            lambda conn: claim.take_over(
-                conn, now, worker_id=self.worker_id, lease=opts.lease, limit=opts.claim_total
+        # One claim at a time, so that each sees the calls the others left waiting.
+        async with self._claiming:
+            now = self.clock()
+            per_account, caps = self._claim_caps()
+            taken = await self._transaction(
+                lambda conn: claim.take_over(
+                    conn, now, worker_id=self.worker_id, lease=opts.lease, limit=opts.claim_total
+                )
             )
-        )
-        claimed = await self._transaction(
-            lambda conn: claim.claim(
-                conn,
-                now,
-                worker_id=self.worker_id,
-                tz=self.tz,
-                per_account=per_account,
-                total=opts.claim_total,
-                lease=opts.lease,
-                mass_rows=opts.mass_rows_per_pass,
-                throttle=self.refresh_throttle,
+            claimed = await self._transaction(
+                lambda conn: claim.claim(
+                    conn,
+                    now,
+                    worker_id=self.worker_id,
+                    tz=self.tz,
+                    per_account=per_account,
+                    total=opts.claim_total,
+                    lease=opts.lease,
+                    mass_rows=opts.mass_rows_per_pass,
+                    throttle=self.refresh_throttle,
+                    caps=caps,
+                )
             )
-        )
+            calls = taken.calls + claimed.calls
+            for call in calls:
+                for item in call.items:
+                    self._unstarted[item.key] = (call, item)
         _observe_transitions(taken.transitions)
         _observe_transitions(claimed.transitions)
-        calls = taken.calls + claimed.calls
-        for call in calls:
-            for item in call.items:
-                self._unstarted[item.key] = (call, item)
         processed = taken.decided + claimed.decided
         in_calls = sum(len(call.items) for call in claimed.calls)
         skipped = claimed.claimed - claimed.decided - in_calls
@@ -173,6 +176,21 @@ class Worker:
         if calls:
             processed += await self._send(calls)
         return PassStats(taken.claimed + claimed.claimed, processed, more)
+
+    def _claim_caps(self) -> tuple[int, dict[str, int]]:
+        """Rows a pass may claim per account: what the account's rate starts within the claim
+        horizon, less the calls of this worker that still wait for their turn (another
+        runner's pass). A row claimed behind them would start past the decision age and only
+        be put back."""
+        opts = self.options
+        per_account = min(
+            opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
+        )
+        waiting = collections.Counter(
+            call.account.id
+            for call in {id(call): call for call, _ in self._unstarted.values()}.values()
+        )
+        return per_account, {a: max(0, per_account - n) for a, n in waiting.items()}
 
     # -- sending and recording -------------------------------------------------------------
 

@@ -45,6 +45,9 @@ class Change:
     errcode: int | None = None
     errmsg: str | None = None
     unknown: bool = False  # results: WeChat may have carried this attempt out
+    # results: the row's attempt count under the lease the result belongs to; a put-back
+    # (attempt -1) is written only while that lease is the row's latest.
+    leased_attempts: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,14 +60,38 @@ class Unit:
     period: dt.date
 
 
+@dataclasses.dataclass(frozen=True)
+class WindowCount:
+    """One message taken from a follower's counted window (wechat-2023) by a claim, with what
+    names that allowance: its end and the follower's latest interaction at the claim."""
+
+    account_id: str
+    openid: str
+    ends_at: dt.datetime | None
+    interacted_at: dt.datetime | None
+
+
 # --- claims ------------------------------------------------------------------------------
 
 
 async def claim_due(
-    conn: pool.Connection, now: dt.datetime, per_account: int, total: int
+    conn: pool.Connection,
+    now: dt.datetime,
+    per_account: int,
+    total: int,
+    caps: Mapping[str, int] | None = None,
 ) -> list[asyncpg.Record]:
-    """Lock due rows (queued or held, release_at <= now), fairly across accounts."""
-    return await conn.fetch(queries.get("sched_claim_due"), now, per_account, total)
+    """Lock due rows (queued or held, release_at <= now), fairly across accounts: at most
+    `per_account` of each, `caps[account]` of the accounts named there."""
+    capped = sorted((caps or {}).items())
+    return await conn.fetch(
+        queries.get("sched_claim_due"),
+        now,
+        per_account,
+        total,
+        [a for a, _ in capped],
+        [min(n, per_account) for _, n in capped],
+    )
 
 
 async def claim_message_rows(
@@ -298,11 +325,33 @@ async def update_windows(
     )
 
 
+async def give_back_windows(
+    conn: pool.Connection, now: dt.datetime, counts: Iterable[WindowCount]
+) -> None:
+    """Return the counts of calls put back unmade, each to the allowance it was taken from:
+    only while the follower's window still ends when it did at the claim and no interaction
+    came since (a newer trigger's allowance is not inflated)."""
+    taken = Counter(counts)
+    if not taken:
+        return
+    keys = sorted(taken, key=lambda c: (c.account_id, c.openid))
+    await conn.execute(
+        queries.get("sched_give_back_windows"),
+        now,
+        [c.account_id for c in keys],
+        [c.openid for c in keys],
+        [c.ends_at for c in keys],
+        [c.interacted_at for c in keys],
+        [taken[c] for c in keys],
+    )
+
+
 async def record_results(
     conn: pool.Connection, worker_id: str, now: dt.datetime, changes: Sequence[Change]
 ) -> set[Key]:
     """Write WeChat's answers; returns the rows written. A row whose lease this worker lost
-    (another worker took it over) is not written: the taker's result counts."""
+    (another worker took it over) is not written: the taker's result counts. A put-back is
+    not written over a newer lease of the same worker either (it took its own row over)."""
     if not changes:
         return set()
     rows = await conn.fetch(
@@ -323,6 +372,7 @@ async def record_results(
         [c.errcode for c in changes],
         [c.errmsg for c in changes],
         [c.unknown for c in changes],
+        [c.leased_attempts for c in changes],
     )
     return {(r["account_id"], r["id"]) for r in rows}
 

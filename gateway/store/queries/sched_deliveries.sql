@@ -2,16 +2,20 @@
 -- parameters (the worker's clock), so that tests can move time; `now()` is not used here.
 
 -- name: sched_claim_due
--- Lock due deliveries: at most $2 per account (accounts in random order), $3 in all; rows other workers hold are skipped.
+-- Lock due deliveries: at most $2 per account (less for the accounts $4 caps at $5: calls of theirs already wait), accounts in random order, $3 in all; rows other workers hold are skipped.
 SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel,
        d.client_msg_id, d.quota_kind, d.quota_key, d.attempts, d.send_key, d.unknown_since,
        d.takeovers
-  FROM (SELECT id FROM accounts ORDER BY random()) a
+  FROM (SELECT a.id, coalesce(c.cap, $2) AS cap
+          FROM accounts a
+          LEFT JOIN unnest($4::text[], $5::integer[]) AS c (account_id, cap)
+            ON c.account_id = a.id
+         ORDER BY random()) a
  CROSS JOIN LATERAL (
        SELECT * FROM deliveries d
         WHERE d.account_id = a.id AND d.status IN ('queued', 'held') AND d.release_at <= $1
         ORDER BY d.release_at, d.id
-        LIMIT $2
+        LIMIT a.cap
           FOR UPDATE SKIP LOCKED) d
  LIMIT $3;
 
@@ -89,13 +93,14 @@ SELECT id, kind, rule_profile, app_id, app_secret, pay_mch_id
 WITH wanted AS (
     SELECT DISTINCT a, o FROM unnest($1::text[], $2::text[]) AS t (a, o)
 ), locked AS (
-    SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remaining
+    SELECT f.account_id, f.openid, f.subscribed, f.window_ends_at, f.window_remaining,
+           f.last_interaction_at
       FROM followers f
      WHERE (f.account_id, f.openid) IN (SELECT a, o FROM wanted)
        FOR UPDATE SKIP LOCKED
 )
 SELECT w.a AS account_id, w.o AS openid, l.subscribed, l.window_ends_at, l.window_remaining,
-       l.account_id IS NOT NULL AS locked,
+       l.last_interaction_at, l.account_id IS NOT NULL AS locked,
        l.account_id IS NULL
        AND EXISTS (SELECT 1 FROM followers f WHERE f.account_id = w.a AND f.openid = w.o) AS busy
   FROM wanted w
@@ -174,6 +179,17 @@ UPDATE followers f
   FROM unnest($2::text[], $3::text[], $4::integer[]) AS u (account_id, openid, remaining)
  WHERE f.account_id = u.account_id AND f.openid = u.openid;
 
+-- name: sched_give_back_windows
+-- Counted windows: the counts of calls put back unmade, returned to the allowance they came from (same end, no interaction since the claim); a newer trigger's allowance is left as it is.
+UPDATE followers f
+   SET window_remaining = f.window_remaining + g.n, updated_at = $1
+  FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::integer[])
+       AS g (account_id, openid, ends_at, interacted_at, n)
+ WHERE f.account_id = g.account_id AND f.openid = g.openid
+   AND f.window_remaining IS NOT NULL
+   AND f.window_ends_at = g.ends_at
+   AND f.last_interaction_at IS NOT DISTINCT FROM g.interacted_at;
+
 -- name: sched_record_results
 -- Write what WeChat answered, only for rows this worker still holds the lease of.
 UPDATE deliveries d
@@ -188,14 +204,17 @@ UPDATE deliveries d
        updated_at = $2
   FROM unnest($3::text[], $4::bigint[], $5::text[], $6::text[], $7::timestamptz[],
               $8::integer[], $9::text[], $10::text[], $11::text[], $12::date[], $13::text[],
-              $14::integer[], $15::text[], $16::boolean[])
+              $14::integer[], $15::text[], $16::boolean[], $17::integer[])
        AS u (account_id, id, status, reason, release_at, undo_attempt, channel, client_msg_id,
-             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown)
+             quota_kind, quota_key, wechat_msgid, errcode, errmsg, unknown, leased_attempts)
  WHERE d.account_id = u.account_id AND d.id = u.id
    -- `IS TRUE` hides the lease index's predicate from the planner: that partial index holds
    -- an entry for every row ever leased until vacuum, so a plan scanning it costs the whole
    -- backlog per batch (1 s per 1,000 rows at 100,000); primary-key lookups cost the batch.
    AND (d.status = 'sending') IS TRUE AND d.leased_by = $1
+   -- a put-back (no call made) speaks for its own lease only: after this worker took the row
+   -- over (attempts counted again) the take-over's call is the one in flight
+   AND (u.undo_attempt = 0 OR u.leased_attempts IS NULL OR d.attempts = u.leased_attempts)
 RETURNING d.account_id, d.id;
 
 -- name: sched_close_windows
