@@ -61,8 +61,7 @@ class Dispatcher:
         self.batch = batch
         self.max_in_flight = max_in_flight
         self.timeout = settings.webhook_timeout
-        # A request takes at most the timeout, after at most ~1 s of rate-limit pacing (the
-        # claim keeps no more than `rate_limit` in flight per endpoint).
+        # A request takes at most the timeout (rate limits are kept by the claim).
         self.lease = lease if lease is not None else 2 * settings.webhook_timeout + 5
         self.schedule = settings.webhook_schedule
         self.disable_after = settings.webhook_disable_after
@@ -95,6 +94,7 @@ class Dispatcher:
         if room <= 0:
             return 0
         async with self.pool.acquire() as conn:
+            claimed = time.monotonic()
             rows = await webhook_log.claim(
                 conn,
                 self.clock(),
@@ -102,11 +102,16 @@ class Dispatcher:
                 limit=room,
                 per_endpoint=PER_ENDPOINT,
                 lease=self.lease,
+                rate_window=webhook_send.RATE_WINDOW,
             )
+        loop = asyncio.get_running_loop()
         for row in rows:
-            task = asyncio.get_running_loop().create_task(self._deliver(row))
+            task = loop.create_task(self._deliver(row, claimed))
             self._tasks.add(task)
             task.add_done_callback(self._done)
+        if any(row["rate_limit"] for row in rows):
+            # The rate window these claims fill frees up then: claim again at that time.
+            loop.call_later(webhook_send.RATE_WINDOW, self.wake)
         return len(rows)
 
     def _done(self, task: asyncio.Task[None]) -> None:
@@ -129,9 +134,13 @@ class Dispatcher:
 
     # -- one request -------------------------------------------------------------------
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
+    async def _deliver(self, row: asyncpg.Record, claimed: float) -> None:
         try:
-            outcome = await self.sender.attempt(row)
+            outcome = await self.sender.attempt(row, claimed)
+            if outcome is None:  # its rate slot was missed: give it back unsent
+                await webhook_log.release(self.pool, self.worker_id, row["account_id"], row["id"])
+                self.wake()
+                return
         except Exception:
             # Left leased: the lease expires and a worker tries again.
             log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})

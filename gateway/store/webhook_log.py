@@ -38,12 +38,22 @@ async def claim(
     limit: int,
     per_endpoint: int,
     lease: float,
+    rate_window: float,
 ) -> list[asyncpg.Record]:
     """Lease up to `limit` due deliveries with what their requests need (SKIP LOCKED: any
-    number of workers claim disjoint rows; an expired lease is claimable again)."""
+    number of workers claim disjoint rows; an expired lease is claimable again). A
+    rate-limited endpoint gets at most rate_limit claims per `rate_window` seconds, across
+    workers."""
     return list(
-        await conn.fetch(queries.get("wh_claim"), now, limit, per_endpoint, lease, worker_id)
+        await conn.fetch(
+            queries.get("wh_claim"), now, limit, per_endpoint, lease, worker_id, rate_window
+        )
     )
+
+
+async def release(db: Db, worker_id: str, account_id: str, delivery_id: int) -> None:
+    """Give back a claimed delivery without an attempt (its rate slot was missed)."""
+    await db.execute(queries.get("wh_release"), account_id, delivery_id, worker_id)
 
 
 async def record(
