@@ -40,7 +40,7 @@ def request_body(row: asyncpg.Record | dict[str, Any]) -> tuple[str, bytes] | No
     ev_id = webhook_payload.event_id(row["inbound"], row["row_id"])
     if row["inbound"]:
         data = webhook_payload.callback_data(
-            row["in_openid"], row["in_create_time"], row["in_fields"]
+            row["in_openid"], row["in_create_time"], row["in_fields"], row["in_raw_xml"]
         )
     else:
         data = row["data"]

@@ -132,7 +132,7 @@ WITH rl AS MATERIALIZED (
               ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
               (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
               ie.openid AS in_openid, ie.create_time AS in_create_time,
-              ie.fields AS in_fields,
+              ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
               coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data
 ), sent AS (
     UPDATE webhook_endpoints e
@@ -264,7 +264,7 @@ SELECT (SELECT count(*) FROM inbound) + (SELECT count(*) FROM other) AS count;
 
 -- name: wh_inbound_list
 -- Stored callbacks, oldest first, after the cursor: for polling instead of receiving.
-SELECT id, openid, msg_type, event, create_time, received_at, fields
+SELECT id, openid, msg_type, event, create_time, received_at, fields, raw_xml
   FROM inbound_events
  WHERE account_id = $1
    AND ($2::text IS NULL OR openid = $2)
