@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from gateway import metrics, webhook_net
+from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.store import webhook_log
-from scheduler import listen, webhook_send
+from scheduler import webhook_send
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Dispatcher:
             jitter=jitter,
         )
         self._depth_at = -DEPTH_EVERY
+        self.refilled, self.flush_failed = 0, False  # the last flush's claims, its failure
 
     def wake(self) -> None:
         self.woken.set()
@@ -104,6 +105,10 @@ class Dispatcher:
                 lease=self.lease,
                 rate_window=webhook_send.RATE_WINDOW,
             )
+        self._start(rows, claimed)
+        return len(rows)
+
+    def _start(self, rows: list[asyncpg.Record], claimed: float) -> None:
         loop = asyncio.get_running_loop()
         for row in rows:
             task = loop.create_task(self._deliver(row, claimed))
@@ -112,7 +117,6 @@ class Dispatcher:
         if any(row["rate_limit"] for row in rows):
             # The rate window these claims fill frees up then: claim again at that time.
             loop.call_later(webhook_send.RATE_WINDOW, self.wake)
-        return len(rows)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -129,6 +133,7 @@ class Dispatcher:
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 await self.flush()
+                total += self.refilled  # claimed by the recording statement
                 if claimed == 0 and not self._tasks:
                     return total
 
@@ -152,21 +157,35 @@ class Dispatcher:
     # -- recording ---------------------------------------------------------------------
 
     async def flush(self) -> int:
-        """Write the outcomes gathered so far in one statement; on a database error they
-        stay queued for the next flush (their leases protect them meanwhile)."""
+        """Write the outcomes gathered so far in one statement that also claims replacements
+        on their endpoints (unless stopping); on a database error they stay queued for the
+        next flush (their leases protect them meanwhile). Sets `refilled`."""
+        self.refilled, self.flush_failed = 0, False
         if not self._outcomes:
             return 0
         batch, self._outcomes = self._outcomes, []
+        room = 0 if self.stopping.is_set() else self.max_in_flight - len(self._tasks)
         try:
             async with self.pool.acquire() as conn:
-                statuses, disabled = await webhook_log.record(
-                    conn, self.worker_id, batch, self.disable_after
+                claimed = time.monotonic()
+                statuses, disabled, rows = await webhook_log.record_and_claim(
+                    conn,
+                    self.worker_id,
+                    batch,
+                    self.disable_after,
+                    self.clock(),
+                    limit=max(0, min(self.batch, room)),
+                    per_endpoint=PER_ENDPOINT,
+                    lease=self.lease,
                 )
+            self._start(rows, claimed)
+            self.refilled = len(rows)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             log.warning(
                 "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
             )
             self._outcomes = batch + self._outcomes
+            self.flush_failed = True
             return 0
         for status in statuses.values():
             outcome = {"pending": "retrying"}.get(status, status)
@@ -232,9 +251,9 @@ class Dispatcher:
             self._has_outcomes.clear()
             if not self._outcomes:
                 continue
-            if await self.flush() > 0:
-                self.wake()  # recorded rows free their endpoints' in-flight slots: claim more
-            elif self._outcomes:
+            if await self.flush() > self.refilled:
+                self.wake()  # freed slots the statement did not refill: a full claim pass
+            elif self.flush_failed:
                 self._has_outcomes.set()
                 await asyncio.sleep(0.5)  # the database is away: do not spin
 
@@ -247,51 +266,3 @@ async def _first(*waits: Any) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class Handle:
-    """A running dispatcher with its session and LISTEN connection."""
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        listener: listen.Listener,
-        task: asyncio.Task[None],
-        session: aiohttp.ClientSession,
-    ) -> None:
-        self.dispatcher = dispatcher
-        self._listener = listener
-        self._task = task
-        self._session = session
-
-    async def stop(self) -> None:
-        """Stop claiming, let requests in flight finish (bounded) and write their outcomes."""
-        self.dispatcher.stopping.set()
-        await self._listener.stop()
-        try:
-            await asyncio.wait_for(self._task, timeout=self.dispatcher.timeout + 5)
-        except TimeoutError:
-            log.warning("webhook dispatcher did not stop in time", extra={"action": "wh_stop"})
-        finally:
-            await self._session.close()
-
-
-async def start(
-    settings: settings_mod.Settings, pool: asyncpg.Pool, *, worker_id: str, **options: Any
-) -> Handle:
-    """Run a dispatcher on the current loop: its own HTTP session (guarded against private
-    destinations unless allowed), LISTEN on wxgate_webhooks, and the claim loop."""
-    assert settings.database_url
-    session = aiohttp.ClientSession(
-        connector=webhook_net.connector(settings.webhook_allow_private, limit=0)
-    )
-    dispatcher = Dispatcher(settings, pool, session, worker_id=worker_id, **options)
-    listener = listen.Listener(settings.database_url, dispatcher.wake, channel=CHANNEL)
-    try:
-        await listener.start()
-    except BaseException:
-        await listener.stop()
-        await session.close()
-        raise
-    task = asyncio.get_running_loop().create_task(dispatcher.run())
-    return Handle(dispatcher, listener, task, session)

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from scheduler import webhooks as dispatch
+from scheduler import webhook_start
 from tests.webhooks import hooks as h
 
 RATE = 5
@@ -61,7 +61,9 @@ async def test_two_workers_together_keep_the_endpoints_rate_limit(
     await pool.execute("UPDATE webhook_endpoints SET rate_limit = $2 WHERE id = $1", ep["id"], RATE)
     await h.store(pool, [h.record(n, f"o{n}") for n in range(COUNT)])
     cfg = h.settings(db_url)
-    handles = [await dispatch.start(cfg, pool, worker_id=f"w{i}", max_in_flight=64) for i in (1, 2)]
+    handles = [
+        await webhook_start.start(cfg, pool, worker_id=f"w{i}", max_in_flight=64) for i in (1, 2)
+    ]
     try:
         await asyncio.wait_for(done.wait(), timeout=60)  # every id arrived (bounded)
     finally:
