@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from gateway import metrics, webhook_net
+from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.store import webhook_log
-from scheduler import listen, webhook_send
+from scheduler import webhook_send
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class Dispatcher:
         self.batch = batch
         self.max_in_flight = max_in_flight
         self.timeout = settings.webhook_timeout
-        # A request takes at most the timeout, after at most ~1 s of rate-limit pacing (the
-        # claim keeps no more than `rate_limit` in flight per endpoint).
+        # A request takes at most the timeout (rate limits are kept by the claim).
         self.lease = lease if lease is not None else 2 * settings.webhook_timeout + 5
         self.schedule = settings.webhook_schedule
         self.disable_after = settings.webhook_disable_after
@@ -83,6 +82,7 @@ class Dispatcher:
             jitter=jitter,
         )
         self._depth_at = -DEPTH_EVERY
+        self.refilled, self.flush_failed = 0, False  # the last flush's claims, its failure
 
     def wake(self) -> None:
         self.woken.set()
@@ -95,6 +95,7 @@ class Dispatcher:
         if room <= 0:
             return 0
         async with self.pool.acquire() as conn:
+            claimed = time.monotonic()
             rows = await webhook_log.claim(
                 conn,
                 self.clock(),
@@ -102,12 +103,20 @@ class Dispatcher:
                 limit=room,
                 per_endpoint=PER_ENDPOINT,
                 lease=self.lease,
+                rate_window=webhook_send.RATE_WINDOW,
             )
+        self._start(rows, claimed)
+        return len(rows)
+
+    def _start(self, rows: list[asyncpg.Record], claimed: float) -> None:
+        loop = asyncio.get_running_loop()
         for row in rows:
-            task = asyncio.get_running_loop().create_task(self._deliver(row))
+            task = loop.create_task(self._deliver(row, claimed))
             self._tasks.add(task)
             task.add_done_callback(self._done)
-        return len(rows)
+        if any(row["rate_limit"] for row in rows):
+            # The rate window these claims fill frees up then: claim again at that time.
+            loop.call_later(webhook_send.RATE_WINDOW, self.wake)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -124,14 +133,19 @@ class Dispatcher:
                 if self._tasks:
                     await asyncio.gather(*list(self._tasks), return_exceptions=True)
                 await self.flush()
+                total += self.refilled  # claimed by the recording statement
                 if claimed == 0 and not self._tasks:
                     return total
 
     # -- one request -------------------------------------------------------------------
 
-    async def _deliver(self, row: asyncpg.Record) -> None:
+    async def _deliver(self, row: asyncpg.Record, claimed: float) -> None:
         try:
-            outcome = await self.sender.attempt(row)
+            outcome = await self.sender.attempt(row, claimed)
+            if outcome is None:  # its rate slot was missed: give it back unsent
+                await webhook_log.release(self.pool, self.worker_id, row["account_id"], row["id"])
+                self.wake()
+                return
         except Exception:
             # Left leased: the lease expires and a worker tries again.
             log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
@@ -143,21 +157,35 @@ class Dispatcher:
     # -- recording ---------------------------------------------------------------------
 
     async def flush(self) -> int:
-        """Write the outcomes gathered so far in one statement; on a database error they
-        stay queued for the next flush (their leases protect them meanwhile)."""
+        """Write the outcomes gathered so far in one statement that also claims replacements
+        on their endpoints (unless stopping); on a database error they stay queued for the
+        next flush (their leases protect them meanwhile). Sets `refilled`."""
+        self.refilled, self.flush_failed = 0, False
         if not self._outcomes:
             return 0
         batch, self._outcomes = self._outcomes, []
+        room = 0 if self.stopping.is_set() else self.max_in_flight - len(self._tasks)
         try:
             async with self.pool.acquire() as conn:
-                statuses, disabled = await webhook_log.record(
-                    conn, self.worker_id, batch, self.disable_after
+                claimed = time.monotonic()
+                statuses, disabled, rows = await webhook_log.record_and_claim(
+                    conn,
+                    self.worker_id,
+                    batch,
+                    self.disable_after,
+                    self.clock(),
+                    limit=max(0, min(self.batch, room)),
+                    per_endpoint=PER_ENDPOINT,
+                    lease=self.lease,
                 )
+            self._start(rows, claimed)
+            self.refilled = len(rows)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
             log.warning(
                 "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
             )
             self._outcomes = batch + self._outcomes
+            self.flush_failed = True
             return 0
         for status in statuses.values():
             outcome = {"pending": "retrying"}.get(status, status)
@@ -223,9 +251,9 @@ class Dispatcher:
             self._has_outcomes.clear()
             if not self._outcomes:
                 continue
-            if await self.flush() > 0:
-                self.wake()  # recorded rows free their endpoints' in-flight slots: claim more
-            elif self._outcomes:
+            if await self.flush() > self.refilled:
+                self.wake()  # freed slots the statement did not refill: a full claim pass
+            elif self.flush_failed:
                 self._has_outcomes.set()
                 await asyncio.sleep(0.5)  # the database is away: do not spin
 
@@ -238,51 +266,3 @@ async def _first(*waits: Any) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-class Handle:
-    """A running dispatcher with its session and LISTEN connection."""
-
-    def __init__(
-        self,
-        dispatcher: Dispatcher,
-        listener: listen.Listener,
-        task: asyncio.Task[None],
-        session: aiohttp.ClientSession,
-    ) -> None:
-        self.dispatcher = dispatcher
-        self._listener = listener
-        self._task = task
-        self._session = session
-
-    async def stop(self) -> None:
-        """Stop claiming, let requests in flight finish (bounded) and write their outcomes."""
-        self.dispatcher.stopping.set()
-        await self._listener.stop()
-        try:
-            await asyncio.wait_for(self._task, timeout=self.dispatcher.timeout + 5)
-        except TimeoutError:
-            log.warning("webhook dispatcher did not stop in time", extra={"action": "wh_stop"})
-        finally:
-            await self._session.close()
-
-
-async def start(
-    settings: settings_mod.Settings, pool: asyncpg.Pool, *, worker_id: str, **options: Any
-) -> Handle:
-    """Run a dispatcher on the current loop: its own HTTP session (guarded against private
-    destinations unless allowed), LISTEN on wxgate_webhooks, and the claim loop."""
-    assert settings.database_url
-    session = aiohttp.ClientSession(
-        connector=webhook_net.connector(settings.webhook_allow_private, limit=0)
-    )
-    dispatcher = Dispatcher(settings, pool, session, worker_id=worker_id, **options)
-    listener = listen.Listener(settings.database_url, dispatcher.wake, channel=CHANNEL)
-    try:
-        await listener.start()
-    except BaseException:
-        await listener.stop()
-        await session.close()
-        raise
-    task = asyncio.get_running_loop().create_task(dispatcher.run())
-    return Handle(dispatcher, listener, task, session)

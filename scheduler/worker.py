@@ -39,7 +39,7 @@ from scheduler import (
     ratelimit,
     results,
     syncs,
-    webhooks,
+    webhook_start,
     work,
 )
 from scheduler import (
@@ -329,7 +329,7 @@ class WorkerHandle:
         listener: listen.Listener,
         runners: list[asyncio.Task[None]],
         session: aiohttp.ClientSession | None,
-        hooks: webhooks.Handle | None = None,
+        hooks: webhook_start.Handle | None = None,
     ) -> None:
         self.worker = worker
         self.webhooks = hooks
@@ -414,7 +414,7 @@ async def start_worker(
             await session.close()
         raise
     try:
-        hooks = await webhooks.start(settings, pool, worker_id=worker.worker_id)
+        hooks = await webhook_start.start(settings, pool, worker_id=worker.worker_id)
     except BaseException:
         await listener.stop()
         if session is not None:

@@ -127,9 +127,10 @@ def _addressed(account: account_cache.CallbackAccount, fields: dict[str, str]) -
 
 def _plain_fields(
     request: web.Request, account: account_cache.CallbackAccount, body: bytes
-) -> dict[str, str]:
+) -> tuple[dict[str, str], bytes]:
     """The callback's fields after the checks of its form: signature, mode, msg_signature,
-    AES, appid, XML (and the envelope's addressee)."""
+    AES, appid, XML (and the envelope's addressee); with the XML they were parsed from (the
+    body, or the decrypted message)."""
     if not _signed(request, account.token):
         raise BadCallback(403, "invalid signature")
     if not _fresh(request.query.get("timestamp", "")):
@@ -141,7 +142,7 @@ def _plain_fields(
     if not encoding.accepts_plaintext(account.encoding_mode):
         _safe_form(request, fields)
     if request.query.get("encrypt_type", "raw") == "raw" and "Encrypt" not in fields:
-        return fields
+        return fields, body
     if fields.get("ToUserName"):  # the envelope's, checked too: WeChat sets it in every form
         _addressed(account, fields)
     encrypt = fields.get("Encrypt")
@@ -157,10 +158,19 @@ def _plain_fields(
         except crypto.CryptoError:
             continue
         try:
-            return xmlcodec.parse(inner)
+            return xmlcodec.parse(inner), inner
         except xmlcodec.XmlError:
             raise BadCallback(400, "malformed XML") from None
     raise BadCallback(403, "message could not be decrypted for this account")
+
+
+def _text_of(xml: bytes) -> str | None:
+    """The received XML as text to keep (UTF-8, as WeChat sends); None if it is not."""
+    try:
+        text = xml.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -185,7 +195,7 @@ async def receive(request: web.Request) -> web.Response:
         )
         return await _answer_and_close(request, _text(408, "request body not received in time"))
     try:
-        fields = _plain_fields(request, account, body)
+        fields, xml = _plain_fields(request, account, body)
         message = wx_inbound.parse_inbound(fields)
         _addressed(account, fields)
     except BadCallback as exc:
@@ -213,6 +223,7 @@ async def receive(request: web.Request) -> web.Response:
         received_at=received_at,
         fields=message.fields,
         scene=message.scene,
+        raw_xml=_text_of(xml),
     )
     try:
         future = request.app[keys.GROUP_COMMIT].submit(record)

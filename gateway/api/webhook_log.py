@@ -108,7 +108,9 @@ def inbound_payload(account_id: str, row: dict[str, Any]) -> m.Payload:
         webhook_rules.inbound_type(row["msg_type"], row["event"]),
         account_id,
         row["received_at"],
-        webhook_payload.callback_data(row["openid"], row["create_time"], row["fields"]),
+        webhook_payload.callback_data(
+            row["openid"], row["create_time"], row["fields"], row["raw_xml"]
+        ),
     )
     return m.Payload(**value)
 

@@ -60,9 +60,10 @@ def callback_xml(fields: Mapping[str, str]) -> str:
 
 
 def callback_data(
-    openid: str, create_time: dt.datetime, fields: Mapping[str, str]
+    openid: str, create_time: dt.datetime, fields: Mapping[str, str], xml: str | None = None
 ) -> dict[str, Any]:
-    """`data` of message.* / event.*: openid, create_time, snake-case fields, xml."""
+    """`data` of message.* / event.*: openid, create_time, snake-case fields, xml (the body
+    as received when it was kept, else rebuilt from the fields)."""
     data: dict[str, Any] = {}
     for name, value in fields.items():
         key = snake(name)
@@ -70,7 +71,7 @@ def callback_data(
             data[key] = value
     data["openid"] = openid
     data["create_time"] = rfc3339(create_time)
-    data["xml"] = callback_xml(fields)
+    data["xml"] = callback_xml(fields) if xml is None else xml
     return data
 
 

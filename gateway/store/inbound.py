@@ -36,6 +36,7 @@ class EventRecord:
     received_at: dt.datetime
     fields: Mapping[str, str]
     scene: str | None
+    raw_xml: str | None = None  # the body as received (decrypted); None: not kept
 
     @property
     def interaction(self) -> window.Interaction | None:
@@ -206,6 +207,7 @@ async def _ingest_seed(
         [None if i is None else i.value for i in interactions],
         [r.scene for r in unique],
         [_sub_change(r) for r in unique],
+        [r.raw_xml for r in unique],
     )
     return {(r["account_id"], r["dedupe_key"]) for r in rows if r["kind"] == "event"}
 
@@ -216,7 +218,9 @@ async def _ingest_general(
     """Any profile and job-finish events: lock the followers, fold with the domain rules."""
     unique = _unique(records)
     async with conn.transaction():
-        rows = await conn.fetch(queries.get("inbound_insert_events"), *_columns(unique))
+        rows = await conn.fetch(
+            queries.get("inbound_insert_events"), *_columns(unique), [r.raw_xml for r in unique]
+        )
         inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
         fresh = [r for r in unique if (r.account_id, r.dedupe_key) in inserted]
         if fresh:

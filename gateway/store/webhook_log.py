@@ -38,12 +38,22 @@ async def claim(
     limit: int,
     per_endpoint: int,
     lease: float,
+    rate_window: float,
 ) -> list[asyncpg.Record]:
     """Lease up to `limit` due deliveries with what their requests need (SKIP LOCKED: any
-    number of workers claim disjoint rows; an expired lease is claimable again)."""
+    number of workers claim disjoint rows; an expired lease is claimable again). A
+    rate-limited endpoint gets at most rate_limit claims per `rate_window` seconds, across
+    workers."""
     return list(
-        await conn.fetch(queries.get("wh_claim"), now, limit, per_endpoint, lease, worker_id)
+        await conn.fetch(
+            queries.get("wh_claim"), now, limit, per_endpoint, lease, worker_id, rate_window
+        )
     )
+
+
+async def release(db: Db, worker_id: str, account_id: str, delivery_id: int) -> None:
+    """Give back a claimed delivery without an attempt (its rate slot was missed)."""
+    await db.execute(queries.get("wh_release"), account_id, delivery_id, worker_id)
 
 
 async def record(
@@ -58,6 +68,46 @@ async def record(
         queries.get("wh_record"),
         worker_id,
         disable_after,
+        *_outcome_columns(outcomes),
+    )
+    statuses = {
+        (r["account_id"], int(r["key"])): r["status"] for r in rows if r["kind"] == "delivery"
+    }
+    disabled = [(r["account_id"], r["key"]) for r in rows if r["kind"] == "disabled"]
+    return statuses, disabled
+
+
+async def record_and_claim(
+    conn: pool.Connection,
+    worker_id: str,
+    outcomes: Sequence[Outcome],
+    disable_after: dt.timedelta,
+    now: dt.datetime,
+    *,
+    limit: int,
+    per_endpoint: int,
+    lease: float,
+) -> tuple[dict[tuple[str, int], str], list[tuple[str, str]], list[asyncpg.Record]]:
+    """`record`, and in the same statement the claim of replacements on the recorded rows'
+    endpoints (not rate-limited ones) up to `per_endpoint` in flight; returns what record
+    returns and the claimed rows (as `claim` returns them)."""
+    rows = await conn.fetch(
+        queries.get("wh_record_claim"),
+        worker_id,
+        disable_after,
+        *_outcome_columns(outcomes),
+        now,
+        limit,
+        per_endpoint,
+        lease,
+    )
+    statuses = {(r["account_id"], r["id"]): r["status"] for r in rows if r["kind"] == "delivery"}
+    disabled = [(r["account_id"], r["endpoint_id"]) for r in rows if r["kind"] == "disabled"]
+    return statuses, disabled, [r for r in rows if r["kind"] == "claimed"]
+
+
+def _outcome_columns(outcomes: Sequence[Outcome]) -> list[list[Any]]:
+    return [
         [o.account_id for o in outcomes],
         [o.delivery_id for o in outcomes],
         [o.ok for o in outcomes],
@@ -67,12 +117,7 @@ async def record(
         [o.response for o in outcomes],
         [o.at for o in outcomes],
         [o.next_at for o in outcomes],
-    )
-    statuses = {
-        (r["account_id"], int(r["key"])): r["status"] for r in rows if r["kind"] == "delivery"
-    }
-    disabled = [(r["account_id"], r["key"]) for r in rows if r["kind"] == "disabled"]
-    return statuses, disabled
+    ]
 
 
 async def list_deliveries(

@@ -8,9 +8,10 @@ SELECT id, kind, app_id, token, encoding_aes_key, previous_aes_key, aes_key_rota
 -- Store a batch of callbacks; retries of one push share a dedupe key and are skipped.
 INSERT INTO inbound_events
        (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-        received_at, fields)
+        received_at, fields, raw_xml)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[])
+                     $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[],
+                     $11::text[])
 ON CONFLICT (account_id, dedupe_key) DO NOTHING
 RETURNING account_id, dedupe_key;
 
@@ -80,16 +81,18 @@ WITH input AS (
     SELECT *
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                   $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[],
-                  $11::timestamptz[], $12::text[], $13::text[], $14::smallint[])
+                  $11::timestamptz[], $12::text[], $13::text[], $14::smallint[],
+                  $15::text[])
            WITH ORDINALITY
            AS t (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id,
-                 create_time, received_at, fields, at, interaction, scene, sub_change, ord)
+                 create_time, received_at, fields, at, interaction, scene, sub_change,
+                 raw_xml, ord)
 ), ins AS (
     INSERT INTO inbound_events
            (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-            received_at, fields)
+            received_at, fields, raw_xml)
     SELECT account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-           received_at, fields
+           received_at, fields, raw_xml
       FROM input
     ON CONFLICT (account_id, dedupe_key) DO NOTHING
     RETURNING account_id, dedupe_key

@@ -64,16 +64,35 @@ SELECT e.account_id, ep.id, e.dedupe_key, wxgate_inbound_type(e.msg_type, e.even
 -- name: wh_claim
 -- Lease due deliveries, endpoint by endpoint: pending, due, not leased, endpoint enabled, no
 -- earlier never-tried delivery of the same follower to the same endpoint, and no more than
--- $3 (or the endpoint's rate_limit) in flight per endpoint, counting every worker's live
--- leases. Returns what a request needs: the endpoint and the event's row.
-WITH slots AS MATERIALIZED (
-    SELECT ep.account_id, ep.id,
-           least($3, coalesce(ep.rate_limit, $3))
-           - (SELECT count(*) FROM webhook_deliveries b
-               WHERE b.account_id = ep.account_id AND b.endpoint_id = ep.id
-                 AND b.status = 'pending' AND b.lease_until >= $1) AS free
+-- $3 in flight per endpoint, counting every worker's live leases. A rate-limited endpoint
+-- with due work is locked (SKIP LOCKED: a worker claiming for it makes the others skip it)
+-- and granted only rate_limit minus the requests its rate_sent log holds for the last $6
+-- seconds; the claimed rows are added to the log at now(). Returns what a request needs:
+-- the endpoint and the event's row.
+WITH rl AS MATERIALIZED (
+    SELECT ep.account_id, ep.id, ep.rate_limit,
+           ARRAY(SELECT t FROM unnest(ep.rate_sent) t
+                  WHERE t > now() - make_interval(secs => $6)) AS recent
       FROM webhook_endpoints ep
-     WHERE NOT ep.disabled
+     WHERE NOT ep.disabled AND ep.rate_limit IS NOT NULL
+       AND EXISTS (SELECT 1 FROM webhook_deliveries d
+                    WHERE d.account_id = ep.account_id AND d.endpoint_id = ep.id
+                      AND d.status = 'pending' AND d.next_attempt_at <= $1)
+       FOR UPDATE OF ep SKIP LOCKED
+), slots AS MATERIALIZED (
+    SELECT ep.account_id, ep.id,
+           $3 - (SELECT count(*) FROM webhook_deliveries b
+                  WHERE b.account_id = ep.account_id AND b.endpoint_id = ep.id
+                    AND b.status = 'pending' AND b.lease_until >= $1) AS free
+      FROM webhook_endpoints ep
+     WHERE NOT ep.disabled AND ep.rate_limit IS NULL
+    UNION ALL
+    SELECT r.account_id, r.id,
+           least(r.rate_limit - cardinality(r.recent),
+                 $3 - (SELECT count(*) FROM webhook_deliveries b
+                        WHERE b.account_id = r.account_id AND b.endpoint_id = r.id
+                          AND b.status = 'pending' AND b.lease_until >= $1))
+      FROM rl r
 ), pick AS MATERIALIZED (
     SELECT c.account_id, c.id, c.next_attempt_at
       FROM slots s
@@ -100,19 +119,36 @@ WITH slots AS MATERIALIZED (
       JOIN pick p ON p.account_id = d.account_id AND p.id = d.id
      WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
        FOR UPDATE OF d SKIP LOCKED
+), claimed AS (
+    UPDATE webhook_deliveries d
+       SET lease_until = $1 + make_interval(secs => $4), leased_by = $5
+      FROM locked l
+      JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
+      LEFT JOIN inbound_events ie
+             ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
+      LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
+     WHERE d.account_id = l.account_id AND d.id = l.id
+    RETURNING d.account_id, d.id, d.endpoint_id, d.event_type, d.attempts, d.created_at,
+              ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
+              (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
+              ie.openid AS in_openid, ie.create_time AS in_create_time,
+              ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
+              coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data
+), sent AS (
+    UPDATE webhook_endpoints e
+       SET rate_sent = r.recent || array_fill(now(), ARRAY[c.n])
+      FROM rl r
+      JOIN (SELECT account_id, endpoint_id, count(*)::integer AS n
+              FROM claimed GROUP BY account_id, endpoint_id) c
+        ON c.account_id = r.account_id AND c.endpoint_id = r.id
+     WHERE e.account_id = r.account_id AND e.id = r.id
 )
-UPDATE webhook_deliveries d
-   SET lease_until = $1 + make_interval(secs => $4), leased_by = $5
-  FROM locked l
-  JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
-  LEFT JOIN inbound_events ie ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
-  LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
- WHERE d.account_id = l.account_id AND d.id = l.id
-RETURNING d.account_id, d.id, d.endpoint_id, d.event_type, d.attempts, d.created_at,
-          ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
-          (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
-          ie.openid AS in_openid, ie.create_time AS in_create_time, ie.fields AS in_fields,
-          coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data;
+SELECT * FROM claimed;
+
+-- name: wh_release
+-- A claimed delivery given back without an attempt: claimable again at once.
+UPDATE webhook_deliveries SET lease_until = NULL, leased_by = NULL
+ WHERE account_id = $1 AND id = $2 AND leased_by = $3 AND status = 'pending';
 
 -- name: wh_record
 -- The outcome of attempts: an attempt row each, the delivery delivered / retried / failed,
@@ -228,7 +264,7 @@ SELECT (SELECT count(*) FROM inbound) + (SELECT count(*) FROM other) AS count;
 
 -- name: wh_inbound_list
 -- Stored callbacks, oldest first, after the cursor: for polling instead of receiving.
-SELECT id, openid, msg_type, event, create_time, received_at, fields
+SELECT id, openid, msg_type, event, create_time, received_at, fields, raw_xml
   FROM inbound_events
  WHERE account_id = $1
    AND ($2::text IS NULL OR openid = $2)
