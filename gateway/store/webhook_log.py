@@ -56,27 +56,6 @@ async def release(db: Db, worker_id: str, account_id: str, delivery_id: int) -> 
     await db.execute(queries.get("wh_release"), account_id, delivery_id, worker_id)
 
 
-async def record(
-    conn: pool.Connection,
-    worker_id: str,
-    outcomes: Sequence[Outcome],
-    disable_after: dt.timedelta,
-) -> tuple[dict[tuple[str, int], str], list[tuple[str, str]]]:
-    """Write attempts and outcomes in one statement; returns the new status of each delivery
-    recorded (rows taken over by another worker are absent) and the endpoints disabled."""
-    rows = await conn.fetch(
-        queries.get("wh_record"),
-        worker_id,
-        disable_after,
-        *_outcome_columns(outcomes),
-    )
-    statuses = {
-        (r["account_id"], int(r["key"])): r["status"] for r in rows if r["kind"] == "delivery"
-    }
-    disabled = [(r["account_id"], r["key"]) for r in rows if r["kind"] == "disabled"]
-    return statuses, disabled
-
-
 async def record_and_claim(
     conn: pool.Connection,
     worker_id: str,
@@ -88,9 +67,10 @@ async def record_and_claim(
     per_endpoint: int,
     lease: float,
 ) -> tuple[dict[tuple[str, int], str], list[tuple[str, str]], list[asyncpg.Record]]:
-    """`record`, and in the same statement the claim of replacements on the recorded rows'
-    endpoints (not rate-limited ones) up to `per_endpoint` in flight; returns what record
-    returns and the claimed rows (as `claim` returns them)."""
+    """Write attempts and outcomes and, in the same statement, claim replacements on the
+    recorded rows' endpoints (not rate-limited ones) up to `per_endpoint` in flight. Returns
+    the new status of each delivery recorded (rows taken over by another worker are absent),
+    the endpoints disabled, and the claimed rows (as `claim` returns them)."""
     rows = await conn.fetch(
         queries.get("wh_record_claim"),
         worker_id,

@@ -1,6 +1,8 @@
 -- name: wh_record_claim
--- wh_record and the claim of replacements in one statement (one round trip per cycle of a
--- worker's freed slots): the outcomes $1-$11 are written as wh_record does, then the
+-- The outcome of attempts and the claim of replacements in one statement (one round trip per
+-- cycle of a worker's freed slots): the outcomes $1-$11 are written (an attempt row each, the
+-- delivery delivered / retried / failed, the endpoint's failure streak, disabling once every
+-- attempt failed for $2; rows whose lease another worker took over are left to it), then the
 -- endpoints of the recorded rows (enabled, not disabled by these outcomes, without a
 -- rate_limit: those are claimed by wh_claim) get up to $14 in flight again, counting every
 -- worker's live leases but the rows just recorded; at most $13 rows, leased until
