@@ -20,7 +20,7 @@ run: install
 # Three pytest processes share the machine's two cores: most tests wait on Postgres, HTTP or
 # a subprocess, so this keeps `make test` well inside its 12 minutes (README "Two commands").
 test: install
-	$(BIN)/pytest -q -n 3
+	$(BIN)/pytest -q -n 3 --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

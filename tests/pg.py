@@ -11,11 +11,18 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import pytest
 
 from gateway.store import embedded, migrate
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = ROOT / "sql"
+
+# Tests that start, stop or restart an embedded Postgres of their own (directly or through
+# `wxgate run`) run one after another in one pytest process (`make test` uses --dist
+# loadgroup): the embedded server's start and stop take one machine-wide lock, and two of
+# them overlapping once hung a restart past its timeout.
+OWN_SERVER = pytest.mark.xdist_group("own_postgres")
 
 
 def with_database(url: str, name: str) -> str:

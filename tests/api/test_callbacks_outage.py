@@ -19,6 +19,8 @@ from gateway.api import app as app_mod
 from gateway.store import embedded, migrate
 from tests import pg, wx
 
+pytestmark = pg.OWN_SERVER  # see tests/pg.py
+
 Client = TestClient[web.Request, web.Application]
 NOW = int(time.time())
 

@@ -5,7 +5,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests import pg
 from tests.e2e import procs
+
+pytestmark = pg.OWN_SERVER  # see tests/pg.py
 
 
 def test_serve_without_database_url_fails_with_one_line() -> None:

@@ -10,7 +10,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests import pg
 from tests.e2e import procs
+
+pytestmark = pg.OWN_SERVER  # see tests/pg.py
 
 TOKEN = "demo-token"
 

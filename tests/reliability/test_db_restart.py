@@ -20,9 +20,11 @@ import pytest
 
 from gateway.mock import app as mock_app
 from gateway.store import embedded, migrate
-from tests import wx
+from tests import pg, wx
 from tests.integration import sched_helpers as h
 from tests.reliability import stack
+
+pytestmark = pg.OWN_SERVER  # see tests/pg.py
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"

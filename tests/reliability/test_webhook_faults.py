@@ -18,8 +18,11 @@ from aiohttp import web
 from gateway.domain import webhook_payload
 from gateway.store import embedded, migrate
 from gateway.store import pool as pool_mod
+from tests import pg
 from tests.reliability import stack
 from tests.webhooks import hooks as h
+
+pytestmark = pg.OWN_SERVER  # see tests/pg.py
 
 WEBHOOK_ENV = {
     "WXGATE_WEBHOOK_ALLOW_PRIVATE": "true",
