@@ -71,4 +71,6 @@ async def test_a_killed_sync_resumes_without_loss_or_doubles(
         assert done["leased_by"] is None and first_holder is not None
         # the second worker resumed: the first page was listed once, not again from the start
         listings = [r for r in await mock.sent("svc") if r["path"] == "/cgi-bin/user/get"]
-        assert len(listings) <= COUNT // 10_000 + 2  # eight pages, the empty end, one re-read
+        # Eight pages and the empty end, plus at most two listed again: the page that was
+        # being committed at the kill and the one fetched ahead of it.
+        assert len(listings) <= COUNT // 10_000 + 3
