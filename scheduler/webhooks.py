@@ -68,6 +68,7 @@ class Dispatcher:
         self.allow_private = settings.webhook_allow_private
         self.jitter = jitter
         self.stopping = asyncio.Event()
+        self._closing = False  # set once no request is left: the recorder ends when idle
         self.woken = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._outcomes: list[webhook_log.Outcome] = []
@@ -239,9 +240,11 @@ class Dispatcher:
         finally:
             if self._tasks:
                 await asyncio.wait(list(self._tasks), timeout=self.timeout + 1)
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
+            # Not cancelled: a cancelled recorder would drop the batch its statement is
+            # writing (requests made, outcomes never recorded, sent again after the lease).
+            self._closing = True
+            self._has_outcomes.set()
+            await recorder
             await self.flush()
 
     async def _recorder(self) -> None:
@@ -250,10 +253,14 @@ class Dispatcher:
             await self._has_outcomes.wait()
             self._has_outcomes.clear()
             if not self._outcomes:
+                if self._closing:
+                    return
                 continue
             if await self.flush() > self.refilled:
                 self.wake()  # freed slots the statement did not refill: a full claim pass
             elif self.flush_failed:
+                if self._closing:
+                    return  # `run` tries once more; the leases protect the rest
                 self._has_outcomes.set()
                 await asyncio.sleep(0.5)  # the database is away: do not spin
 

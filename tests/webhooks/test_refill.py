@@ -85,3 +85,34 @@ async def test_refilled_by_the_recording_statement_within_the_cap(
         "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered' AND attempts = 1"
     )
     assert delivered == COUNT
+
+
+async def test_a_stop_during_a_recording_statement_still_records_its_outcomes(
+    pool: asyncpg.Pool, db_url: str, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clean stop while outcomes are being written waits for that statement: requests
+    that were made are recorded, not left leased to be sent again after the lease."""
+    rec, url = receiver
+    await h.add_endpoint(pool, url)
+    await h.store(pool, [h.record(n, f"o{n}") for n in range(5)])
+    writing, go_on = asyncio.Event(), asyncio.Event()
+    record_and_claim = dispatch.webhook_log.record_and_claim
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        writing.set()
+        await go_on.wait()  # the statement is under way when the stop comes
+        return await record_and_claim(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch.webhook_log, "record_and_claim", slow)
+    handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
+    await asyncio.wait_for(writing.wait(), timeout=30)
+    stopping = asyncio.create_task(handle.stop())
+    await asyncio.sleep(0.2)  # the stop has reached the dispatcher's shutdown
+    go_on.set()
+    await asyncio.wait_for(stopping, timeout=30)
+    attempted = await pool.fetchval("SELECT count(*) FROM webhook_deliveries WHERE attempts > 0")
+    leased = await pool.fetchval(
+        "SELECT count(*) FROM webhook_deliveries WHERE leased_by IS NOT NULL"
+    )
+    assert attempted >= 1 and leased == 0
+    assert len(rec.ids) >= attempted
