@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 MAX_BUTTONS = 3
 MAX_SUB_BUTTONS = 5
@@ -77,7 +77,7 @@ def problems(body: Any) -> tuple[Problem, ...]:
     return tuple(found)
 
 
-def _is_list(value: Any) -> bool:
+def _is_list(value: Any) -> TypeGuard[Sequence[Any]]:
     return isinstance(value, Sequence) and not isinstance(value, str | bytes)
 
 
