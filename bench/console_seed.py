@@ -5,6 +5,7 @@ reason, an endpoint with deliveries and attempts, and follower syncs."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -48,7 +49,7 @@ async def _events(conn: asyncpg.Connection, count: int, followers: int) -> None:
         "        jsonb_build_object('ToUserName', 'gh_con', 'FromUserName', o,"
         "                           'MsgType', t.msg_type, 'Content', 'hello ' || g)"
         "   FROM generate_series(1, $2) AS g,"
-        "        LATERAL (SELECT $3 || lpad((g * 7919 % $4)::text, $5, '0') AS o,"
+        "        LATERAL (SELECT $3 || lpad((g::bigint * 7919 % $4)::text, $5, '0') AS o,"
         "                        now() - ($2 - g) * ($6 * interval '1 day' / $2) AS r) AS x,"
         "        LATERAL (SELECT CASE WHEN g % 10 < 6 THEN 'text' WHEN g % 10 = 6 THEN 'image'"
         "                             ELSE 'event' END AS msg_type,"
@@ -130,15 +131,16 @@ async def seed(url: str, followers: int, events: int) -> dict[str, float]:
     took: dict[str, float] = {}
     try:
         await world.sql_account(conn, ACCOUNT)
-        for name, step in (
-            ("followers", _followers(conn, followers)),
-            ("events", _events(conn, events, followers)),
-            ("messages", _messages(conn)),
-            ("webhooks", _webhooks(conn, events)),
-            ("syncs", _syncs(conn, followers)),
-        ):
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("followers", lambda: _followers(conn, followers)),
+            ("events", lambda: _events(conn, events, followers)),
+            ("messages", lambda: _messages(conn)),
+            ("webhooks", lambda: _webhooks(conn, events)),
+            ("syncs", lambda: _syncs(conn, followers)),
+        ]
+        for name, step in steps:
             began = time.monotonic()
-            await step
+            await step()
             took[name] = round(time.monotonic() - began, 1)
         began = time.monotonic()
         # What autovacuum does to a table this size soon after: visibility map and stats.

@@ -13,8 +13,9 @@ from gateway.store import pool as pool_mod
 from gateway.store import queries
 
 Db = pool_mod.Connection | asyncpg.Pool
-# Counts stop here; the console shows "100000+".
-CAP = 100_000
+# Counts stop here (a page reads at most CAP index entries per count); the console shows
+# "10,000+".
+CAP = 10_000
 STATUSES = ("queued", "held", "sending", "sent", "delivered", "failed", "expired", "canceled")
 
 
