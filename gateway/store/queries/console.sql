@@ -84,9 +84,10 @@ SELECT e.*
 
 -- name: console_inbound_list_window
 -- console_inbound_list for a time filter that ends in the past ($7 given): the ids of the
--- whole window (an index range, read alone: the time index carries id, the type index
--- received_at), the page's newest of them, then their rows. The planner takes ids and times
--- as unrelated and would rather walk every newer callback by id.
+-- whole window from the time index alone (it carries id and the type; `|| ''` keeps the
+-- planner off the type index, which would read every callback of the type), the page's
+-- newest of them, then their rows. The planner takes ids and times as unrelated and would
+-- rather walk every newer callback by id.
 SELECT e.*
   FROM (SELECT id
           FROM (SELECT id
@@ -94,8 +95,8 @@ SELECT e.*
                  WHERE account_id = $1
                    AND ($2::bigint IS NULL OR id < $2)
                    AND ($3::text IS NULL OR openid = $3)
-                   AND ($4::text IS NULL OR msg_type = $4)
-                   AND ($5::text IS NULL OR lower(event) = $5)
+                   AND ($4::text IS NULL OR msg_type || '' = $4)
+                   AND ($5::text IS NULL OR lower(event) || '' = $5)
                    AND ($6::timestamptz IS NULL OR received_at >= $6)
                    AND received_at < $7
                 OFFSET 0) w
