@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check bench bench-quick bench-webhooks soak clean
+.PHONY: install run test lint check bench bench-quick bench-webhooks bench-console soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BIN)/python -m bench all --quick
+
+# Every console page with 1,000,000 followers and 1,000,000 stored callbacks (README "Console").
+bench-console: $(BENCH_STAMP)
+	$(BIN)/python -m bench console
 
 # Webhooks (issue 16): ingest with one endpoint vs none, dispatch vs a plain aiohttp loop.
 bench-webhooks: $(BENCH_STAMP)

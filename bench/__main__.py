@@ -1,4 +1,4 @@
-"""`python -m bench {ingest,release,drain,fanout,scale,all} [--quick] [flags]`
+"""`python -m bench {ingest,release,drain,fanout,scale,sync,console,all} [--quick] [flags]`
 
 Each benchmark starts what it needs (a private Postgres, the gateway, workers, the mock
 platform, wrk) on loopback, is bounded in time and count, stops everything it started, writes
@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import calibrate, common, drain, fanout, ingest, release, scale, table
+from bench import console as console_bench
 from bench import sync as sync_bench
 
-NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync")
+NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync", "console")
 
 # name -> (full defaults, --quick defaults); flags given on the command line win.
 DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -44,6 +45,10 @@ DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"seconds": 4, "rounds": 1, "connections": 64, "messages": 10_000, "timeout": 60},
     ),
     "sync": ({"followers": 1_000_000, "timeout": 900}, {"followers": 50_000, "timeout": 120}),
+    "console": (
+        {"followers": 1_000_000, "events": 1_000_000, "requests": 20, "timeout": 1200},
+        {"followers": 100_000, "events": 100_000, "requests": 10, "timeout": 300},
+    ),
 }
 
 RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -54,6 +59,7 @@ RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "fanout": (fanout.run, fanout.report),
     "scale": (scale.run, scale.report),
     "sync": (sync_bench.run, sync_bench.report),
+    "console": (console_bench.run, console_bench.report),
 }
 
 # Which parameters each runner takes from the shared flags.
@@ -65,6 +71,7 @@ PARAMS = {
     "fanout": ("followers", "timeout"),
     "scale": ("seconds", "rounds", "connections", "messages", "timeout"),
     "sync": ("followers", "timeout"),
+    "console": ("followers", "events", "requests", "timeout"),
 }
 
 
@@ -83,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--reopen", type=int, help="release: followers whose window reopens")
     parser.add_argument("--messages", type=int, help="drain/scale: messages queued")
     parser.add_argument("--followers", type=int, help="drain/release/fanout: followers")
+    parser.add_argument("--events", type=int, help="console: stored callbacks seeded")
+    parser.add_argument("--requests", type=int, help="console: requests per page")
     parser.add_argument("--baseline-seconds", type=float, help="release/drain: baseline length")
     parser.add_argument("--timeout", type=float, help="drain/fanout/scale: give up after")
     parser.add_argument(

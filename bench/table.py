@@ -156,12 +156,29 @@ def _scale(s: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _console(s: dict[str, Any]) -> list[Row]:
+    base = s["baseline_healthz"]["p95_ms"]
+    worst = max(s["pages"].items(), key=lambda item: item[1]["p95_ms"])
+    return [
+        (
+            f"slowest of {len(s['pages'])} pages at p95 ({worst[0]}), "
+            f"{s['followers']:,} followers, {s['events']:,} callbacks",
+            f"{s['worst_p95_ms']:.0f} ms",
+            f"/healthz p95 {base:.1f} ms",
+            f"{s['worst_p95_ms'] / base:.0f}x" if base else "-",
+            "< 200 ms at p95, every page",
+            _met(s["passed"]),
+        )
+    ]
+
+
 SECTIONS: dict[str, tuple[str, Callable[[dict[str, Any]], list[Row]]]] = {
     "ingest": ("1. Ingest", _ingest),
     "release": ("2. Release latency", _release),
     "drain": ("3. Drain", _drain),
     "fanout": ("4. Fan-out", _fanout),
     "scale": ("5. Scale", _scale),
+    "console": ("6. Console pages", _console),
 }
 
 

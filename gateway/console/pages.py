@@ -3,6 +3,7 @@ a follower looked up by openid. They read through the same store functions as th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -35,8 +36,10 @@ async def overview(request: web.Request) -> web.Response:
     rows = await accounts_store.list_accounts(pool, after, PAGE + 1, only)
     accounts = []
     for row in rows[:PAGE]:
-        stats = await account_stats.summary(pool, row["id"], now)
-        failing = await console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP)
+        stats, failing = await asyncio.gather(
+            account_stats.summary(pool, row["id"], now),
+            console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP),
+        )
         accounts.append({"row": row, "stats": stats, "failing": failing})
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
@@ -50,16 +53,16 @@ async def overview(request: web.Request) -> web.Response:
 async def account(request: web.Request) -> web.Response:
     row = await access.account(request)
     pool, now = request.app[keys.POOL], dt.datetime.now(dt.UTC)
-    stats = await account_stats.summary(pool, row["id"], now)
-    minutes = await account_stats.per_minute(pool, row["id"], charts.window_start(now))
+    since = charts.window_start(now)
+    stats, minutes, attempts = await asyncio.gather(
+        account_stats.summary(pool, row["id"], now),
+        account_stats.per_minute(pool, row["id"], since),
+        console_webhooks.attempts_per_minute(pool, row["id"], since),
+    )
     shown = [
         charts.chart("Callbacks per minute", minutes["callbacks"], now),
         charts.chart("Sends per minute", minutes["sends"], now),
-        charts.chart(
-            "Webhook deliveries per minute",
-            await console_webhooks.attempts_per_minute(pool, row["id"], charts.window_start(now)),
-            now,
-        ),
+        charts.chart("Webhook deliveries per minute", attempts, now),
     ]
     return aiohttp_jinja2.render_template(
         "account.html",

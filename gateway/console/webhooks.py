@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import typing
+from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -16,11 +17,13 @@ from gateway.console import access, filters
 from gateway.console import session as sess
 from gateway.console.pages import context
 from gateway.domain import scopes, webhook_rules
-from gateway.store import console_webhooks as views
 from gateway.store import webhook_log
 from gateway.store import webhooks as endpoints_store
 
 PAGE = 25
+# Attempts shown per delivery (the newest) and the characters shown of each answer.
+ATTEMPTS = 10
+ANSWER = 1024
 ACCOUNT = "/console/accounts/{id}"
 _DELIVERY_ID = re.compile(r"^[1-9][0-9]{0,18}$")
 
@@ -32,11 +35,16 @@ def _delivery_id(request: web.Request) -> int:
     return int(value)
 
 
+def _newest_first(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A delivery's attempts as the page shows them: newest first, the answer's first KiB."""
+    return [{**a, "response": (a["response"] or "")[:ANSWER]} for a in reversed(log)]
+
+
 async def endpoints_page(request: web.Request) -> web.Response:
     row = await access.account(request)
     query = filters.parse(request, filters.EndpointsQuery)
     after = bodies.text_cursor(query.cursor)
-    rows = await views.list_endpoints(request.app[keys.POOL], row["id"], after, PAGE + 1)
+    rows = await endpoints_store.list_endpoints(request.app[keys.POOL], row["id"], after, PAGE + 1)
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
     return aiohttp_jinja2.render_template(
@@ -59,9 +67,12 @@ async def endpoint_page(request: web.Request) -> web.Response:
     before = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
     endpoint = await endpoints_store.get_endpoint(pool, row["id"], eid)
-    rows = await views.list_deliveries(pool, row["id"], eid, query.status, before, PAGE + 1)
+    rows = await webhook_log.list_deliveries(
+        pool, row["id"], eid, query.status, before, PAGE + 1, ATTEMPTS
+    )
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    shown = [{**r, "log": _newest_first(r["log"])} for r in rows[:PAGE]]
     return aiohttp_jinja2.render_template(
         "endpoint.html",
         request,
@@ -69,12 +80,12 @@ async def endpoint_page(request: web.Request) -> web.Response:
             request,
             account=row,
             endpoint=endpoint,
-            deliveries=rows[:PAGE],
+            deliveries=shown,
             query=query,
             statuses=typing.get_args(filters.DeliveryStatus),
             next_cursor=next_cursor,
             can_send=access.grant(request).allows(scopes.SEND),
-            shown_attempts=views.ATTEMPTS,
+            shown_attempts=ATTEMPTS,
             page="endpoints",
         ),
     )

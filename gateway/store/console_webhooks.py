@@ -1,11 +1,11 @@
-"""What the console reads about webhooks and follower syncs: endpoints, an endpoint's
-deliveries with their latest attempts, the deliveries of stored callbacks, attempts per
-minute, and the syncs of an account; every query index-backed and LIMITed."""
+"""What the console reads about webhooks and follower syncs beyond the API's lists (those it
+reads through gateway.store.webhooks and webhook_log): endpoints failing, the deliveries of
+stored callbacks, attempts per minute, and the syncs of an account; every query
+index-backed and LIMITed."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,51 +15,13 @@ from gateway.store import pool as pool_mod
 from gateway.store import queries
 
 Db = pool_mod.Connection | asyncpg.Pool
-# Attempts shown per delivery (the newest), deliveries per callback on the event log.
-ATTEMPTS = 10
+# Deliveries shown per callback on the event log.
 PER_EVENT = 10
-
-
-async def list_endpoints(
-    db: Db, account_id: str, after: str | None, limit: int
-) -> list[dict[str, Any]]:
-    rows = await db.fetch(queries.get("console_endpoint_list"), account_id, after, limit)
-    return [dict(r) for r in rows]
 
 
 async def failing_endpoints(db: Db, account_id: str, cap: int) -> int:
     """Endpoints whose every attempt failed since some time (at most `cap`)."""
     return int(await db.fetchval(queries.get("console_endpoints_failing"), account_id, cap) or 0)
-
-
-def _log(value: Any) -> list[dict[str, Any]]:
-    items = json.loads(value) if isinstance(value, str) else value
-    for item in items:
-        item["at"] = dt.datetime.fromisoformat(item["at"])
-    return list(items)
-
-
-async def list_deliveries(
-    db: Db,
-    account_id: str,
-    endpoint_id: str,
-    status: str | None,
-    before: int | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Newest first, below `before`, each with its latest ATTEMPTS attempts (`log`)."""
-    # A custom plan, so a status filter uses its index (as the event log does).
-    rows = await pool_mod.fetch_planned(
-        db,
-        queries.get("console_delivery_list"),
-        account_id,
-        endpoint_id,
-        status,
-        before,
-        limit,
-        ATTEMPTS,
-    )
-    return [{**dict(r), "log": _log(r["log"])} for r in rows]
 
 
 async def inbound_deliveries(

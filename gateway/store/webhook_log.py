@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -107,11 +108,29 @@ async def list_deliveries(
     status: str | None,
     before: int | None,
     limit: int,
+    attempts: int | None = None,
 ) -> list[dict[str, Any]]:
-    rows = await db.fetch(
-        queries.get("wh_deliveries_list"), account_id, endpoint_id, status, before, limit
+    """Newest first, below `before`, each with its latest `attempts` attempts (None: all)
+    oldest first in `log`. The API's list and the console's page read this."""
+    # A custom plan, so a status filter uses its index.
+    rows = await pool.fetch_planned(
+        db,
+        queries.get("wh_deliveries_list"),
+        account_id,
+        endpoint_id,
+        status,
+        before,
+        limit,
+        attempts,
     )
-    return [dict(r) for r in rows]
+    return [{**dict(r), "log": _log(r["log"])} for r in rows]
+
+
+def _log(value: Any) -> list[dict[str, Any]]:
+    items = json.loads(value) if isinstance(value, str) else value
+    for item in items:
+        item["at"] = dt.datetime.fromisoformat(item["at"])
+    return list(items)
 
 
 async def retry(

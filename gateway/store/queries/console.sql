@@ -63,16 +63,50 @@ SELECT date_trunc('minute', sent_at) AS minute, count(*) AS n
 
 -- name: console_inbound_list
 -- One keyset page of an account's stored callbacks, newest first, below id $2, filtered by
--- openid $3, msg_type $4, event (lower case) $5, received since $6 and before $7. Run with
--- a custom plan (pool.fetch_planned), so each given filter uses its index.
-SELECT *
-  FROM inbound_events
- WHERE account_id = $1
-   AND ($2::bigint IS NULL OR id < $2)
-   AND ($3::text IS NULL OR openid = $3)
-   AND ($4::text IS NULL OR msg_type = $4)
-   AND ($5::text IS NULL OR lower(event) = $5)
-   AND ($6::timestamptz IS NULL OR received_at >= $6)
-   AND ($7::timestamptz IS NULL OR received_at < $7)
- ORDER BY id DESC
- LIMIT $8;
+-- openid $3, msg_type $4, event (lower case) $5, received since $6 and before $7. The page's
+-- ids come first (from an index alone where the filters allow: a time window of a million
+-- rows is not read from the table), then their rows. Run with a custom plan
+-- (pool.fetch_planned), so each given filter uses its index.
+SELECT e.*
+  FROM (SELECT id
+          FROM inbound_events
+         WHERE account_id = $1
+           AND ($2::bigint IS NULL OR id < $2)
+           AND ($3::text IS NULL OR openid = $3)
+           AND ($4::text IS NULL OR msg_type = $4)
+           AND ($5::text IS NULL OR lower(event) = $5)
+           AND ($6::timestamptz IS NULL OR received_at >= $6)
+           AND ($7::timestamptz IS NULL OR received_at < $7)
+         ORDER BY id DESC
+         LIMIT $8) page
+  JOIN inbound_events e ON e.account_id = $1 AND e.id = page.id
+ ORDER BY e.id DESC;
+
+-- name: console_inbound_list_window
+-- console_inbound_list for a time filter that ends in the past ($7 given): the ids of the
+-- whole window from the time index alone (it carries id and the type; `|| ''` keeps the
+-- planner off the type index, which would read every callback of the type), the page's
+-- newest of them, then their rows. The planner takes ids and times as unrelated and would
+-- rather walk every newer callback by id.
+SELECT e.*
+  FROM (SELECT id
+          FROM (SELECT id
+                  FROM inbound_events
+                 WHERE account_id = $1
+                   AND ($2::bigint IS NULL OR id < $2)
+                   AND ($3::text IS NULL OR openid = $3)
+                   AND ($4::text IS NULL OR msg_type || '' = $4)
+                   AND ($5::text IS NULL OR lower(event) || '' = $5)
+                   AND ($6::timestamptz IS NULL OR received_at >= $6)
+                   AND received_at < $7
+                OFFSET 0) w
+         ORDER BY id DESC
+         LIMIT $8) page
+  JOIN inbound_events e ON e.account_id = $1 AND e.id = page.id
+ ORDER BY e.id DESC;
+
+-- name: console_inbound_newer
+-- How many of an account's callbacks were received at or after $2, counted up to $3 (an
+-- index range read alone): what walking the log by id from the newest would read first.
+SELECT count(*) FROM (SELECT 1 FROM inbound_events
+                       WHERE account_id = $1 AND received_at >= $2 LIMIT $3) n;

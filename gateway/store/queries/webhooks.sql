@@ -6,8 +6,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING *;
 
 -- name: wh_endpoint_list
--- An account's endpoints in id order, after the cursor.
-SELECT * FROM webhook_endpoints
+-- An account's endpoints in id order, after the cursor (never the secrets). The API's list
+-- and the console's page both read it.
+SELECT id, url, description, event_types, disabled, disabled_reason, rate_limit, mode,
+       previous_expires_at, failing_since, created_at, updated_at
+  FROM webhook_endpoints
  WHERE account_id = $1 AND ($2::text IS NULL OR id > $2)
  ORDER BY id LIMIT $3;
 
@@ -151,15 +154,18 @@ UPDATE webhook_deliveries SET lease_until = NULL, leased_by = NULL
  WHERE account_id = $1 AND id = $2 AND leased_by = $3 AND status = 'pending';
 
 -- name: wh_deliveries_list
--- An endpoint's deliveries, newest first, with their attempts (oldest first).
-SELECT d.id, d.status, d.attempts, d.event_type, d.next_attempt_at, d.created_at,
-       d.inbound_key IS NOT NULL AS inbound,
+-- One keyset page of an endpoint's deliveries, newest first, below id $4, of status $3
+-- (NULL: any), each with its latest $6 attempts (NULL: all), oldest first. The API's list
+-- and the console's page both read it. Run with a custom plan (pool.fetch_planned).
+SELECT d.id, d.status, d.attempts, d.event_type, d.openid, d.next_attempt_at, d.created_at,
+       d.inbound_key, d.inbound_key IS NOT NULL AS inbound,
        coalesce(ie.id, d.event_id) AS row_id,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                     'at', a.at, 'http_status', a.http_status, 'error', a.error,
                     'latency_ms', a.latency_ms, 'response', a.response) ORDER BY a.id)
-                   FROM webhook_attempts a
-                  WHERE a.account_id = d.account_id AND a.delivery_id = d.id), '[]') AS log
+                   FROM (SELECT * FROM webhook_attempts x
+                          WHERE x.account_id = d.account_id AND x.delivery_id = d.id
+                          ORDER BY x.id DESC LIMIT $6) a), '[]') AS log
   FROM webhook_deliveries d
   LEFT JOIN inbound_events ie ON ie.account_id = d.account_id AND ie.dedupe_key = d.inbound_key
  WHERE d.account_id = $1 AND d.endpoint_id = $2
