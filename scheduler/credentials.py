@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from gateway.store import deliveries, tokens
+from gateway.store import tokens
 from gateway.wechat import client as wx
 from scheduler import work
 
@@ -84,7 +84,7 @@ class TokenCache:
         many accounts were looked at. The fetch itself happens once `tokens.MARGIN` is
         reached (stable_token returns the same token until then)."""
         now = self._clock()
-        rows = await deliveries.tokens_expiring(self._pool, now + ahead)
+        rows = await tokens.tokens_expiring(self._pool, now + ahead)
         for row in rows:
             account = work.Account.from_record(row)
             self._tokens.pop(account.id, None)

@@ -13,14 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 import asyncpg
 
 from gateway.domain import attempts, decide, kinds, periods, window
-from gateway.store import deliveries
+from gateway.store import delivery_rows, quota_units
 from scheduler import work
 
 Channel = decide.Channel
 MASS_BATCH_MAX = 10_000  # mass/send takes 2 to 10,000 openids
 UNIT_LIMITS = {
-    deliveries.FOLLOWER_MONTH: periods.MASS_LIMIT[kinds.AccountKind.SERVICE],
-    deliveries.ACCOUNT_DAY: periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
+    quota_units.FOLLOWER_MONTH: periods.MASS_LIMIT[kinds.AccountKind.SERVICE],
+    quota_units.ACCOUNT_DAY: periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
 }
 
 
@@ -41,7 +41,7 @@ class _Recipient:
 class _Sent:
     item: work.Item
     send: decide.Send
-    unit: deliveries.Unit | None
+    unit: quota_units.Unit | None
 
 
 class Planner:
@@ -77,8 +77,8 @@ class Planner:
             elif r["busy"]:
                 self.busy.add(key)
         self.sends: list[_Sent] = []
-        self.changes: list[deliveries.Change] = []
-        self.give_back: list[deliveries.Unit] = []
+        self.changes: list[delivery_rows.Change] = []
+        self.give_back: list[quota_units.Unit] = []
         self.skipped = 0
         # Rows held for an event on a follower that had no row: a second look after the
         # commit (gateway.store.wakeups) catches that follower's first callback.
@@ -120,19 +120,19 @@ class Planner:
             return
         unit = None
         if decision.quota == "follower_month" and item.openid is not None:
-            unit = deliveries.Unit(
-                deliveries.FOLLOWER_MONTH, item.account_id, item.openid, self.month
+            unit = quota_units.Unit(
+                quota_units.FOLLOWER_MONTH, item.account_id, item.openid, self.month
             )
             key = (item.account_id, item.openid, self.month)
             self.follower_used[key] = self.follower_used.get(key, 0) + decision.units
         elif decision.quota == "account_day":
-            unit = deliveries.Unit(deliveries.ACCOUNT_DAY, item.account_id, None, self.day)
+            unit = quota_units.Unit(quota_units.ACCOUNT_DAY, item.account_id, None, self.day)
             key2 = (item.account_id, self.day)
             self.account_used[key2] = self.account_used.get(key2, 0) + decision.units
         if decision.channel == Channel.CUSTOM and item.openid is not None:
             recipient = self.recipients[(item.account_id, item.openid)]
             if recipient.window.remaining is not None:
-                taken = deliveries.WindowCount(
+                taken = delivery_rows.WindowCount(
                     item.account_id, item.openid, recipient.window.ends_at, recipient.interacted_at
                 )
                 item = dataclasses.replace(item, window=taken)
@@ -140,10 +140,10 @@ class Planner:
                 recipient.window_dirty = True
         self.sends.append(_Sent(item, decision, unit))
 
-    def units(self) -> list[deliveries.Unit]:
+    def units(self) -> list[quota_units.Unit]:
         return [s.unit for s in self.sends if s.unit is not None]
 
-    def refuse(self, refused: set[deliveries.Unit]) -> None:
+    def refuse(self, refused: set[quota_units.Unit]) -> None:
         """Units the database would not give (another writer took them): those sends become
         the holds an exhausted quota gives."""
         if not refused:
@@ -154,14 +154,14 @@ class Planner:
                 kept.append(sent)
                 continue
             exhausted = decide.Usage(
-                follower_mass_used=UNIT_LIMITS[deliveries.FOLLOWER_MONTH],
-                account_mass_used=UNIT_LIMITS[deliveries.ACCOUNT_DAY],
+                follower_mass_used=UNIT_LIMITS[quota_units.FOLLOWER_MONTH],
+                account_mass_used=UNIT_LIMITS[quota_units.ACCOUNT_DAY],
             )
             self.changes.append(self._not_sent(sent.item, self._decide(sent.item, exhausted)))
         self.sends = kept
 
-    def _not_sent(self, item: work.Item, decision: decide.Decision) -> deliveries.Change:
-        base = deliveries.Change(item.account_id, item.id, "held")
+    def _not_sent(self, item: work.Item, decision: decide.Decision) -> delivery_rows.Change:
+        base = delivery_rows.Change(item.account_id, item.id, "held")
         if isinstance(decision, decide.Hold):
             return dataclasses.replace(
                 base,
@@ -223,7 +223,7 @@ class Planner:
             )
             items.append(item)
             self.changes.append(
-                deliveries.Change(
+                delivery_rows.Change(
                     item.account_id,
                     item.id,
                     "sending",
@@ -262,7 +262,7 @@ class Planner:
             message = self.messages[(item.account_id, item.message_id)]
             if self.now >= message.expires_at:
                 self.changes.append(
-                    deliveries.Change(
+                    delivery_rows.Change(
                         item.account_id, item.id, "expired", reason=item.reason or "expired"
                     )
                 )
@@ -274,7 +274,7 @@ class Planner:
                 continue
             live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
             self.changes.append(
-                deliveries.Change(
+                delivery_rows.Change(
                     item.account_id,
                     item.id,
                     "sending",
@@ -289,10 +289,10 @@ class Planner:
         return resend_calls(live, self.accounts, self.messages)
 
 
-def _unknown_outcome(item: work.Item) -> deliveries.Change:
+def _unknown_outcome(item: work.Item) -> delivery_rows.Change:
     """A keyed send whose earlier attempt may have reached WeChat, past the platform's
     deduplication window: failed, keeping its key and units (retryable by hand)."""
-    return deliveries.Change(
+    return delivery_rows.Change(
         item.account_id,
         item.id,
         "failed",

@@ -16,7 +16,15 @@ from collections.abc import Sequence
 import asyncpg
 
 from gateway.domain import kinds, periods
-from gateway.store import deliveries, message_status, pool, tags
+from gateway.store import (
+    delivery_results,
+    delivery_rows,
+    job_finish,
+    message_status,
+    pool,
+    quota_units,
+    tags,
+)
 from scheduler import backoff, delivery, options, work
 
 STALE_WINDOW = delivery.STALE_WINDOW
@@ -24,10 +32,10 @@ STALE_WINDOW = delivery.STALE_WINDOW
 
 @dataclasses.dataclass
 class Plan:
-    changes: list[deliveries.Change] = dataclasses.field(default_factory=list)
-    give_back: dict[tuple[str, int], deliveries.Unit] = dataclasses.field(default_factory=dict)
+    changes: list[delivery_rows.Change] = dataclasses.field(default_factory=list)
+    give_back: dict[tuple[str, int], quota_units.Unit] = dataclasses.field(default_factory=dict)
     # Window counts of calls put back unmade (released): the re-decision must see them.
-    windows_back: dict[tuple[str, int], deliveries.WindowCount] = dataclasses.field(
+    windows_back: dict[tuple[str, int], delivery_rows.WindowCount] = dataclasses.field(
         default_factory=dict
     )
     message_of: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
@@ -80,8 +88,8 @@ def _change(
     tz: zoneinfo.ZoneInfo,
     opts: options.Options,
     out: Plan,
-) -> deliveries.Change:
-    base = deliveries.Change(
+) -> delivery_rows.Change:
+    base = delivery_rows.Change(
         item.account_id,
         item.id,
         "held",
@@ -149,26 +157,26 @@ async def record(
     """Write a plan in one transaction; returns the rows written (this worker still held
     their lease) and the message transitions appended."""
     async with conn.transaction():
-        written = await deliveries.record_results(conn, worker_id, now, planned.changes)
-        await deliveries.give_back_units(
+        written = await delivery_results.record_results(conn, worker_id, now, planned.changes)
+        await quota_units.give_back_units(
             conn, [u for k, u in planned.give_back.items() if k in written]
         )
-        await deliveries.give_back_windows(
+        await delivery_results.give_back_windows(
             conn, now, [v for k, v in planned.windows_back.items() if k in written]
         )
         await tags.give_back_mass(conn, [k for k in planned.tag_give_back if k in written])
-        await deliveries.close_windows(
+        await delivery_results.close_windows(
             conn, now, [v for k, v in planned.close_windows.items() if k in written]
         )
-        await deliveries.mark_unsubscribed(
+        await delivery_results.mark_unsubscribed(
             conn, now, [v for k, v in planned.unsubscribed.items() if k in written]
         )
-        await deliveries.fill_account_usage(
+        await quota_units.fill_account_usage(
             conn,
             [v for k, v in planned.no_quota.items() if k in written],
             periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
         )
-        await deliveries.apply_early_job_finishes(
+        await job_finish.apply_early_job_finishes(
             conn, [(k[0], m) for k, m in planned.sent.items() if k in written and m], now
         )
         transitions = await message_status.refresh_messages(

@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import decide, kinds, window
-from gateway.store import deliveries
+from gateway.store import delivery_rows, quota_units
 
 # Channels whose calls carry a clientmsgid: a retry of such a call must reuse the key (and
 # for a batch, the same recipients), so their rows are "pinned" while they wait to retry.
@@ -108,7 +108,7 @@ class Item:
     status: str
     channel: str | None
     client_msg_id: str | None
-    quota: deliveries.Unit | None
+    quota: quota_units.Unit | None
     attempts: int
     reason: str | None = None  # why it was held, when it was
     send_key: uuid.UUID | None = None  # the random source of its keys (None: a row from before)
@@ -116,13 +116,13 @@ class Item:
     takeovers: int = 0  # times its lease was taken over
     # The counted window (wechat-2023) this claim took one message from: given back if the
     # call is put back unmade.
-    window: deliveries.WindowCount | None = None
+    window: delivery_rows.WindowCount | None = None
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> Item:
         quota = None
         if r["quota_kind"] is not None and r["quota_key"] is not None:
-            quota = deliveries.Unit(r["quota_kind"], r["account_id"], r["openid"], r["quota_key"])
+            quota = quota_units.Unit(r["quota_kind"], r["account_id"], r["openid"], r["quota_key"])
         return cls(
             r["account_id"],
             r["id"],

@@ -15,7 +15,7 @@ from typing import Any
 from gateway.domain import kinds, window
 from gateway.domain.follower_fold import Follower as _Follower
 from gateway.domain.follower_fold import apply
-from gateway.store import deliveries, pool, queries, wakeups, webhooks
+from gateway.store import job_finish, pool, queries, wakeups, webhooks
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -83,7 +83,7 @@ async def _job_finish(conn: pool.Connection, record: EventRecord) -> None:
         value = record.fields.get(name, "")
         if value.isdigit():
             counts[name] = int(value)
-    await deliveries.record_job_finish(
+    await job_finish.record_job_finish(
         conn, record.account_id, str(record.msg_id), record.fields.get("Status", ""), counts
     )
 

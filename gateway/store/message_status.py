@@ -74,7 +74,11 @@ async def refresh_messages(
             return await refresh_messages(conn, keys, now, detail, throttle)
     extra = dict(detail) if detail is not None else None
     rows = await conn.fetch(
-        queries.get("sched_refresh_single"), [k[0] for k in keys], [k[1] for k in keys], now, extra
+        queries.get("refresh_single_message_status"),
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        now,
+        extra,
     )
     transitions = [r for r in rows if r["recipients_total"] is None]
     sizes = {(r["account_id"], r["message_id"]): r["recipients_total"] for r in rows}
@@ -83,7 +87,7 @@ async def refresh_messages(
         multi = await _not_deferred(conn, multi, sizes, now, throttle)
     if multi:
         transitions += await conn.fetch(
-            queries.get("sched_refresh_messages"),
+            queries.get("refresh_message_status"),
             [k[0] for k in multi],
             [k[1] for k in multi],
             now,
@@ -104,7 +108,7 @@ async def _not_deferred(
     recent = [k for k in keys if sizes[k] >= throttle.min_rows and throttle.recent(k, sizes[k])]
     if recent:
         busy = await conn.fetch(
-            queries.get("sched_messages_in_flight"),
+            queries.get("find_messages_in_flight"),
             [k[0] for k in recent],
             [k[1] for k in recent],
             now,

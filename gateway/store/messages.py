@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from gateway import metrics
-from gateway.store import deliveries, errors, message_status, queries
+from gateway.store import errors, expiry, message_status, queries, quota_units
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
         try:
             async with pool.acquire() as conn:
                 now = dt.datetime.now(dt.UTC)
-                canceled = await deliveries.cancel_message(conn, account_id, message_id, now)
+                canceled = await expiry.cancel_message(conn, account_id, message_id, now)
             break
         except asyncpg.DeadlockDetectedError:
             # A worker locked the message first; the loser of the deadlock tries again.
@@ -278,7 +278,7 @@ async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) ->
         rows = await conn.fetch(queries.get("api_retry_failed_deliveries"), account_id, message_id)
         if not rows:
             raise errors.InvalidState("the message has no failed deliveries")
-        await deliveries.give_back_units(conn, deliveries.units_of(rows))
+        await quota_units.give_back_units(conn, quota_units.units_of(rows))
         await message_status.refresh_messages(conn, [(account_id, message_id)], rows[0]["at"])
         await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(

@@ -43,3 +43,8 @@ async def invalidate(pool: asyncpg.Pool, account_id: str, token: str) -> None:
     """WeChat said this token is stale (40001/42001): drop it unless another caller already
     replaced it, so one stale answer causes one refresh, not one per worker."""
     await pool.execute(queries.get("token_invalidate"), account_id, token)
+
+
+async def tokens_expiring(pool_: asyncpg.Pool, before: dt.datetime) -> list[asyncpg.Record]:
+    """Accounts whose cached access token expires before `before`."""
+    return await pool_.fetch(queries.get("list_expiring_tokens"), before)

@@ -176,7 +176,7 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
         )
         await pool.execute("DELETE FROM message_transitions WHERE message_id = $1", message_id)
         general = await pool.fetch(
-            queries.get("sched_refresh_messages"), ["svc"], [message_id], now, {"by": "test"}
+            queries.get("refresh_message_status"), ["svc"], [message_id], now, {"by": "test"}
         )
         assert dict(single) == dict(
             await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)

@@ -7,7 +7,7 @@ import datetime as dt
 import zoneinfo
 
 from gateway.domain import decide, kinds, window
-from gateway.store import deliveries
+from gateway.store import delivery_rows, quota_units
 from scheduler import delivery, options, results, work
 
 NOW = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
@@ -27,11 +27,11 @@ MESSAGE = work.Message(
     NOW + dt.timedelta(days=1),
     NOW,
 )
-COUNT = deliveries.WindowCount("sub", "u1", NOW + dt.timedelta(hours=40), NOW)
-UNIT = deliveries.Unit(deliveries.FOLLOWER_MONTH, "sub", "u1", dt.date(2026, 12, 1))
+COUNT = delivery_rows.WindowCount("sub", "u1", NOW + dt.timedelta(hours=40), NOW)
+UNIT = quota_units.Unit(quota_units.FOLLOWER_MONTH, "sub", "u1", dt.date(2026, 12, 1))
 
 
-def _call(window_count: deliveries.WindowCount | None) -> work.Call:
+def _call(window_count: delivery_rows.WindowCount | None) -> work.Call:
     claimed = work.Item("sub", 1, 7, "u1", "sending", "custom", None, UNIT, 1, window=window_count)
     return work.Call(ACCOUNT, MESSAGE, decide.Channel.CUSTOM, (claimed,), None, decided_at=NOW)
 
