@@ -13,8 +13,6 @@ import logging
 import zoneinfo
 from collections.abc import Mapping, Sequence
 
-import asyncpg
-
 from gateway.domain import attempts, decide, kinds, periods
 from gateway.store import claims, delivery_rows, message_status, pool, quota_units, tags, wakeups
 from scheduler import planner, work
@@ -27,18 +25,15 @@ class Claimed:
     calls: list[work.Call]
     claimed: int  # rows locked (some may have been skipped: their follower was busy)
     decided: int  # rows held, expired or failed without a call
-    transitions: list[asyncpg.Record] = dataclasses.field(default_factory=list)
+    transitions: list[message_status.Transition] = dataclasses.field(default_factory=list)
 
 
 async def _context(
-    conn: pool.Connection, items: Sequence[work.Item]
-) -> tuple[dict[str, work.Account], dict[tuple[str, int], work.Message]]:
+    conn: pool.Connection, items: Sequence[delivery_rows.ClaimedDelivery]
+) -> tuple[dict[str, delivery_rows.Account], dict[tuple[str, int], delivery_rows.Message]]:
     accounts = await claims.load_accounts(conn, {i.account_id for i in items})
     messages = await claims.load_messages(conn, {(i.account_id, i.message_id) for i in items})
-    return (
-        {k: work.Account.from_record(r) for k, r in accounts.items()},
-        {k: work.Message.from_record(r) for k, r in messages.items()},
-    )
+    return accounts, messages
 
 
 async def claim(
@@ -60,10 +55,10 @@ async def claim(
         rows = await claims.claim_due(conn, now, per_account, total, caps)
         if not rows:
             return Claimed([], 0, 0)
-        items = [work.Item.from_record(r) for r in rows]
+        items = [r for r in rows]
         leaders = {(i.account_id, i.client_msg_id or "") for i in items if i.pinned}
         members = await claims.lock_batch_members(conn, leaders)
-        items += [work.Item.from_record(r) for r in members]
+        items += [r for r in members]
         items, turned = _unpin_turned(items, now, tz)
         await quota_units.give_back_units(conn, turned)
         accounts, messages = await _context(conn, items)
@@ -78,9 +73,7 @@ async def claim(
         if batchable:
             held = {i.key for i in items}
             extra = await claims.claim_message_rows(conn, now, batchable, mass_rows)
-            items += [
-                work.Item.from_record(r) for r in extra if (r["account_id"], r["id"]) not in held
-            ]
+            items += [r for r in extra if r.key not in held]
         pinned = [i for i in items if i.pinned]
         fresh = [i for i in items if not i.pinned]
         recipients = {(i.account_id, i.openid) for i in fresh if i.openid is not None}
@@ -94,7 +87,7 @@ async def claim(
                 if i.openid is not None
                 and accounts[i.account_id].kind == kinds.AccountKind.SERVICE
                 and _uses_units(messages[(i.account_id, i.message_id)])
-                and followers[(i.account_id, i.openid)]["locked"]
+                and followers[(i.account_id, i.openid)].locked
             },
         )
         account_used = await quota_units.account_usage(
@@ -132,17 +125,17 @@ async def claim(
 
 
 def _unpin_turned(
-    items: list[work.Item], now: dt.datetime, tz: zoneinfo.ZoneInfo
-) -> tuple[list[work.Item], list[quota_units.Unit]]:
+    items: list[delivery_rows.ClaimedDelivery], now: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[list[delivery_rows.ClaimedDelivery], list[quota_units.Unit]]:
     """Pinned mass rows whose units belong to a period that has ended, and no attempt of
     which can have reached WeChat (every one was refused): the retry will be the first send
     the platform sees, counted in the new period. They lose key, batch and units and are
     decided afresh; the old units are returned."""
-    groups: dict[tuple[str, str], list[work.Item]] = {}
+    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = {}
     for item in items:
         if item.pinned:
             groups.setdefault((item.account_id, item.client_msg_id or ""), []).append(item)
-    moved: dict[tuple[str, int], work.Item] = {}
+    moved: dict[tuple[str, int], delivery_rows.ClaimedDelivery] = {}
     units: list[quota_units.Unit] = []
     for group in groups.values():
         ended = [
@@ -177,7 +170,7 @@ async def _charge_tag_members(
             await tags.charge_mass(conn, item.account_id, item.id, tag_id, month, limit)
 
 
-def _batchable(account: work.Account, message: work.Message) -> bool:
+def _batchable(account: delivery_rows.Account, message: delivery_rows.Message) -> bool:
     """Mass by openid list (or `all`, fanned out) on a service account: mass/send batches."""
     return (
         account.kind == kinds.AccountKind.SERVICE
@@ -186,7 +179,7 @@ def _batchable(account: work.Account, message: work.Message) -> bool:
     )
 
 
-def _uses_units(message: work.Message) -> bool:
+def _uses_units(message: delivery_rows.Message) -> bool:
     """Mass messages, and customer-service messages that may reach outside the window."""
     return message.type == decide.MessageType.MASS or message.outside_window == "reach"
 
@@ -204,10 +197,10 @@ async def take_over(
     candidates = await claims.expired_leases(conn, now, limit)
     if not candidates:
         return Claimed([], 0, 0)
-    transitions: Sequence[asyncpg.Record] = []
+    transitions: Sequence[message_status.Transition] = []
     async with conn.transaction():
         rows = await claims.take_leases(conn, now, candidates, now + lease, worker_id)
-        items = [work.Item.from_record(r) for r in rows]
+        items = [r for r in rows]
         accounts, messages = await _context(conn, items)
         ended = [
             change
@@ -235,7 +228,9 @@ async def take_over(
     return Claimed(calls, len(items), len(ended), list(transitions))
 
 
-def _ended(item: work.Item, message: work.Message, now: dt.datetime) -> delivery_rows.Change | None:
+def _ended(
+    item: delivery_rows.ClaimedDelivery, message: delivery_rows.Message, now: dt.datetime
+) -> delivery_rows.Change | None:
     """A taken-over row that must not be sent again: its message expired, its lease was lost
     too often (a send that kills its worker every time), or the platform's deduplication of
     its key has lapsed since the lost attempt. Its units stay taken: the lost call may have

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from gateway.domain import attempts, decide, kinds
+from gateway.store import delivery_rows
 from gateway.wechat import client as wx
 from scheduler import credentials, gates, ratelimit, work
 
@@ -75,7 +76,7 @@ class TokenUnavailable(Exception):
         self.cause = cause
 
 
-Result = list[tuple[work.Item, Outcome]]
+Result = list[tuple[delivery_rows.ClaimedDelivery, Outcome]]
 
 
 def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
@@ -163,7 +164,9 @@ class Sender:
         async with self.limiter.slot(call.account.id):
             if self.stop.is_set() or not await limiter.calls.take(self.stop):
                 return [(i, RELEASED) for i in call.items]
-            if call.channel in work.MASS_CHANNELS and not await limiter.mass.take(self.stop):
+            if call.channel in delivery_rows.MASS_CHANNELS and not await limiter.mass.take(
+                self.stop
+            ):
                 return [(i, RELEASED) for i in call.items]
             verdict = self._verdict(call)
             if verdict != "start":
@@ -180,7 +183,7 @@ class Sender:
                 if verdict == "outcome_unknown":
                     return [(i, UNKNOWN_FAILED) for i in call.items]
                 limiter.calls.give_back()  # no call was made: the next one may have it
-                if call.channel in work.MASS_CHANNELS:
+                if call.channel in delivery_rows.MASS_CHANNELS:
                     limiter.mass.give_back()
                 return [(i, RELEASED) for i in call.items]
             self.on_start(call)

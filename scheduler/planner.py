@@ -10,8 +10,6 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-import asyncpg
-
 from gateway.domain import attempts, decide, kinds, periods, window
 from gateway.store import delivery_rows, quota_units
 from scheduler import work
@@ -39,7 +37,7 @@ class _Recipient:
 
 @dataclasses.dataclass(frozen=True)
 class _Sent:
-    item: work.Item
+    item: delivery_rows.ClaimedDelivery
     send: decide.Send
     unit: quota_units.Unit | None
 
@@ -51,9 +49,9 @@ class Planner:
         self,
         now: dt.datetime,
         tz: zoneinfo.ZoneInfo,
-        accounts: Mapping[str, work.Account],
-        messages: Mapping[tuple[str, int], work.Message],
-        followers: Mapping[tuple[str, str], asyncpg.Record],
+        accounts: Mapping[str, delivery_rows.Account],
+        messages: Mapping[tuple[str, int], delivery_rows.Message],
+        followers: Mapping[tuple[str, str], delivery_rows.LockedFollower],
         follower_used: Mapping[tuple[str, str, dt.date], int],
         account_used: Mapping[tuple[str, dt.date], int],
     ) -> None:
@@ -67,14 +65,10 @@ class Planner:
         self.account_used = dict(account_used)
         self.recipients: dict[tuple[str, str], _Recipient] = {}
         self.busy: set[tuple[str, str]] = set()
-        for key, r in followers.items():
-            if r["locked"]:
-                self.recipients[key] = _Recipient(
-                    r["subscribed"],
-                    window.Window(r["window_ends_at"], r["window_remaining"]),
-                    r["last_interaction_at"],
-                )
-            elif r["busy"]:
+        for key, f in followers.items():
+            if f.locked:
+                self.recipients[key] = _Recipient(f.subscribed, f.window, f.last_interaction_at)
+            elif f.busy:
                 self.busy.add(key)
         self.sends: list[_Sent] = []
         self.changes: list[delivery_rows.Change] = []
@@ -86,19 +80,19 @@ class Planner:
 
     # -- fresh rows ------------------------------------------------------------------------
 
-    def _usage(self, item: work.Item) -> decide.Usage:
+    def _usage(self, item: delivery_rows.ClaimedDelivery) -> decide.Usage:
         f = self.follower_used.get((item.account_id, item.openid or "", self.month), 0)
         a = self.account_used.get((item.account_id, self.day), 0)
         return decide.Usage(follower_mass_used=f, account_mass_used=a)
 
-    def _decide(self, item: work.Item, usage: decide.Usage) -> decide.Decision:
+    def _decide(self, item: delivery_rows.ClaimedDelivery, usage: decide.Usage) -> decide.Decision:
         account = self.accounts[item.account_id]
         message = self.messages[(item.account_id, item.message_id)]
         recipient = self.recipients.get((item.account_id, item.openid or ""))
         follower = recipient.domain() if recipient is not None else None
         return decide.decide(account.domain(self.tz), follower, message.domain(), usage, self.now)
 
-    def consider(self, item: work.Item) -> None:
+    def consider(self, item: delivery_rows.ClaimedDelivery) -> None:
         """Decide one due row on the state as the earlier rows of this claim left it."""
         if item.openid is not None and (item.account_id, item.openid) in self.busy:
             self.skipped += 1  # the inbound path holds the follower: next pass
@@ -160,7 +154,9 @@ class Planner:
             self.changes.append(self._not_sent(sent.item, self._decide(sent.item, exhausted)))
         self.sends = kept
 
-    def _not_sent(self, item: work.Item, decision: decide.Decision) -> delivery_rows.Change:
+    def _not_sent(
+        self, item: delivery_rows.ClaimedDelivery, decision: decide.Decision
+    ) -> delivery_rows.Change:
         base = delivery_rows.Change(item.account_id, item.id, "held")
         if isinstance(decision, decide.Hold):
             return dataclasses.replace(
@@ -254,7 +250,9 @@ class Planner:
 
     # -- pinned rows -----------------------------------------------------------------------
 
-    def resend(self, items: Sequence[work.Item], lease_until: dt.datetime) -> list[work.Call]:
+    def resend(
+        self, items: Sequence[delivery_rows.ClaimedDelivery], lease_until: dt.datetime
+    ) -> list[work.Call]:
         """Pinned mass rows due for a retry: the same call again, unless the message expired
         (then their units are given back)."""
         live = []
@@ -289,7 +287,7 @@ class Planner:
         return resend_calls(live, self.accounts, self.messages)
 
 
-def _unknown_outcome(item: work.Item) -> delivery_rows.Change:
+def _unknown_outcome(item: delivery_rows.ClaimedDelivery) -> delivery_rows.Change:
     """A keyed send whose earlier attempt may have reached WeChat, past the platform's
     deduplication window: failed, keeping its key and units (retryable by hand)."""
     return delivery_rows.Change(
@@ -304,7 +302,7 @@ def _unknown_outcome(item: work.Item) -> delivery_rows.Change:
     )
 
 
-def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:
+def _expiry_reason(item: delivery_rows.ClaimedDelivery, decision: decide.Expire) -> str:
     """A held row found past its message's expires_at expires with what it waited for (as
     the expiry sweep does), never a bare `expired` that hides why it did not go out."""
     if decision.reason == "expired" and item.status == "held" and item.reason:
@@ -313,13 +311,13 @@ def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:
 
 
 def resend_calls(
-    items: Iterable[work.Item],
-    accounts: Mapping[str, work.Account],
-    messages: Mapping[tuple[str, int], work.Message],
+    items: Iterable[delivery_rows.ClaimedDelivery],
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
 ) -> list[work.Call]:
     """Calls that repeat earlier ones exactly: rows of one batch key go together."""
     calls = []
-    groups: dict[tuple[str, str], list[work.Item]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = defaultdict(list)
     for item in items:
         if item.channel == Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
             groups[(item.account_id, item.client_msg_id)].append(item)
@@ -338,10 +336,10 @@ def resend_calls(
 
 
 def _resend(
-    accounts: Mapping[str, work.Account],
-    messages: Mapping[tuple[str, int], work.Message],
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
     channel: Channel,
-    items: list[work.Item],
+    items: list[delivery_rows.ClaimedDelivery],
     key: str | None,
 ) -> work.Call:
     first = items[0]

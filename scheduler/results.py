@@ -13,8 +13,6 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
-import asyncpg
-
 from gateway.domain import kinds, periods
 from gateway.store import (
     delivery_results,
@@ -81,7 +79,7 @@ def plan(
 
 def _change(
     call: work.Call,
-    item: work.Item,
+    item: delivery_rows.ClaimedDelivery,
     outcome: delivery.Outcome,
     leader: bool,
     now: dt.datetime,
@@ -104,7 +102,7 @@ def _change(
     unpinned = dataclasses.replace(
         base, channel=None, client_msg_id=None, quota_kind=None, quota_key=None
     )
-    pinnable = item.channel in work.MASS_CHANNELS
+    pinnable = item.channel in delivery_rows.MASS_CHANNELS
     if outcome.kind == "sent":
         out.sent[item.key] = outcome.msgid or ""
         return dataclasses.replace(base, status="sent", reason=None, wechat_msgid=outcome.msgid)
@@ -153,7 +151,7 @@ async def record(
     now: dt.datetime,
     planned: Plan,
     throttle: message_status.RefreshThrottle | None = None,
-) -> tuple[set[tuple[str, int]], list[asyncpg.Record]]:
+) -> tuple[set[tuple[str, int]], list[message_status.Transition]]:
     """Write a plan in one transaction; returns the rows written (this worker still held
     their lease) and the message transitions appended."""
     async with conn.transaction():

@@ -26,7 +26,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
-from gateway.store import message_status
+from gateway.store import delivery_rows, message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
@@ -99,7 +99,7 @@ class Worker:
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.
-        self._unstarted: dict[tuple[str, int], tuple[work.Call, work.Item]] = {}
+        self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
         self._claiming = asyncio.Lock()
         self.sender = delivery.Sender(
             client,
@@ -267,7 +267,7 @@ class Worker:
         """Rows claimed by this worker whose call never started go back to the queue."""
         if not self._unstarted:
             return 0
-        by_call: dict[int, tuple[work.Call, list[work.Item]]] = {}
+        by_call: dict[int, tuple[work.Call, list[delivery_rows.ClaimedDelivery]]] = {}
         for call, item in self._unstarted.values():
             by_call.setdefault(id(call), (call, []))[1].append(item)
         batch = [
@@ -299,9 +299,9 @@ def _default_options() -> options_mod.Options:
     return options_mod.Options()
 
 
-def _observe_transitions(transitions: Iterable[asyncpg.Record]) -> None:
+def _observe_transitions(transitions: Iterable[message_status.Transition]) -> None:
     for t in transitions:
-        status, reason = t["status"], t["reason"]
+        status, reason = t.status, t.reason
         metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
         if status in ("held", "expired", "failed"):
             log.info(
@@ -310,8 +310,8 @@ def _observe_transitions(transitions: Iterable[asyncpg.Record]) -> None:
                 reason,
                 extra={
                     "action": "message_" + status,
-                    "account_id": t["account_id"],
-                    "message_id": t["message_id"],
+                    "account_id": t.account_id,
+                    "message_id": t.message_id,
                     "reason": reason,
                 },
             )

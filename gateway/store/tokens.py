@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from gateway.store import queries
+from gateway.store import delivery_rows, queries
 from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ async def invalidate(pool: asyncpg.Pool, account_id: str, token: str) -> None:
     await pool.execute(queries.get("token_invalidate"), account_id, token)
 
 
-async def tokens_expiring(pool_: asyncpg.Pool, before: dt.datetime) -> list[asyncpg.Record]:
+async def tokens_expiring(pool_: asyncpg.Pool, before: dt.datetime) -> list[delivery_rows.Account]:
     """Accounts whose cached access token expires before `before`."""
-    return await pool_.fetch(queries.get("list_expiring_tokens"), before)
+    rows = await pool_.fetch(queries.get("list_expiring_tokens"), before)
+    return [delivery_rows.Account.from_record(r) for r in rows]

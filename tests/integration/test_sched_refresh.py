@@ -57,7 +57,7 @@ async def test_the_last_of_two_concurrent_finishers_sees_both(
         # Worker A finishes its row and recomputes (the other row is still sending) ...
         await _set(a, [first], "sent")
         first_pass = await message_status.refresh_messages(a, key, now)
-        assert [r["status"] for r in first_pass] == ["sending"]
+        assert [r.status for r in first_pass] == ["sending"]
         # ... while worker B finishes the other row and must wait for A's lock.
         await _set(b, [second], "sent")
         late = asyncio.create_task(message_status.refresh_messages(b, key, now))
@@ -101,7 +101,7 @@ async def test_a_large_message_is_recomputed_once_per_interval_and_when_done(
     await _set(pool, [d2, d3], "sent")
     async with pool.acquire() as conn:
         transitions = await message_status.refresh_messages(conn, key, now, throttle=throttle)
-    assert [t["status"] for t in transitions] == ["sent"]
+    assert [t.status for t in transitions] == ["sent"]
     row = await h.message(pool, "svc", message_id)
     assert (row["status"], row["errcode"], row["errmsg"]) == ("sent", 0, "ok")
 

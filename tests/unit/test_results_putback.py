@@ -12,10 +12,10 @@ from scheduler import delivery, options, results, work
 
 NOW = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
-ACCOUNT = work.Account(
+ACCOUNT = delivery_rows.Account(
     "sub", kinds.AccountKind.SERVICE, window.RuleProfile.WECHAT_2023, "wxsub", "secret"
 )
-MESSAGE = work.Message(
+MESSAGE = delivery_rows.Message(
     "sub",
     7,
     decide.MessageType.CUSTOMER_SERVICE,
@@ -32,7 +32,9 @@ UNIT = quota_units.Unit(quota_units.FOLLOWER_MONTH, "sub", "u1", dt.date(2026, 1
 
 
 def _call(window_count: delivery_rows.WindowCount | None) -> work.Call:
-    claimed = work.Item("sub", 1, 7, "u1", "sending", "custom", None, UNIT, 1, window=window_count)
+    claimed = delivery_rows.ClaimedDelivery(
+        "sub", 1, 7, "u1", "sending", "custom", None, UNIT, 1, window=window_count
+    )
     return work.Call(ACCOUNT, MESSAGE, decide.Channel.CUSTOM, (claimed,), None, decided_at=NOW)
 
 
