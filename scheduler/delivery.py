@@ -8,14 +8,13 @@ retried once with a fresh token; 45065 (clientmsgid exists) means the send was a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from gateway.domain import attempts, decide, kinds
+from gateway.domain import decide, kinds, send_outcomes
 from gateway.store import delivery_rows
 from gateway.wechat import client as wx
 from scheduler import credentials, gates, ratelimit, work
@@ -23,7 +22,6 @@ from scheduler import credentials, gates, ratelimit, work
 log = logging.getLogger(__name__)
 
 Channel = decide.Channel
-Hold = decide.HoldReason
 
 CUSTOM_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_PATH = "/cgi-bin/message/template/send"
@@ -36,36 +34,10 @@ COUPON_PATH = wx.COUPON_PATH
 CLIENTMSGID_EXISTS = 45065
 TAG_NAME_EXISTS = 45157
 
-# Answers that mean "try again later" and the hold reason they get.
-RETRY: dict[int, Hold] = {
-    -1: Hold.RETRY_BACKOFF,
-    45009: Hold.API_QUOTA_EXHAUSTED,  # the API's daily quota; clear_quota may reset it
-    45011: Hold.RATE_LIMITED,  # the API's minute quota
-    45066: Hold.RATE_LIMITED,  # the same clientmsgid retried too fast
-    45056: Hold.RETRY_BACKOFF,  # too many tags: our one-member tags are still in use
-}
-# Answers that mean our view of the follower or the quota was stale: re-decide.
-STALE_WINDOW = frozenset({45015, 45047})
-NOT_SUBSCRIBED = 43004
-NO_MERCHANT = 47001  # a red pack or coupon for an account whose pay settings were removed
-NO_MASS_QUOTA = 45028
-
-Kind = Literal["sent", "retry", "stale", "failed", "released"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    kind: Kind
-    reason: str | None = None
-    msgid: str | None = None
-    errcode: int | None = None
-    errmsg: str | None = None
-    # WeChat may have carried the call out (a timeout, a dropped connection, an HTTP 5xx).
-    unknown: bool = False
-
-
-RELEASED = Outcome("released")
-UNKNOWN_FAILED = Outcome("failed", attempts.OUTCOME_UNKNOWN)
+Outcome = send_outcomes.Outcome
+RELEASED = send_outcomes.RELEASED
+UNKNOWN_FAILED = send_outcomes.UNKNOWN_FAILED
+NO_MERCHANT = send_outcomes.NO_MERCHANT
 
 
 class TokenUnavailable(Exception):
@@ -80,32 +52,16 @@ Result = list[tuple[delivery_rows.ClaimedDelivery, Outcome]]
 
 
 def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
-    """What an error from a send means (pure)."""
+    """What an error from a send means (gateway.domain.send_outcomes)."""
     if isinstance(error, TokenUnavailable):
         code = error.cause.errcode if isinstance(error.cause, wx.WeChatError) else None
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=str(error))
+        return send_outcomes.token_unavailable(code, str(error))
     if isinstance(error, wx.TransportError):
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error), unknown=True)
+        return send_outcomes.transport_failed(str(error))
     if not isinstance(error, wx.WeChatError):
         raise TypeError(f"not a WeChat call error: {error!r}")
-    code, text = error.errcode, error.errmsg
-    if code in RETRY:
-        return Outcome("retry", RETRY[code].value, errcode=code, errmsg=text)
-    if code in wx.STALE_TOKEN_ERRCODES:
-        # The retry with a fresh token failed too: back off.
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=text)
-    if code in STALE_WINDOW:
-        return Outcome("stale", Hold.WINDOW_CLOSED.value, errcode=code, errmsg=text)
-    if code == NOT_SUBSCRIBED:
-        return Outcome("stale", Hold.NOT_SUBSCRIBED.value, errcode=code, errmsg=text)
-    if code == NO_MASS_QUOTA:
-        reason = (
-            Hold.DAILY_MASS_USED
-            if account_kind == kinds.AccountKind.SUBSCRIPTION
-            else Hold.MASS_QUOTA_EXHAUSTED
-        )
-        return Outcome("stale", reason.value, errcode=code, errmsg=text)
-    return Outcome("failed", "wechat_error", errcode=code, errmsg=text)
+    stale = error.errcode in wx.STALE_TOKEN_ERRCODES
+    return send_outcomes.classify(error.errcode, error.errmsg, account_kind, stale_token=stale)
 
 
 def _msgid(answer: dict[str, Any]) -> str | None:

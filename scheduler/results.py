@@ -13,7 +13,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
-from gateway.domain import kinds, periods
+from gateway.domain import kinds, periods, send_outcomes
 from gateway.store import (
     delivery_results,
     delivery_rows,
@@ -25,7 +25,7 @@ from gateway.store import (
 )
 from scheduler import backoff, delivery, options, work
 
-STALE_WINDOW = delivery.STALE_WINDOW
+STALE_WINDOW = send_outcomes.STALE_WINDOW
 
 
 @dataclasses.dataclass
@@ -134,9 +134,9 @@ def _change(
     )
     if item.openid is not None and outcome.errcode in STALE_WINDOW:
         out.close_windows[item.key] = (item.account_id, item.openid)
-    elif item.openid is not None and outcome.errcode == delivery.NOT_SUBSCRIBED:
+    elif item.openid is not None and outcome.errcode == send_outcomes.NOT_SUBSCRIBED:
         out.unsubscribed[item.key] = (item.account_id, item.openid)
-    elif outcome.errcode == delivery.NO_MASS_QUOTA:
+    elif outcome.errcode == send_outcomes.NO_MASS_QUOTA:
         if call.account.kind == kinds.AccountKind.SUBSCRIPTION:
             period = item.quota.period if item.quota else periods.day_key(now, tz)
             out.no_quota[item.key] = (item.account_id, period)

@@ -84,7 +84,12 @@ async def _job_finish(conn: pool.Connection, record: EventRecord) -> None:
         if value.isdigit():
             counts[name] = int(value)
     await job_finish.record_job_finish(
-        conn, record.account_id, str(record.msg_id), record.fields.get("Status", ""), counts
+        conn,
+        record.account_id,
+        str(record.msg_id),
+        record.fields.get("Status", ""),
+        counts,
+        now=dt.datetime.now(dt.UTC),
     )
 
 

@@ -5,30 +5,11 @@ of WeChat's msgid, also when the push was stored before the send's result.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 
+from gateway.domain import job_results
 from gateway.store import pool, queries
 from gateway.store.message_status import refresh_messages
-
-_ERR = re.compile(r"^err\((-?\d+)\)$")
-
-
-def job_result(status: str) -> tuple[str, str | None, int | None, str | None] | None:
-    """(delivery status, reason, errcode, errmsg) for a job-finish `Status`, None if unknown.
-
-    TEMPLATESENDJOBFINISH: `success`, `failed:user block`, `failed: system failed`.
-    MASSSENDJOBFINISH: `send success`, `send fail`, `err(N)` (a review failure).
-    """
-    text = status.strip()
-    if text in ("success", "send success"):
-        return "delivered", None, None, None
-    if text.startswith("failed") or text == "send fail":
-        return "failed", "job_failed", None, text
-    match = _ERR.match(text)
-    if match:
-        return "failed", "job_failed", int(match.group(1)), text
-    return None
 
 
 async def record_job_finish(
@@ -38,30 +19,28 @@ async def record_job_finish(
     status: str,
     counts: Mapping[str, int],
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> int:
     """Apply a job-finish push to the sent deliveries of WeChat's `msgid`: delivered or
     failed (errmsg = the Status); the counts go into the transition's detail. Returns rows
     changed (0 for an unknown Status, or when no sent delivery has that msgid yet)."""
-    result = job_result(status)
+    result = job_results.job_result(status)
     if result is None:
         return 0
-    new_status, reason, errcode, errmsg = result
-    at = now or dt.datetime.now(dt.UTC)
     async with conn.transaction():
         rows = await conn.fetch(
             queries.get("finish_job_deliveries"),
             account_id,
             str(msgid),
-            new_status,
-            reason,
-            errcode,
-            errmsg,
-            at,
+            result.status,
+            result.reason,
+            result.errcode,
+            result.errmsg,
+            now,
         )
         if rows:
             detail = {"job": {"msgid": str(msgid), "status": status, **dict(counts)}}
-            await refresh_messages(conn, {(account_id, r["message_id"]) for r in rows}, at, detail)
+            await refresh_messages(conn, {(account_id, r["message_id"]) for r in rows}, now, detail)
     return len(rows)
 
 

@@ -197,23 +197,37 @@ async def test_job_finish_moves_sent_to_delivered_or_failed(
 
         async with pool.acquire() as conn:
             assert (
-                await job_finish.record_job_finish(conn, "svc", ok["wechat_msgid"], "success", {})
+                await job_finish.record_job_finish(
+                    conn, "svc", ok["wechat_msgid"], "success", {}, now=dt.datetime.now(dt.UTC)
+                )
                 == 1
             )
             assert (
                 await job_finish.record_job_finish(
-                    conn, "svc", blocked["wechat_msgid"], "failed:user block", {}
+                    conn,
+                    "svc",
+                    blocked["wechat_msgid"],
+                    "failed:user block",
+                    {},
+                    now=dt.datetime.now(dt.UTC),
                 )
                 == 1
             )
             counts = {"TotalCount": 2, "FilterCount": 2, "SentCount": 2, "ErrorCount": 0}
             changed = await job_finish.record_job_finish(
-                conn, "svc", mass["wechat_msgid"], "send success", counts
+                conn,
+                "svc",
+                mass["wechat_msgid"],
+                "send success",
+                counts,
+                now=dt.datetime.now(dt.UTC),
             )
             assert changed == 2
             # A repeated push changes nothing.
             assert (
-                await job_finish.record_job_finish(conn, "svc", ok["wechat_msgid"], "success", {})
+                await job_finish.record_job_finish(
+                    conn, "svc", ok["wechat_msgid"], "success", {}, now=dt.datetime.now(dt.UTC)
+                )
                 == 0
             )
 
