@@ -223,7 +223,7 @@ async def take_over(
     done = {(c.account_id, c.id) for c in ended}
     calls = [
         dataclasses.replace(c, lease_until=now + lease)
-        for c in planner.resend_calls([i for i in items if i.key not in done], accounts, messages)
+        for c in work.resend_calls([i for i in items if i.key not in done], accounts, messages)
     ]
     return Claimed(calls, len(items), len(ended), list(transitions))
 

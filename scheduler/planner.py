@@ -8,11 +8,11 @@ import dataclasses
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from gateway.domain import attempts, decide, kinds, periods, window
 from gateway.store import delivery_rows, quota_units
-from scheduler import work
+from scheduler import changes, work
 
 Channel = decide.Channel
 MASS_BATCH_MAX = 10_000  # mass/send takes 2 to 10,000 openids
@@ -99,7 +99,7 @@ class Planner:
             return
         decision = self._decide(item, self._usage(item))
         if not isinstance(decision, decide.Send):
-            self.changes.append(self._not_sent(item, decision))
+            self.changes.append(changes.not_sent(item, decision))
             if (
                 isinstance(decision, decide.Hold)
                 and decision.wait_for is not None
@@ -110,7 +110,7 @@ class Planner:
             return
         if not attempts.repeat_allowed(decision.channel, item.unknown_since, self.now):
             # An earlier attempt may have arrived and the platform forgot its key.
-            self.changes.append(_unknown_outcome(item))
+            self.changes.append(changes.unknown_outcome(item))
             return
         unit = None
         if decision.quota == "follower_month" and item.openid is not None:
@@ -151,29 +151,8 @@ class Planner:
                 follower_mass_used=UNIT_LIMITS[quota_units.FOLLOWER_MONTH],
                 account_mass_used=UNIT_LIMITS[quota_units.ACCOUNT_DAY],
             )
-            self.changes.append(self._not_sent(sent.item, self._decide(sent.item, exhausted)))
+            self.changes.append(changes.not_sent(sent.item, self._decide(sent.item, exhausted)))
         self.sends = kept
-
-    def _not_sent(
-        self, item: delivery_rows.ClaimedDelivery, decision: decide.Decision
-    ) -> delivery_rows.Change:
-        base = delivery_rows.Change(item.account_id, item.id, "held")
-        if isinstance(decision, decide.Hold):
-            return dataclasses.replace(
-                base,
-                reason=decision.reason.value,
-                release_at=decision.release_at,
-                wait_for=decision.wait_for.value if decision.wait_for else None,
-            )
-        if isinstance(decision, decide.Expire):
-            return dataclasses.replace(
-                base, status="expired", reason=_expiry_reason(item, decision)
-            )
-        if isinstance(decision, decide.Reject):
-            return dataclasses.replace(
-                base, status="failed", reason=decision.capability.value, errmsg=decision.message
-            )
-        raise TypeError(f"not a hold, expiry or rejection: {decision!r}")
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -268,7 +247,7 @@ class Planner:
                     self.give_back.append(item.quota)  # no attempt can have reached WeChat
                 continue
             if not attempts.repeat_allowed(item.channel, item.unknown_since, self.now):
-                self.changes.append(_unknown_outcome(item))
+                self.changes.append(changes.unknown_outcome(item))
                 continue
             live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
             self.changes.append(
@@ -284,70 +263,4 @@ class Planner:
                     attempt=1,
                 )
             )
-        return resend_calls(live, self.accounts, self.messages)
-
-
-def _unknown_outcome(item: delivery_rows.ClaimedDelivery) -> delivery_rows.Change:
-    """A keyed send whose earlier attempt may have reached WeChat, past the platform's
-    deduplication window: failed, keeping its key and units (retryable by hand)."""
-    return delivery_rows.Change(
-        item.account_id,
-        item.id,
-        "failed",
-        reason=attempts.OUTCOME_UNKNOWN,
-        channel=item.channel,
-        client_msg_id=item.client_msg_id,
-        quota_kind=item.quota.kind if item.quota else None,
-        quota_key=item.quota.period if item.quota else None,
-    )
-
-
-def _expiry_reason(item: delivery_rows.ClaimedDelivery, decision: decide.Expire) -> str:
-    """A held row found past its message's expires_at expires with what it waited for (as
-    the expiry sweep does), never a bare `expired` that hides why it did not go out."""
-    if decision.reason == "expired" and item.status == "held" and item.reason:
-        return item.reason
-    return decision.reason
-
-
-def resend_calls(
-    items: Iterable[delivery_rows.ClaimedDelivery],
-    accounts: Mapping[str, delivery_rows.Account],
-    messages: Mapping[tuple[str, int], delivery_rows.Message],
-) -> list[work.Call]:
-    """Calls that repeat earlier ones exactly: rows of one batch key go together."""
-    calls = []
-    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = defaultdict(list)
-    for item in items:
-        if item.channel == Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
-            groups[(item.account_id, item.client_msg_id)].append(item)
-            continue
-        channel = Channel(item.channel) if item.channel else Channel.CUSTOM
-        key = item.client_msg_id
-        if key is None and channel in (Channel.RED_PACK, Channel.COUPON):
-            key = work.pay_key(item.account_id, item.id, item.send_key)
-        elif key is None and channel != Channel.CUSTOM:
-            key = work.delivery_key(item.account_id, item.id, item.send_key)
-        calls.append(_resend(accounts, messages, channel, [item], key))
-    for (_, key), group in groups.items():
-        channel = Channel.MASS_OPENIDS if len(group) > 1 else Channel.MASS_SINGLE
-        calls.append(_resend(accounts, messages, channel, group, key))
-    return calls
-
-
-def _resend(
-    accounts: Mapping[str, delivery_rows.Account],
-    messages: Mapping[tuple[str, int], delivery_rows.Message],
-    channel: Channel,
-    items: list[delivery_rows.ClaimedDelivery],
-    key: str | None,
-) -> work.Call:
-    first = items[0]
-    return work.Call(
-        accounts[first.account_id],
-        messages[(first.account_id, first.message_id)],
-        channel,
-        tuple(items),
-        key,
-        resend=True,
-    )
+        return work.resend_calls(live, self.accounts, self.messages)

@@ -8,6 +8,8 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
 from gateway.domain import decide, kinds
 from gateway.store import delivery_rows
@@ -88,3 +90,46 @@ def batch_key(message_id: int) -> str:
     """A fresh `clientmsgid` for one openid-list batch; stored on its rows before the call, so
     every retry of the batch reuses it (the random part survives a database reset)."""
     return f"wxgate-m{message_id}-{secrets.token_hex(8)}"
+
+
+def resend_calls(
+    items: Iterable[delivery_rows.ClaimedDelivery],
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
+) -> list[Call]:
+    """Calls that repeat earlier ones exactly: rows of one batch key go together."""
+    calls = []
+    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = defaultdict(list)
+    for item in items:
+        if item.channel == decide.Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
+            groups[(item.account_id, item.client_msg_id)].append(item)
+            continue
+        channel = decide.Channel(item.channel) if item.channel else decide.Channel.CUSTOM
+        key = item.client_msg_id
+        if key is None and channel in (decide.Channel.RED_PACK, decide.Channel.COUPON):
+            key = pay_key(item.account_id, item.id, item.send_key)
+        elif key is None and channel != decide.Channel.CUSTOM:
+            key = delivery_key(item.account_id, item.id, item.send_key)
+        calls.append(_resend(accounts, messages, channel, [item], key))
+    for (_, key), group in groups.items():
+        channel = decide.Channel.MASS_OPENIDS if len(group) > 1 else decide.Channel.MASS_SINGLE
+        calls.append(_resend(accounts, messages, channel, group, key))
+    return calls
+
+
+def _resend(
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
+    channel: decide.Channel,
+    items: list[delivery_rows.ClaimedDelivery],
+    key: str | None,
+) -> Call:
+    first = items[0]
+    return Call(
+        accounts[first.account_id],
+        messages[(first.account_id, first.message_id)],
+        channel,
+        tuple(items),
+        key,
+        resend=True,
+    )
