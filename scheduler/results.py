@@ -23,7 +23,7 @@ from gateway.store import (
     quota_units,
     tags,
 )
-from scheduler import backoff, delivery, options, work
+from scheduler import backoff, options, sender, work
 
 STALE_WINDOW = send_outcomes.STALE_WINDOW
 
@@ -47,7 +47,7 @@ class Plan:
 
 
 def plan(
-    finished: Sequence[tuple[work.Call, delivery.Result]],
+    finished: Sequence[tuple[work.Call, sender.Result]],
     now: dt.datetime,
     tz: zoneinfo.ZoneInfo,
     opts: options.Options,
@@ -80,7 +80,7 @@ def plan(
 def _change(
     call: work.Call,
     item: delivery_rows.ClaimedDelivery,
-    outcome: delivery.Outcome,
+    outcome: send_outcomes.Outcome,
     leader: bool,
     now: dt.datetime,
     tz: zoneinfo.ZoneInfo,

@@ -23,16 +23,17 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
+from gateway.domain import send_outcomes
 from gateway.store import delivery_rows, message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
     claim,
     credentials,
-    delivery,
     maintenance,
     ratelimit,
     results,
+    sender,
     work,
 )
 from scheduler import (
@@ -94,7 +95,7 @@ class Worker:
         # Claimed rows whose call has not started: released if the worker stops.
         self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
         self._claiming = asyncio.Lock()
-        self.sender = delivery.Sender(
+        self.sender = sender.Sender(
             client,
             self.tokens,
             self.limiter,
@@ -194,10 +195,10 @@ class Worker:
     async def _send(self, calls: Sequence[work.Call]) -> int:
         """Make the calls concurrently; record results as they finish, one transaction for
         whatever finished while the previous one was being written (group commit)."""
-        finished: asyncio.Queue[tuple[work.Call, delivery.Result | None]] = asyncio.Queue()
+        finished: asyncio.Queue[tuple[work.Call, sender.Result | None]] = asyncio.Queue()
 
         async def one(call: work.Call) -> None:
-            result: delivery.Result | None = None
+            result: sender.Result | None = None
             try:
                 result = await self.sender.send(call)
             except Exception:
@@ -224,7 +225,7 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
         return processed
 
-    async def _record(self, batch: Sequence[tuple[work.Call, delivery.Result | None]]) -> int:
+    async def _record(self, batch: Sequence[tuple[work.Call, sender.Result | None]]) -> int:
         done = [(call, result) for call, result in batch if result is not None]
         for call, _ in batch:
             self._started(call)
@@ -264,7 +265,7 @@ class Worker:
         for call, item in self._unstarted.values():
             by_call.setdefault(id(call), (call, []))[1].append(item)
         batch = [
-            (call, [(item, delivery.RELEASED) for item in items])
+            (call, [(item, send_outcomes.RELEASED) for item in items])
             for call, items in by_call.values()
         ]
         released = await self._record(batch)

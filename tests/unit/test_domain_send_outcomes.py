@@ -1,5 +1,5 @@
 """What WeChat's answers to a send mean (gateway.domain.send_outcomes), and the scheduler's
-dispatch of call errors to them (scheduler.delivery.classify)."""
+dispatch of call errors to them (scheduler.sender.classify)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from gateway.domain import kinds, send_outcomes
 from gateway.wechat import client as wx
-from scheduler import delivery
+from scheduler import sender
 
 Out = send_outcomes.Outcome
 SERVICE = kinds.AccountKind.SERVICE
@@ -63,14 +63,14 @@ def test_no_answer_is_a_retry_that_may_have_arrived() -> None:
         (wx.TransportError("reset"), Out("retry", "retry_backoff", errmsg="reset", unknown=True)),
     ],
 )
-def test_delivery_classify_dispatches_on_the_error(
+def test_sender_classify_dispatches_on_the_error(
     error: Exception, expected: send_outcomes.Outcome
 ) -> None:
-    assert delivery.classify(error, SERVICE) == expected
+    assert sender.classify(error, SERVICE) == expected
 
 
 def test_a_token_failure_is_a_retry_with_its_errcode() -> None:
-    outcome = delivery.classify(delivery.TokenUnavailable(wx.WeChatError(40013, "bad")), SERVICE)
+    outcome = sender.classify(sender.TokenUnavailable(wx.WeChatError(40013, "bad")), SERVICE)
     assert (outcome.kind, outcome.reason, outcome.errcode, outcome.unknown) == (
         "retry",
         "retry_backoff",
@@ -81,4 +81,4 @@ def test_a_token_failure_is_a_retry_with_its_errcode() -> None:
 
 def test_anything_else_is_not_classified() -> None:
     with pytest.raises(TypeError):
-        delivery.classify(ValueError("x"), SERVICE)
+        sender.classify(ValueError("x"), SERVICE)

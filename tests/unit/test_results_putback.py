@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from gateway.domain import decide, kinds, window
+from gateway.domain import decide, kinds, send_outcomes, window
 from gateway.store import delivery_rows, quota_units
-from scheduler import delivery, options, results, work
+from scheduler import options, results, work
 
 NOW = dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC)
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -38,12 +38,12 @@ def _call(window_count: delivery_rows.WindowCount | None) -> work.Call:
     return work.Call(ACCOUNT, MESSAGE, decide.Channel.CUSTOM, (claimed,), None, decided_at=NOW)
 
 
-def _plan(call: work.Call, outcome: delivery.Outcome) -> results.Plan:
+def _plan(call: work.Call, outcome: send_outcomes.Outcome) -> results.Plan:
     return results.plan([(call, [(call.items[0], outcome)])], NOW, TZ, options.Options())
 
 
 def test_a_released_call_gives_back_its_window_count_and_its_unit() -> None:
-    planned = _plan(_call(COUNT), delivery.RELEASED)
+    planned = _plan(_call(COUNT), send_outcomes.RELEASED)
     assert planned.windows_back == {("sub", 1): COUNT}
     assert planned.give_back == {("sub", 1): UNIT}
     (change,) = planned.changes
@@ -52,12 +52,12 @@ def test_a_released_call_gives_back_its_window_count_and_its_unit() -> None:
 
 def test_a_call_that_was_made_keeps_its_window_count() -> None:
     for outcome in (
-        delivery.Outcome("sent", msgid="1"),
-        delivery.Outcome("retry", "retry_backoff", unknown=True),
-        delivery.Outcome("stale", "window_closed", errcode=45047),
+        send_outcomes.Outcome("sent", msgid="1"),
+        send_outcomes.Outcome("retry", "retry_backoff", unknown=True),
+        send_outcomes.Outcome("stale", "window_closed", errcode=45047),
     ):
         assert _plan(_call(COUNT), outcome).windows_back == {}
 
 
 def test_a_released_call_without_a_counted_window_gives_nothing_back_to_windows() -> None:
-    assert _plan(_call(None), delivery.RELEASED).windows_back == {}
+    assert _plan(_call(None), send_outcomes.RELEASED).windows_back == {}

@@ -1,4 +1,4 @@
-"""Calls to WeChat for claimed sends, and what each answer means for the deliveries.
+"""The rate-limited sender: WeChat calls for claimed sends, and an outcome for each row.
 
 A call waits for its account's rate and concurrency limits; one that has not started when the
 worker stops comes back `released`. A stale token (40001/42001) is invalidated and the call
@@ -17,6 +17,7 @@ from typing import Any
 from gateway.domain import decide, kinds, send_outcomes
 from gateway.store import delivery_rows
 from gateway.wechat import client as wx
+from gateway.wechat import payloads
 from scheduler import credentials, gates, ratelimit, work
 
 log = logging.getLogger(__name__)
@@ -194,32 +195,20 @@ class Sender:
         message = call.message
         content = dict(message.content or {})
         if call.channel == Channel.CUSTOM:
-            payload = {"touser": call.items[0].openid, **content}
-            return await self.client.send_custom(token, payload)
+            return await self.client.send_custom(
+                token, payloads.custom(call.items[0].openid, content)
+            )
         if call.channel == Channel.TEMPLATE:
-            template = message.template or {}
-            payload = {
-                "touser": call.items[0].openid,
-                "template_id": template.get("template_id"),
-                "data": template.get("data", {}),
-                **{k: template[k] for k in ("url", "miniprogram") if template.get(k)},
-                "client_msg_id": call.key,
-            }
+            payload = payloads.template(call.items[0].openid, message.template or {}, call.key)
             return await self.client.send_template(token, payload)
         if call.channel in (Channel.RED_PACK, Channel.COUPON):
             return await self._pay(call, token, content)
-        mass = {**content, "send_ignore_reprint": 0, "clientmsgid": call.key}
+        mass = payloads.mass(content, call.key)
         if call.channel == Channel.MASS_OPENIDS:
-            payload = {"touser": [i.openid for i in call.items], **mass}
+            payload = payloads.mass_openids([i.openid for i in call.items], mass)
             return await self.client.send_mass(token, payload)
         if call.channel == Channel.SENDALL:
-            audience = message.audience or {}
-            if "tag_id" in audience:
-                target: dict[str, Any] = {"is_to_all": False, "tag_id": audience["tag_id"]}
-            else:
-                target = {"is_to_all": True}
-            payload = {"filter": target, **mass}
-            return await self.client.send_all(token, payload)
+            return await self.client.send_all(token, payloads.sendall(message.audience, mass))
         return await self._tag_send(call, token, mass)
 
     async def _pay(self, call: work.Call, token: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -230,28 +219,18 @@ class Sender:
             raise wx.WeChatError(NO_MERCHANT, "the account has no WeChat Pay merchant id")
         key = work.pay_key(account.id, item.id, item.send_key)
         if call.channel == Channel.RED_PACK:
-            red_pack = content.get("red_pack", {})
-            payload = {
-                "mch_billno": key,
-                "mch_id": account.mch_id,
-                "wxappid": account.app_id,
-                "send_name": red_pack.get("send_name") or account.id[:32],
-                "re_openid": item.openid,
-                "total_amount": red_pack.get("amount"),
-                "total_num": 1,
-                "wishing": red_pack.get("wishing"),
-                "act_name": red_pack.get("act_name"),
-                "remark": red_pack.get("remark") or red_pack.get("act_name"),
-            }
+            payload = payloads.red_pack(
+                content,
+                billno=key,
+                mch_id=account.mch_id,
+                app_id=account.app_id,
+                account_id=account.id,
+                openid=item.openid,
+            )
             return await self.client.send_redpack(token, payload)
-        payload = {
-            "coupon_stock_id": content.get("coupon", {}).get("stock_id"),
-            "openid_count": 1,
-            "partner_trade_no": key,
-            "openid": item.openid,
-            "appid": account.app_id,
-            "mch_id": account.mch_id,
-        }
+        payload = payloads.coupon(
+            content, trade_no=key, mch_id=account.mch_id, app_id=account.app_id, openid=item.openid
+        )
         return await self.client.send_coupon(token, payload)
 
     async def _tag_send(self, call: work.Call, token: str, mass: dict[str, Any]) -> dict[str, Any]:
@@ -267,7 +246,7 @@ class Sender:
             tag_id = await self._find_tag(token, name)
         try:
             await self.client.tag_members(token, tag_id, [item.openid or ""])
-            payload = {"filter": {"is_to_all": False, "tag_id": tag_id}, **mass}
+            payload = payloads.tag_sendall(tag_id, mass)
             return await self.client.send_all(token, payload)
         finally:
             try:
