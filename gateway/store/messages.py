@@ -226,9 +226,7 @@ async def list_messages(
     when given; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(
-        queries.get("list_messages"), account_id, status, before, limit, reason
-    )
+    rows = await db.fetch(queries.get("list_messages"), account_id, status, before, limit, reason)
     return [dict(r) for r in rows]
 
 
