@@ -182,6 +182,6 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
             await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
         ), status
         assert single_history == await h.history(pool, "svc", message_id), status
-        assert [(t["status"], t["reason"]) for t in fast] == [
+        assert [(t.status, t.reason) for t in fast] == [
             (t["status"], t["reason"]) for t in general
         ], status
