@@ -20,7 +20,7 @@ import asyncpg
 from gateway import settings as settings_mod
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
-from scheduler import jobs, listen, syncs, webhook_start
+from scheduler import jobs, listen, menus, syncs, webhook_start
 from scheduler import options as options_mod
 from scheduler import worker as worker_mod
 
@@ -111,6 +111,10 @@ async def start_worker(
         pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
     )
     runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
+    menu_job = menus.MenuJob(
+        pool, client, worker.tokens, worker.worker_id, options=opts, stopping=worker.stopping
+    )
+    runners.append(loop.create_task(menus.Loop(menu_job, poll=opts.tick_seconds).run()))  # SPEC 8
     handle = WorkerHandle(worker, listener, runners, session, hooks)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})

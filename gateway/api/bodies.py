@@ -74,9 +74,9 @@ async def read_body(request: web.Request) -> bytes:
         ) from None
 
 
-async def read_json(request: web.Request, model: type[M]) -> M:
-    """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
-    validation_error with pydantic's error list for a well-formed body that does not fit."""
+async def read_data(request: web.Request) -> tuple[str, Any]:
+    """The body's text and its JSON value, checked for text Postgres can store: 400
+    bad_request for malformed JSON (for a check of its own before or after a model's)."""
     raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
@@ -84,6 +84,18 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     except (ValueError, RecursionError) as exc:
         raise errors.ApiError("bad_request", f"request body is not valid JSON: {exc}") from None
     _check_text(data, [])
+    return text, data
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
+    validation_error with pydantic's error list for a well-formed body that does not fit."""
+    text, _ = await read_data(request)
+    return validate_json(text, model)
+
+
+def validate_json(text: str, model: type[M]) -> M:
+    """`text` validated by `model` (strict), or a 422 validation_error."""
     try:
         return model.model_validate_json(text, strict=True)
     except pydantic.ValidationError as exc:

@@ -10,7 +10,14 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models, openapi_ops, openapi_syncs, openapi_webhooks
+from gateway.api import (
+    errors,
+    models,
+    openapi_menus,
+    openapi_ops,
+    openapi_syncs,
+    openapi_webhooks,
+)
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
@@ -207,6 +214,7 @@ OPERATIONS: tuple[Operation, ...] = (
         (404,),
     ),
     *openapi_syncs.OPERATIONS,
+    *openapi_menus.OPERATIONS,
     *openapi_webhooks.OPERATIONS,
     Operation(
         "post",

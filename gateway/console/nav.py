@@ -1,5 +1,5 @@
 """The console's navigation: the pages of one account (endpoints and deliveries, SPEC 7, and
-follower syncs, SPEC 9, included), and the place kept for menu and reply rules (SPEC 8),
+follower syncs, SPEC 9, and the menu, SPEC 8, included), and the place kept for reply rules,
 whose data is not in this build yet (its route module `replies` is to fill in)."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ ACCOUNT_PAGES = (
     Entry("messages", "Messages"),
     Entry("events", "Event log"),
     Entry("endpoints", "Endpoints & deliveries"),
+    Entry("menu", "Menu"),  # SPEC 8, read-only
     # SPEC 8: shown greyed out until its route module registers pages.
-    Entry("replies", "Menu & reply rules", available=False),
+    Entry("replies", "Reply rules", available=False),
     Entry("syncs", "Follower syncs"),
 )
