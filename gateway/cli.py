@@ -146,14 +146,14 @@ def cmd_run(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_worker(settings: settings_mod.Settings, args: argparse.Namespace) -> None:
-    from scheduler import worker
+    from scheduler import lifecycle
 
     dsn = _require_database(settings)
     if not settings.wechat_api_base:
         settings = settings.model_copy(update={"wechat_api_base": app_mod.REAL_API_BASE})
     asyncio.run(_check_reachable(dsn))
     _fast_loop()
-    asyncio.run(worker.run_worker(settings))
+    asyncio.run(lifecycle.run_worker(settings))
 
 
 def cmd_mock_wechat(settings: settings_mod.Settings, args: argparse.Namespace) -> None:

@@ -31,7 +31,7 @@ from gateway.mock import pay as mock_pay
 from gateway.mock import schemas as mock_schemas
 from gateway.store import accounts as accounts_store
 from gateway.store import payments as payments_store
-from scheduler import worker as worker_mod
+from scheduler import lifecycle
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ async def serve(settings: settings_mod.Settings, *, with_mock: bool, banner_text
     try:
         site = web.TCPSite(runner, settings.host, settings.port)
         await site.start()
-        handle = await worker_mod.start_worker(settings, app[keys.POOL])
+        handle = await lifecycle.start_worker(settings, app[keys.POOL])
         print(banner_text, flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

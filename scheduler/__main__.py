@@ -11,7 +11,7 @@ import sys
 
 from gateway import logs
 from gateway import settings as settings_mod
-from scheduler import options, worker
+from scheduler import lifecycle, options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log_format, settings.log_level)
     _fast_loop()
     try:
-        asyncio.run(worker.run_worker(settings, options=opts))
+        asyncio.run(lifecycle.run_worker(settings, options=opts))
     except ValueError as exc:
         print(f"scheduler: {exc}", file=sys.stderr)  # noqa: T201
         return 2

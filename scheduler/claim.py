@@ -13,10 +13,8 @@ import logging
 import zoneinfo
 from collections.abc import Mapping, Sequence
 
-import asyncpg
-
 from gateway.domain import attempts, decide, kinds, periods
-from gateway.store import deliveries, message_status, pool, tags, wakeups
+from gateway.store import claims, delivery_rows, message_status, pool, quota_units, tags, wakeups
 from scheduler import planner, work
 
 log = logging.getLogger(__name__)
@@ -27,18 +25,15 @@ class Claimed:
     calls: list[work.Call]
     claimed: int  # rows locked (some may have been skipped: their follower was busy)
     decided: int  # rows held, expired or failed without a call
-    transitions: list[asyncpg.Record] = dataclasses.field(default_factory=list)
+    transitions: list[message_status.Transition] = dataclasses.field(default_factory=list)
 
 
 async def _context(
-    conn: pool.Connection, items: Sequence[work.Item]
-) -> tuple[dict[str, work.Account], dict[tuple[str, int], work.Message]]:
-    accounts = await deliveries.load_accounts(conn, {i.account_id for i in items})
-    messages = await deliveries.load_messages(conn, {(i.account_id, i.message_id) for i in items})
-    return (
-        {k: work.Account.from_record(r) for k, r in accounts.items()},
-        {k: work.Message.from_record(r) for k, r in messages.items()},
-    )
+    conn: pool.Connection, items: Sequence[delivery_rows.ClaimedDelivery]
+) -> tuple[dict[str, delivery_rows.Account], dict[tuple[str, int], delivery_rows.Message]]:
+    accounts = await claims.load_accounts(conn, {i.account_id for i in items})
+    messages = await claims.load_messages(conn, {(i.account_id, i.message_id) for i in items})
+    return accounts, messages
 
 
 async def claim(
@@ -57,15 +52,15 @@ async def claim(
     """Claim, decide and lease due work in one transaction; the calls come back to be made.
     `caps`: accounts that may have fewer rows than `per_account` (calls already wait)."""
     async with conn.transaction():
-        rows = await deliveries.claim_due(conn, now, per_account, total, caps)
+        rows = await claims.claim_due(conn, now, per_account, total, caps)
         if not rows:
             return Claimed([], 0, 0)
-        items = [work.Item.from_record(r) for r in rows]
+        items = [r for r in rows]
         leaders = {(i.account_id, i.client_msg_id or "") for i in items if i.pinned}
-        members = await deliveries.lock_batch_members(conn, leaders)
-        items += [work.Item.from_record(r) for r in members]
+        members = await claims.lock_batch_members(conn, leaders)
+        items += [r for r in members]
         items, turned = _unpin_turned(items, now, tz)
-        await deliveries.give_back_units(conn, turned)
+        await quota_units.give_back_units(conn, turned)
         accounts, messages = await _context(conn, items)
         # An openid-list mass message goes out in as few calls as the platform allows (the
         # mass API has a daily call quota), whatever the pass's per-account share.
@@ -77,16 +72,14 @@ async def claim(
         }
         if batchable:
             held = {i.key for i in items}
-            extra = await deliveries.claim_message_rows(conn, now, batchable, mass_rows)
-            items += [
-                work.Item.from_record(r) for r in extra if (r["account_id"], r["id"]) not in held
-            ]
+            extra = await claims.claim_message_rows(conn, now, batchable, mass_rows)
+            items += [r for r in extra if r.key not in held]
         pinned = [i for i in items if i.pinned]
         fresh = [i for i in items if not i.pinned]
         recipients = {(i.account_id, i.openid) for i in fresh if i.openid is not None}
-        followers = await deliveries.lock_followers(conn, recipients)
+        followers = await claims.lock_followers(conn, recipients)
         month, day = periods.month_key(now, tz), periods.day_key(now, tz)
-        follower_used = await deliveries.follower_usage(
+        follower_used = await quota_units.follower_usage(
             conn,
             {
                 (i.account_id, i.openid, month)
@@ -94,10 +87,10 @@ async def claim(
                 if i.openid is not None
                 and accounts[i.account_id].kind == kinds.AccountKind.SERVICE
                 and _uses_units(messages[(i.account_id, i.message_id)])
-                and followers[(i.account_id, i.openid)]["locked"]
+                and followers[(i.account_id, i.openid)].locked
             },
         )
-        account_used = await deliveries.account_usage(
+        account_used = await quota_units.account_usage(
             conn,
             {
                 (i.account_id, day)
@@ -109,14 +102,14 @@ async def claim(
         plan = planner.Planner(now, tz, accounts, messages, followers, follower_used, account_used)
         for item in fresh:
             plan.consider(item)
-        plan.refuse(await deliveries.consume_units(conn, plan.units(), planner.UNIT_LIMITS))
+        plan.refuse(await quota_units.consume_units(conn, plan.units(), planner.UNIT_LIMITS))
         lease_until = now + lease
         calls = plan.calls(lease_until) + plan.resend(pinned, lease_until)
         calls = [dataclasses.replace(c, lease_until=lease_until) for c in calls]
         await _charge_tag_members(conn, calls, month)
-        await deliveries.give_back_units(conn, plan.give_back)
-        await deliveries.apply_decisions(conn, now, worker_id, plan.changes)
-        await deliveries.update_windows(conn, now, plan.windows())
+        await quota_units.give_back_units(conn, plan.give_back)
+        await claims.apply_decisions(conn, now, worker_id, plan.changes)
+        await claims.update_windows(conn, now, plan.windows())
         message_of = {i.key: i.message_id for i in items}
         touched = {(c.account_id, message_of[(c.account_id, c.id)]) for c in plan.changes}
         transitions = await message_status.refresh_messages(conn, touched, now, throttle=throttle)
@@ -132,18 +125,18 @@ async def claim(
 
 
 def _unpin_turned(
-    items: list[work.Item], now: dt.datetime, tz: zoneinfo.ZoneInfo
-) -> tuple[list[work.Item], list[deliveries.Unit]]:
+    items: list[delivery_rows.ClaimedDelivery], now: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> tuple[list[delivery_rows.ClaimedDelivery], list[quota_units.Unit]]:
     """Pinned mass rows whose units belong to a period that has ended, and no attempt of
     which can have reached WeChat (every one was refused): the retry will be the first send
     the platform sees, counted in the new period. They lose key, batch and units and are
     decided afresh; the old units are returned."""
-    groups: dict[tuple[str, str], list[work.Item]] = {}
+    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = {}
     for item in items:
         if item.pinned:
             groups.setdefault((item.account_id, item.client_msg_id or ""), []).append(item)
-    moved: dict[tuple[str, int], work.Item] = {}
-    units: list[deliveries.Unit] = []
+    moved: dict[tuple[str, int], delivery_rows.ClaimedDelivery] = {}
+    units: list[quota_units.Unit] = []
     for group in groups.values():
         ended = [
             i.quota
@@ -157,8 +150,8 @@ def _unpin_turned(
     return [moved.get(i.key, i) for i in items], units
 
 
-def _ended_period(unit: deliveries.Unit, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
-    if unit.kind == deliveries.FOLLOWER_MONTH:
+def _ended_period(unit: quota_units.Unit, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> bool:
+    if unit.kind == quota_units.FOLLOWER_MONTH:
         return unit.period != periods.month_key(now, tz)
     return unit.period != periods.day_key(now, tz)
 
@@ -177,7 +170,7 @@ async def _charge_tag_members(
             await tags.charge_mass(conn, item.account_id, item.id, tag_id, month, limit)
 
 
-def _batchable(account: work.Account, message: work.Message) -> bool:
+def _batchable(account: delivery_rows.Account, message: delivery_rows.Message) -> bool:
     """Mass by openid list (or `all`, fanned out) on a service account: mass/send batches."""
     return (
         account.kind == kinds.AccountKind.SERVICE
@@ -186,7 +179,7 @@ def _batchable(account: work.Account, message: work.Message) -> bool:
     )
 
 
-def _uses_units(message: work.Message) -> bool:
+def _uses_units(message: delivery_rows.Message) -> bool:
     """Mass messages, and customer-service messages that may reach outside the window."""
     return message.type == decide.MessageType.MASS or message.outside_window == "reach"
 
@@ -201,13 +194,13 @@ async def take_over(
 ) -> Claimed:
     """Lease rows whose worker's lease expired (it died mid-send) and re-send them as they
     were: same channel, same key, same batch, the units they already took."""
-    candidates = await deliveries.expired_leases(conn, now, limit)
+    candidates = await claims.expired_leases(conn, now, limit)
     if not candidates:
         return Claimed([], 0, 0)
-    transitions: Sequence[asyncpg.Record] = []
+    transitions: Sequence[message_status.Transition] = []
     async with conn.transaction():
-        rows = await deliveries.take_leases(conn, now, candidates, now + lease, worker_id)
-        items = [work.Item.from_record(r) for r in rows]
+        rows = await claims.take_leases(conn, now, candidates, now + lease, worker_id)
+        items = [r for r in rows]
         accounts, messages = await _context(conn, items)
         ended = [
             change
@@ -215,7 +208,7 @@ async def take_over(
             if (change := _ended(item, messages[(item.account_id, item.message_id)], now))
         ]
         if ended:
-            await deliveries.apply_decisions(conn, now, worker_id, ended)
+            await claims.apply_decisions(conn, now, worker_id, ended)
             message_of = {i.key: i.message_id for i in items}
             transitions = await message_status.refresh_messages(
                 conn, {(c.account_id, message_of[(c.account_id, c.id)]) for c in ended}, now
@@ -230,12 +223,14 @@ async def take_over(
     done = {(c.account_id, c.id) for c in ended}
     calls = [
         dataclasses.replace(c, lease_until=now + lease)
-        for c in planner.resend_calls([i for i in items if i.key not in done], accounts, messages)
+        for c in work.resend_calls([i for i in items if i.key not in done], accounts, messages)
     ]
     return Claimed(calls, len(items), len(ended), list(transitions))
 
 
-def _ended(item: work.Item, message: work.Message, now: dt.datetime) -> deliveries.Change | None:
+def _ended(
+    item: delivery_rows.ClaimedDelivery, message: delivery_rows.Message, now: dt.datetime
+) -> delivery_rows.Change | None:
     """A taken-over row that must not be sent again: its message expired, its lease was lost
     too often (a send that kills its worker every time), or the platform's deduplication of
     its key has lapsed since the lost attempt. Its units stay taken: the lost call may have
@@ -248,7 +243,7 @@ def _ended(item: work.Item, message: work.Message, now: dt.datetime) -> deliveri
         status, reason = "failed", attempts.OUTCOME_UNKNOWN
     else:
         return None
-    return deliveries.Change(
+    return delivery_rows.Change(
         item.account_id,
         item.id,
         status,

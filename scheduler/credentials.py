@@ -12,9 +12,8 @@ from collections.abc import Callable
 
 import asyncpg
 
-from gateway.store import deliveries, tokens
+from gateway.store import delivery_rows, tokens
 from gateway.wechat import client as wx
-from scheduler import work
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,7 @@ class TokenCache:
             return entry[0]
         return None
 
-    async def get(self, account: work.Account) -> str:
+    async def get(self, account: delivery_rows.Account) -> str:
         """A valid token for the account (from memory, Postgres, or one stable_token call)."""
         token = self._cached(account.id)
         if token is not None:
@@ -66,7 +65,7 @@ class TokenCache:
             self._tokens[account.id] = (token, time.monotonic() + self._ttl)
             return token
 
-    async def stale(self, account: work.Account, token: str) -> None:
+    async def stale(self, account: delivery_rows.Account, token: str) -> None:
         """WeChat called `token` stale (40001/42001): forget it, here and in Postgres, unless
         it was already replaced, so that many failed calls cause one refresh."""
         async with self._lock(account.id):
@@ -84,9 +83,8 @@ class TokenCache:
         many accounts were looked at. The fetch itself happens once `tokens.MARGIN` is
         reached (stable_token returns the same token until then)."""
         now = self._clock()
-        rows = await deliveries.tokens_expiring(self._pool, now + ahead)
-        for row in rows:
-            account = work.Account.from_record(row)
+        accounts = await tokens.tokens_expiring(self._pool, now + ahead)
+        for account in accounts:
             self._tokens.pop(account.id, None)
             try:
                 await self.get(account)
@@ -96,4 +94,4 @@ class TokenCache:
                     exc,
                     extra={"action": "token_refresh_failed", "account_id": account.id},
                 )
-        return len(rows)
+        return len(accounts)

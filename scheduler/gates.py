@@ -9,7 +9,7 @@ import zoneinfo
 from typing import Literal
 
 from gateway.domain import attempts, periods
-from gateway.store import deliveries
+from gateway.store import quota_units
 from scheduler import work
 
 Verdict = Literal["start", "lease_short", "outcome_unknown", "period_turned", "decision_stale"]
@@ -50,7 +50,7 @@ def _period_turned(call: work.Call, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> 
         unit = item.quota
         if unit is None:
             continue
-        if unit.kind == deliveries.FOLLOWER_MONTH:
+        if unit.kind == quota_units.FOLLOWER_MONTH:
             current = periods.month_key(now, tz)
         else:
             current = periods.day_key(now, tz)

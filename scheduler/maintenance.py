@@ -12,7 +12,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway.domain import periods
-from gateway.store import deliveries, oauth_states, webhook_log
+from gateway.store import expiry, oauth_states, retention, webhook_log
 from scheduler import credentials, options
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Maintenance:
         try:
             while True:
                 async with self.pool.acquire() as conn:
-                    count = await deliveries.expire_overdue(conn, self.clock(), SWEEP_BATCH)
+                    count = await expiry.expire_overdue(conn, self.clock(), SWEEP_BATCH)
                 total += count
                 if count < SWEEP_BATCH:
                     break
@@ -71,7 +71,7 @@ class Maintenance:
         usage_before = periods.month_key(now - opts.messages_retention, self.tz)
         try:
             async with self.pool.acquire() as conn:
-                deleted = await deliveries.purge_old(
+                deleted = await retention.purge_old(
                     conn, now - opts.events_retention, now - opts.messages_retention, usage_before
                 )
                 deleted["oauth_states"] = await oauth_states.purge_expired(conn, now)

@@ -20,7 +20,7 @@ import asyncpg
 
 from gateway.store import menus
 from gateway.wechat import client as wx
-from scheduler import backoff, credentials, work
+from scheduler import backoff, credentials
 from scheduler import options as options_mod
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class MenuJob:
 
     async def _call(self, lease: menus.Lease) -> None:
         """The platform call with a valid token; _Retry for what is worth another try."""
-        account = work.Account.from_record(lease.account)
+        account = lease.account
         for refreshed in (False, True):
             try:
                 token = await self.tokens.get(account)

@@ -8,19 +8,17 @@ import dataclasses
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-
-import asyncpg
+from collections.abc import Mapping, Sequence
 
 from gateway.domain import attempts, decide, kinds, periods, window
-from gateway.store import deliveries
-from scheduler import work
+from gateway.store import delivery_rows, quota_units
+from scheduler import changes, work
 
 Channel = decide.Channel
 MASS_BATCH_MAX = 10_000  # mass/send takes 2 to 10,000 openids
 UNIT_LIMITS = {
-    deliveries.FOLLOWER_MONTH: periods.MASS_LIMIT[kinds.AccountKind.SERVICE],
-    deliveries.ACCOUNT_DAY: periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
+    quota_units.FOLLOWER_MONTH: periods.MASS_LIMIT[kinds.AccountKind.SERVICE],
+    quota_units.ACCOUNT_DAY: periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
 }
 
 
@@ -39,9 +37,9 @@ class _Recipient:
 
 @dataclasses.dataclass(frozen=True)
 class _Sent:
-    item: work.Item
+    item: delivery_rows.ClaimedDelivery
     send: decide.Send
-    unit: deliveries.Unit | None
+    unit: quota_units.Unit | None
 
 
 class Planner:
@@ -51,9 +49,9 @@ class Planner:
         self,
         now: dt.datetime,
         tz: zoneinfo.ZoneInfo,
-        accounts: Mapping[str, work.Account],
-        messages: Mapping[tuple[str, int], work.Message],
-        followers: Mapping[tuple[str, str], asyncpg.Record],
+        accounts: Mapping[str, delivery_rows.Account],
+        messages: Mapping[tuple[str, int], delivery_rows.Message],
+        followers: Mapping[tuple[str, str], delivery_rows.LockedFollower],
         follower_used: Mapping[tuple[str, str, dt.date], int],
         account_used: Mapping[tuple[str, dt.date], int],
     ) -> None:
@@ -67,18 +65,14 @@ class Planner:
         self.account_used = dict(account_used)
         self.recipients: dict[tuple[str, str], _Recipient] = {}
         self.busy: set[tuple[str, str]] = set()
-        for key, r in followers.items():
-            if r["locked"]:
-                self.recipients[key] = _Recipient(
-                    r["subscribed"],
-                    window.Window(r["window_ends_at"], r["window_remaining"]),
-                    r["last_interaction_at"],
-                )
-            elif r["busy"]:
+        for key, f in followers.items():
+            if f.locked:
+                self.recipients[key] = _Recipient(f.subscribed, f.window, f.last_interaction_at)
+            elif f.busy:
                 self.busy.add(key)
         self.sends: list[_Sent] = []
-        self.changes: list[deliveries.Change] = []
-        self.give_back: list[deliveries.Unit] = []
+        self.changes: list[delivery_rows.Change] = []
+        self.give_back: list[quota_units.Unit] = []
         self.skipped = 0
         # Rows held for an event on a follower that had no row: a second look after the
         # commit (gateway.store.wakeups) catches that follower's first callback.
@@ -86,26 +80,26 @@ class Planner:
 
     # -- fresh rows ------------------------------------------------------------------------
 
-    def _usage(self, item: work.Item) -> decide.Usage:
+    def _usage(self, item: delivery_rows.ClaimedDelivery) -> decide.Usage:
         f = self.follower_used.get((item.account_id, item.openid or "", self.month), 0)
         a = self.account_used.get((item.account_id, self.day), 0)
         return decide.Usage(follower_mass_used=f, account_mass_used=a)
 
-    def _decide(self, item: work.Item, usage: decide.Usage) -> decide.Decision:
+    def _decide(self, item: delivery_rows.ClaimedDelivery, usage: decide.Usage) -> decide.Decision:
         account = self.accounts[item.account_id]
         message = self.messages[(item.account_id, item.message_id)]
         recipient = self.recipients.get((item.account_id, item.openid or ""))
         follower = recipient.domain() if recipient is not None else None
         return decide.decide(account.domain(self.tz), follower, message.domain(), usage, self.now)
 
-    def consider(self, item: work.Item) -> None:
+    def consider(self, item: delivery_rows.ClaimedDelivery) -> None:
         """Decide one due row on the state as the earlier rows of this claim left it."""
         if item.openid is not None and (item.account_id, item.openid) in self.busy:
             self.skipped += 1  # the inbound path holds the follower: next pass
             return
         decision = self._decide(item, self._usage(item))
         if not isinstance(decision, decide.Send):
-            self.changes.append(self._not_sent(item, decision))
+            self.changes.append(changes.not_sent(item, decision))
             if (
                 isinstance(decision, decide.Hold)
                 and decision.wait_for is not None
@@ -116,23 +110,23 @@ class Planner:
             return
         if not attempts.repeat_allowed(decision.channel, item.unknown_since, self.now):
             # An earlier attempt may have arrived and the platform forgot its key.
-            self.changes.append(_unknown_outcome(item))
+            self.changes.append(changes.unknown_outcome(item))
             return
         unit = None
         if decision.quota == "follower_month" and item.openid is not None:
-            unit = deliveries.Unit(
-                deliveries.FOLLOWER_MONTH, item.account_id, item.openid, self.month
+            unit = quota_units.Unit(
+                quota_units.FOLLOWER_MONTH, item.account_id, item.openid, self.month
             )
             key = (item.account_id, item.openid, self.month)
             self.follower_used[key] = self.follower_used.get(key, 0) + decision.units
         elif decision.quota == "account_day":
-            unit = deliveries.Unit(deliveries.ACCOUNT_DAY, item.account_id, None, self.day)
+            unit = quota_units.Unit(quota_units.ACCOUNT_DAY, item.account_id, None, self.day)
             key2 = (item.account_id, self.day)
             self.account_used[key2] = self.account_used.get(key2, 0) + decision.units
         if decision.channel == Channel.CUSTOM and item.openid is not None:
             recipient = self.recipients[(item.account_id, item.openid)]
             if recipient.window.remaining is not None:
-                taken = deliveries.WindowCount(
+                taken = delivery_rows.WindowCount(
                     item.account_id, item.openid, recipient.window.ends_at, recipient.interacted_at
                 )
                 item = dataclasses.replace(item, window=taken)
@@ -140,10 +134,10 @@ class Planner:
                 recipient.window_dirty = True
         self.sends.append(_Sent(item, decision, unit))
 
-    def units(self) -> list[deliveries.Unit]:
+    def units(self) -> list[quota_units.Unit]:
         return [s.unit for s in self.sends if s.unit is not None]
 
-    def refuse(self, refused: set[deliveries.Unit]) -> None:
+    def refuse(self, refused: set[quota_units.Unit]) -> None:
         """Units the database would not give (another writer took them): those sends become
         the holds an exhausted quota gives."""
         if not refused:
@@ -154,30 +148,11 @@ class Planner:
                 kept.append(sent)
                 continue
             exhausted = decide.Usage(
-                follower_mass_used=UNIT_LIMITS[deliveries.FOLLOWER_MONTH],
-                account_mass_used=UNIT_LIMITS[deliveries.ACCOUNT_DAY],
+                follower_mass_used=UNIT_LIMITS[quota_units.FOLLOWER_MONTH],
+                account_mass_used=UNIT_LIMITS[quota_units.ACCOUNT_DAY],
             )
-            self.changes.append(self._not_sent(sent.item, self._decide(sent.item, exhausted)))
+            self.changes.append(changes.not_sent(sent.item, self._decide(sent.item, exhausted)))
         self.sends = kept
-
-    def _not_sent(self, item: work.Item, decision: decide.Decision) -> deliveries.Change:
-        base = deliveries.Change(item.account_id, item.id, "held")
-        if isinstance(decision, decide.Hold):
-            return dataclasses.replace(
-                base,
-                reason=decision.reason.value,
-                release_at=decision.release_at,
-                wait_for=decision.wait_for.value if decision.wait_for else None,
-            )
-        if isinstance(decision, decide.Expire):
-            return dataclasses.replace(
-                base, status="expired", reason=_expiry_reason(item, decision)
-            )
-        if isinstance(decision, decide.Reject):
-            return dataclasses.replace(
-                base, status="failed", reason=decision.capability.value, errmsg=decision.message
-            )
-        raise TypeError(f"not a hold, expiry or rejection: {decision!r}")
 
     # -- calls -----------------------------------------------------------------------------
 
@@ -223,7 +198,7 @@ class Planner:
             )
             items.append(item)
             self.changes.append(
-                deliveries.Change(
+                delivery_rows.Change(
                     item.account_id,
                     item.id,
                     "sending",
@@ -254,7 +229,9 @@ class Planner:
 
     # -- pinned rows -----------------------------------------------------------------------
 
-    def resend(self, items: Sequence[work.Item], lease_until: dt.datetime) -> list[work.Call]:
+    def resend(
+        self, items: Sequence[delivery_rows.ClaimedDelivery], lease_until: dt.datetime
+    ) -> list[work.Call]:
         """Pinned mass rows due for a retry: the same call again, unless the message expired
         (then their units are given back)."""
         live = []
@@ -262,7 +239,7 @@ class Planner:
             message = self.messages[(item.account_id, item.message_id)]
             if self.now >= message.expires_at:
                 self.changes.append(
-                    deliveries.Change(
+                    delivery_rows.Change(
                         item.account_id, item.id, "expired", reason=item.reason or "expired"
                     )
                 )
@@ -270,11 +247,11 @@ class Planner:
                     self.give_back.append(item.quota)  # no attempt can have reached WeChat
                 continue
             if not attempts.repeat_allowed(item.channel, item.unknown_since, self.now):
-                self.changes.append(_unknown_outcome(item))
+                self.changes.append(changes.unknown_outcome(item))
                 continue
             live.append(dataclasses.replace(item, status="sending", attempts=item.attempts + 1))
             self.changes.append(
-                deliveries.Change(
+                delivery_rows.Change(
                     item.account_id,
                     item.id,
                     "sending",
@@ -286,70 +263,4 @@ class Planner:
                     attempt=1,
                 )
             )
-        return resend_calls(live, self.accounts, self.messages)
-
-
-def _unknown_outcome(item: work.Item) -> deliveries.Change:
-    """A keyed send whose earlier attempt may have reached WeChat, past the platform's
-    deduplication window: failed, keeping its key and units (retryable by hand)."""
-    return deliveries.Change(
-        item.account_id,
-        item.id,
-        "failed",
-        reason=attempts.OUTCOME_UNKNOWN,
-        channel=item.channel,
-        client_msg_id=item.client_msg_id,
-        quota_kind=item.quota.kind if item.quota else None,
-        quota_key=item.quota.period if item.quota else None,
-    )
-
-
-def _expiry_reason(item: work.Item, decision: decide.Expire) -> str:
-    """A held row found past its message's expires_at expires with what it waited for (as
-    the expiry sweep does), never a bare `expired` that hides why it did not go out."""
-    if decision.reason == "expired" and item.status == "held" and item.reason:
-        return item.reason
-    return decision.reason
-
-
-def resend_calls(
-    items: Iterable[work.Item],
-    accounts: Mapping[str, work.Account],
-    messages: Mapping[tuple[str, int], work.Message],
-) -> list[work.Call]:
-    """Calls that repeat earlier ones exactly: rows of one batch key go together."""
-    calls = []
-    groups: dict[tuple[str, str], list[work.Item]] = defaultdict(list)
-    for item in items:
-        if item.channel == Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
-            groups[(item.account_id, item.client_msg_id)].append(item)
-            continue
-        channel = Channel(item.channel) if item.channel else Channel.CUSTOM
-        key = item.client_msg_id
-        if key is None and channel in (Channel.RED_PACK, Channel.COUPON):
-            key = work.pay_key(item.account_id, item.id, item.send_key)
-        elif key is None and channel != Channel.CUSTOM:
-            key = work.delivery_key(item.account_id, item.id, item.send_key)
-        calls.append(_resend(accounts, messages, channel, [item], key))
-    for (_, key), group in groups.items():
-        channel = Channel.MASS_OPENIDS if len(group) > 1 else Channel.MASS_SINGLE
-        calls.append(_resend(accounts, messages, channel, group, key))
-    return calls
-
-
-def _resend(
-    accounts: Mapping[str, work.Account],
-    messages: Mapping[tuple[str, int], work.Message],
-    channel: Channel,
-    items: list[work.Item],
-    key: str | None,
-) -> work.Call:
-    first = items[0]
-    return work.Call(
-        accounts[first.account_id],
-        messages[(first.account_id, first.message_id)],
-        channel,
-        tuple(items),
-        key,
-        resend=True,
-    )
+        return work.resend_calls(live, self.accounts, self.messages)

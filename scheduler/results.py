@@ -13,21 +13,27 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Sequence
 
-import asyncpg
+from gateway.domain import kinds, periods, send_outcomes
+from gateway.store import (
+    delivery_results,
+    delivery_rows,
+    job_finish,
+    message_status,
+    pool,
+    quota_units,
+    tags,
+)
+from scheduler import backoff, options, sender, work
 
-from gateway.domain import kinds, periods
-from gateway.store import deliveries, message_status, pool, tags
-from scheduler import backoff, delivery, options, work
-
-STALE_WINDOW = delivery.STALE_WINDOW
+STALE_WINDOW = send_outcomes.STALE_WINDOW
 
 
 @dataclasses.dataclass
 class Plan:
-    changes: list[deliveries.Change] = dataclasses.field(default_factory=list)
-    give_back: dict[tuple[str, int], deliveries.Unit] = dataclasses.field(default_factory=dict)
+    changes: list[delivery_rows.Change] = dataclasses.field(default_factory=list)
+    give_back: dict[tuple[str, int], quota_units.Unit] = dataclasses.field(default_factory=dict)
     # Window counts of calls put back unmade (released): the re-decision must see them.
-    windows_back: dict[tuple[str, int], deliveries.WindowCount] = dataclasses.field(
+    windows_back: dict[tuple[str, int], delivery_rows.WindowCount] = dataclasses.field(
         default_factory=dict
     )
     message_of: dict[tuple[str, int], int] = dataclasses.field(default_factory=dict)
@@ -41,7 +47,7 @@ class Plan:
 
 
 def plan(
-    finished: Sequence[tuple[work.Call, delivery.Result]],
+    finished: Sequence[tuple[work.Call, sender.Result]],
     now: dt.datetime,
     tz: zoneinfo.ZoneInfo,
     opts: options.Options,
@@ -73,15 +79,15 @@ def plan(
 
 def _change(
     call: work.Call,
-    item: work.Item,
-    outcome: delivery.Outcome,
+    item: delivery_rows.ClaimedDelivery,
+    outcome: send_outcomes.Outcome,
     leader: bool,
     now: dt.datetime,
     tz: zoneinfo.ZoneInfo,
     opts: options.Options,
     out: Plan,
-) -> deliveries.Change:
-    base = deliveries.Change(
+) -> delivery_rows.Change:
+    base = delivery_rows.Change(
         item.account_id,
         item.id,
         "held",
@@ -96,7 +102,7 @@ def _change(
     unpinned = dataclasses.replace(
         base, channel=None, client_msg_id=None, quota_kind=None, quota_key=None
     )
-    pinnable = item.channel in work.MASS_CHANNELS
+    pinnable = item.channel in delivery_rows.MASS_CHANNELS
     if outcome.kind == "sent":
         out.sent[item.key] = outcome.msgid or ""
         return dataclasses.replace(base, status="sent", reason=None, wechat_msgid=outcome.msgid)
@@ -128,9 +134,9 @@ def _change(
     )
     if item.openid is not None and outcome.errcode in STALE_WINDOW:
         out.close_windows[item.key] = (item.account_id, item.openid)
-    elif item.openid is not None and outcome.errcode == delivery.NOT_SUBSCRIBED:
+    elif item.openid is not None and outcome.errcode == send_outcomes.NOT_SUBSCRIBED:
         out.unsubscribed[item.key] = (item.account_id, item.openid)
-    elif outcome.errcode == delivery.NO_MASS_QUOTA:
+    elif outcome.errcode == send_outcomes.NO_MASS_QUOTA:
         if call.account.kind == kinds.AccountKind.SUBSCRIPTION:
             period = item.quota.period if item.quota else periods.day_key(now, tz)
             out.no_quota[item.key] = (item.account_id, period)
@@ -145,30 +151,30 @@ async def record(
     now: dt.datetime,
     planned: Plan,
     throttle: message_status.RefreshThrottle | None = None,
-) -> tuple[set[tuple[str, int]], list[asyncpg.Record]]:
+) -> tuple[set[tuple[str, int]], list[message_status.Transition]]:
     """Write a plan in one transaction; returns the rows written (this worker still held
     their lease) and the message transitions appended."""
     async with conn.transaction():
-        written = await deliveries.record_results(conn, worker_id, now, planned.changes)
-        await deliveries.give_back_units(
+        written = await delivery_results.record_results(conn, worker_id, now, planned.changes)
+        await quota_units.give_back_units(
             conn, [u for k, u in planned.give_back.items() if k in written]
         )
-        await deliveries.give_back_windows(
+        await delivery_results.give_back_windows(
             conn, now, [v for k, v in planned.windows_back.items() if k in written]
         )
         await tags.give_back_mass(conn, [k for k in planned.tag_give_back if k in written])
-        await deliveries.close_windows(
+        await delivery_results.close_windows(
             conn, now, [v for k, v in planned.close_windows.items() if k in written]
         )
-        await deliveries.mark_unsubscribed(
+        await delivery_results.mark_unsubscribed(
             conn, now, [v for k, v in planned.unsubscribed.items() if k in written]
         )
-        await deliveries.fill_account_usage(
+        await quota_units.fill_account_usage(
             conn,
             [v for k, v in planned.no_quota.items() if k in written],
             periods.MASS_LIMIT[kinds.AccountKind.SUBSCRIPTION],
         )
-        await deliveries.apply_early_job_finishes(
+        await job_finish.apply_early_job_finishes(
             conn, [(k[0], m) for k, m in planned.sent.items() if k in written and m], now
         )
         transitions = await message_status.refresh_messages(

@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from gateway.store import syncs, tags
+from gateway.store import delivery_rows, syncs, tags
 from gateway.wechat import client as wx
-from scheduler import credentials, work
+from scheduler import credentials
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class FollowerSync:
         return claimed
 
     async def _run(self, lease: syncs.Lease) -> None:
-        account = work.Account.from_record(await syncs.account(self.pool, lease.account_id))
+        account = await syncs.account(self.pool, lease.account_id)
         # The next page is fetched while this one is committed; pages are still committed
         # in order, each with the cursor after it.
         upcoming = asyncio.create_task(self._page(account, lease.next_openid or ""))
@@ -157,7 +157,7 @@ class FollowerSync:
                 upcoming.cancel()
             await asyncio.gather(upcoming, return_exceptions=True)
 
-    async def _page(self, account: work.Account, cursor: str) -> _Page | None:
+    async def _page(self, account: delivery_rows.Account, cursor: str) -> _Page | None:
         """The page after `cursor` with its profiles; None after the last one."""
         answer = await self._call(account, self.client.list_followers, cursor)
         openids = [str(o) for o in (answer.get("data") or {}).get("openid") or ()]
@@ -171,7 +171,9 @@ class FollowerSync:
             int(total) if total is not None else None,
         )
 
-    async def _profiles(self, account: work.Account, openids: list[str]) -> list[syncs.Profile]:
+    async def _profiles(
+        self, account: delivery_rows.Account, openids: list[str]
+    ) -> list[syncs.Profile]:
         async def batch(chunk: list[str]) -> list[dict[str, Any]]:
             async with self.gate:
                 return await self._call(account, self.client.batchget_users, chunk)
@@ -181,7 +183,7 @@ class FollowerSync:
         return [profile(info) for answer in answers for info in answer]
 
     async def _call(
-        self, account: work.Account, method: Callable[[str, A], Awaitable[R]], arg: A
+        self, account: delivery_rows.Account, method: Callable[[str, A], Awaitable[R]], arg: A
     ) -> R:
         """One platform call with a valid token: a stale token (40001/42001) is invalidated
         and the call made once more; transient failures are retried with backoff."""
@@ -203,7 +205,7 @@ class FollowerSync:
             await asyncio.sleep(self.retry_delay * 2**attempt)
         raise AssertionError("unreachable")
 
-    async def _finish(self, account: work.Account, lease: syncs.Lease) -> None:
+    async def _finish(self, account: delivery_rows.Account, lease: syncs.Lease) -> None:
         listed = await self._call(account, lambda token, _: self.client.list_tags(token), None)
         rows = [
             (int(t["id"]), str(t["name"]), int(t.get("count", 0)))

@@ -1,5 +1,5 @@
-"""What a release pass works on: accounts, messages, claimed deliveries (items) and the WeChat
-calls made of them, plus the idempotency keys those calls carry."""
+"""The WeChat calls a release pass makes of claimed deliveries (gateway.store.delivery_rows),
+and the idempotency keys those calls carry."""
 
 from __future__ import annotations
 
@@ -8,145 +8,13 @@ import datetime as dt
 import hashlib
 import secrets
 import uuid
-import zoneinfo
-from typing import Any
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 
-import asyncpg
+from gateway.domain import decide, kinds
+from gateway.store import delivery_rows
 
-from gateway.domain import decide, kinds, window
-from gateway.store import deliveries
-
-# Channels whose calls carry a clientmsgid: a retry of such a call must reuse the key (and
-# for a batch, the same recipients), so their rows are "pinned" while they wait to retry.
-MASS_CHANNELS = frozenset(
-    {decide.Channel.MASS_OPENIDS, decide.Channel.MASS_SINGLE, decide.Channel.SENDALL}
-)
 MAX_KEY_BYTES = 64  # the platform's clientmsgid limit
-
-
-@dataclasses.dataclass(frozen=True)
-class Account:
-    id: str
-    kind: kinds.AccountKind
-    profile: window.RuleProfile
-    app_id: str
-    app_secret: str
-    mch_id: str | None = None  # the WeChat Pay merchant (red packs, coupons)
-
-    @classmethod
-    def from_record(cls, r: asyncpg.Record) -> Account:
-        return cls(
-            r["id"],
-            kinds.AccountKind(r["kind"]),
-            window.RuleProfile(r["rule_profile"]),
-            r["app_id"],
-            r["app_secret"],
-            r.get("pay_mch_id"),
-        )
-
-    def domain(self, tz: zoneinfo.ZoneInfo) -> decide.Account:
-        return decide.Account(self.kind, self.profile, tz)
-
-
-@dataclasses.dataclass(frozen=True)
-class Message:
-    account_id: str
-    id: int
-    type: decide.MessageType
-    audience: dict[str, Any] | None
-    content: dict[str, Any] | None
-    template: dict[str, Any] | None
-    outside_window: str
-    not_before: dt.datetime | None
-    expires_at: dt.datetime
-    created_at: dt.datetime
-
-    @classmethod
-    def from_record(cls, r: asyncpg.Record) -> Message:
-        return cls(
-            r["account_id"],
-            r["id"],
-            decide.MessageType(r["type"]),
-            r["audience"],
-            r["content"],
-            r["template"],
-            r["outside_window"],
-            r["not_before"],
-            r["expires_at"],
-            r["created_at"],
-        )
-
-    def audience_kind(self) -> decide.Audience | None:
-        if self.type != decide.MessageType.MASS:
-            return None
-        audience = self.audience or {}
-        if "openids" in audience:
-            return decide.Audience.OPENIDS
-        if "tag_id" in audience:
-            return decide.Audience.TAG
-        return decide.Audience.ALL
-
-    def domain(self) -> decide.Message:
-        reach = self.type == decide.MessageType.CUSTOMER_SERVICE and self.outside_window == "reach"
-        return decide.Message(
-            type=self.type,
-            audience=self.audience_kind(),
-            outside_window="reach" if reach else "hold",
-            not_before=self.not_before,
-            expires_at=self.expires_at,
-        )
-
-
-@dataclasses.dataclass(frozen=True)
-class Item:
-    """One claimed delivery."""
-
-    account_id: str
-    id: int
-    message_id: int
-    openid: str | None
-    status: str
-    channel: str | None
-    client_msg_id: str | None
-    quota: deliveries.Unit | None
-    attempts: int
-    reason: str | None = None  # why it was held, when it was
-    send_key: uuid.UUID | None = None  # the random source of its keys (None: a row from before)
-    unknown_since: dt.datetime | None = None  # earliest attempt WeChat may have carried out
-    takeovers: int = 0  # times its lease was taken over
-    # The counted window (wechat-2023) this claim took one message from: given back if the
-    # call is put back unmade.
-    window: deliveries.WindowCount | None = None
-
-    @classmethod
-    def from_record(cls, r: asyncpg.Record) -> Item:
-        quota = None
-        if r["quota_kind"] is not None and r["quota_key"] is not None:
-            quota = deliveries.Unit(r["quota_kind"], r["account_id"], r["openid"], r["quota_key"])
-        return cls(
-            r["account_id"],
-            r["id"],
-            r["message_id"],
-            r["openid"],
-            r["status"],
-            r["channel"],
-            r["client_msg_id"],
-            quota,
-            r["attempts"],
-            r.get("reason"),
-            r.get("send_key"),
-            r.get("unknown_since"),
-            r.get("takeovers") or 0,
-        )
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.account_id, self.id)
-
-    @property
-    def pinned(self) -> bool:
-        """A mass send that waits to be retried with the same key (and batch)."""
-        return self.client_msg_id is not None and self.channel in MASS_CHANNELS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,10 +29,10 @@ class Call:
     to be decided again on the state of then.
     """
 
-    account: Account
-    message: Message
+    account: delivery_rows.Account
+    message: delivery_rows.Message
     channel: decide.Channel
-    items: tuple[Item, ...]
+    items: tuple[delivery_rows.ClaimedDelivery, ...]
     key: str | None
     resend: bool = False
     lease_until: dt.datetime | None = None
@@ -222,3 +90,46 @@ def batch_key(message_id: int) -> str:
     """A fresh `clientmsgid` for one openid-list batch; stored on its rows before the call, so
     every retry of the batch reuses it (the random part survives a database reset)."""
     return f"wxgate-m{message_id}-{secrets.token_hex(8)}"
+
+
+def resend_calls(
+    items: Iterable[delivery_rows.ClaimedDelivery],
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
+) -> list[Call]:
+    """Calls that repeat earlier ones exactly: rows of one batch key go together."""
+    calls = []
+    groups: dict[tuple[str, str], list[delivery_rows.ClaimedDelivery]] = defaultdict(list)
+    for item in items:
+        if item.channel == decide.Channel.MASS_OPENIDS.value and item.client_msg_id is not None:
+            groups[(item.account_id, item.client_msg_id)].append(item)
+            continue
+        channel = decide.Channel(item.channel) if item.channel else decide.Channel.CUSTOM
+        key = item.client_msg_id
+        if key is None and channel in (decide.Channel.RED_PACK, decide.Channel.COUPON):
+            key = pay_key(item.account_id, item.id, item.send_key)
+        elif key is None and channel != decide.Channel.CUSTOM:
+            key = delivery_key(item.account_id, item.id, item.send_key)
+        calls.append(_resend(accounts, messages, channel, [item], key))
+    for (_, key), group in groups.items():
+        channel = decide.Channel.MASS_OPENIDS if len(group) > 1 else decide.Channel.MASS_SINGLE
+        calls.append(_resend(accounts, messages, channel, group, key))
+    return calls
+
+
+def _resend(
+    accounts: Mapping[str, delivery_rows.Account],
+    messages: Mapping[tuple[str, int], delivery_rows.Message],
+    channel: decide.Channel,
+    items: list[delivery_rows.ClaimedDelivery],
+    key: str | None,
+) -> Call:
+    first = items[0]
+    return Call(
+        accounts[first.account_id],
+        messages[(first.account_id, first.message_id)],
+        channel,
+        tuple(items),
+        key,
+        resend=True,
+    )

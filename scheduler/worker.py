@@ -1,9 +1,8 @@
-"""The release worker: passes of claim -> send -> record, woken by NOTIFY or the 1 s tick.
+"""The release pass engine: passes of claim -> send -> record, woken by NOTIFY or the tick.
 
 `Worker.run_once()` is one pass and `Worker.drain()` runs passes until nothing is due (tests
-drive these without sleeping). `start_worker()` runs the worker inside a process that owns
-the pool (`wxgate run`); `run_worker()` is the `wxgate worker` process: pool, HTTP session,
-LISTEN, the periodic jobs, and a clean stop on SIGTERM/SIGINT within 10 s.
+drive these without sleeping); `run_passes()` is one release loop. Starting and stopping a
+worker process (LISTEN, the periodic jobs, the HTTP session): scheduler.lifecycle.
 """
 
 from __future__ import annotations
@@ -16,31 +15,25 @@ import datetime as dt
 import logging
 import os
 import secrets
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
-import aiohttp
 import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
-from gateway.store import message_status
+from gateway.domain import send_outcomes
+from gateway.store import delivery_rows, message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
     claim,
     credentials,
-    delivery,
-    jobs,
-    listen,
     maintenance,
-    menus,
     ratelimit,
     results,
-    syncs,
-    webhook_start,
+    sender,
     work,
 )
 from scheduler import (
@@ -100,9 +93,9 @@ class Worker:
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.
-        self._unstarted: dict[tuple[str, int], tuple[work.Call, work.Item]] = {}
+        self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
         self._claiming = asyncio.Lock()
-        self.sender = delivery.Sender(
+        self.sender = sender.Sender(
             client,
             self.tokens,
             self.limiter,
@@ -202,10 +195,10 @@ class Worker:
     async def _send(self, calls: Sequence[work.Call]) -> int:
         """Make the calls concurrently; record results as they finish, one transaction for
         whatever finished while the previous one was being written (group commit)."""
-        finished: asyncio.Queue[tuple[work.Call, delivery.Result | None]] = asyncio.Queue()
+        finished: asyncio.Queue[tuple[work.Call, sender.Result | None]] = asyncio.Queue()
 
         async def one(call: work.Call) -> None:
-            result: delivery.Result | None = None
+            result: sender.Result | None = None
             try:
                 result = await self.sender.send(call)
             except Exception:
@@ -232,7 +225,7 @@ class Worker:
             await asyncio.gather(*tasks, return_exceptions=True)
         return processed
 
-    async def _record(self, batch: Sequence[tuple[work.Call, delivery.Result | None]]) -> int:
+    async def _record(self, batch: Sequence[tuple[work.Call, sender.Result | None]]) -> int:
         done = [(call, result) for call, result in batch if result is not None]
         for call, _ in batch:
             self._started(call)
@@ -268,11 +261,11 @@ class Worker:
         """Rows claimed by this worker whose call never started go back to the queue."""
         if not self._unstarted:
             return 0
-        by_call: dict[int, tuple[work.Call, list[work.Item]]] = {}
+        by_call: dict[int, tuple[work.Call, list[delivery_rows.ClaimedDelivery]]] = {}
         for call, item in self._unstarted.values():
             by_call.setdefault(id(call), (call, []))[1].append(item)
         batch = [
-            (call, [(item, delivery.RELEASED) for item in items])
+            (call, [(item, send_outcomes.RELEASED) for item in items])
             for call, items in by_call.values()
         ]
         released = await self._record(batch)
@@ -300,68 +293,8 @@ def _default_options() -> options_mod.Options:
     return options_mod.Options()
 
 
-def _observe_transitions(transitions: Iterable[asyncpg.Record]) -> None:
-    for t in transitions:
-        status, reason = t["status"], t["reason"]
-        metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
-        if status in ("held", "expired", "failed"):
-            log.info(
-                "message %s (%s)",
-                status,
-                reason,
-                extra={
-                    "action": "message_" + status,
-                    "account_id": t["account_id"],
-                    "message_id": t["message_id"],
-                    "reason": reason,
-                },
-            )
-
-
-# --- running it ---------------------------------------------------------------------------
-
-
-class WorkerHandle:
-    """A started worker: `await handle.stop()` stops it cleanly."""
-
-    def __init__(
-        self,
-        worker: Worker,
-        listener: listen.Listener,
-        runners: list[asyncio.Task[None]],
-        session: aiohttp.ClientSession | None,
-        hooks: webhook_start.Handle | None = None,
-    ) -> None:
-        self.worker = worker
-        self.webhooks = hooks
-        self._listener = listener
-        self._runners = runners
-        self._session = session
-        self._scheduler = jobs.start(worker.wake, worker.maintenance, worker.options, worker.tz)
-
-    async def stop(self) -> None:
-        """Stop taking work, let calls in flight finish (bounded), record their results,
-        and put back the rows whose call never started."""
-        worker = self.worker
-        worker.stopping.set()
-        worker.wake()
-        jobs.stop(self._scheduler)
-        await self._listener.stop()
-        if self.webhooks is not None:
-            await self.webhooks.stop()
-        _, pending = await asyncio.wait(self._runners, timeout=worker.options.stop_timeout)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*self._runners, return_exceptions=True)
-        try:
-            await worker.release_unstarted()
-        finally:
-            if self._session is not None:
-                await self._session.close()
-        log.info("worker stopped", extra={"action": "worker_stop", "worker_id": worker.worker_id})
-
-
-async def _runner(worker: Worker) -> None:
+async def run_passes(worker: Worker) -> None:
+    """One release loop: passes while work is due, then wait to be woken; until stopping."""
     while not worker.stopping.is_set():
         await worker.woken.wait()
         worker.woken.clear()
@@ -377,85 +310,19 @@ async def _runner(worker: Worker) -> None:
                 await asyncio.wait_for(worker.stopping.wait(), timeout=1.0)
 
 
-async def start_worker(
-    settings: settings_mod.Settings,
-    pool: asyncpg.Pool,
-    *,
-    client: wx.WeChatClient | None = None,
-    options: options_mod.Options | None = None,
-    worker_id: str | None = None,
-    clock: Clock | None = None,
-) -> WorkerHandle:
-    """Run a worker on the current event loop with an existing pool (for `wxgate run`):
-    LISTEN on `wxgate_release`, the periodic jobs, and the release loop."""
-    if not settings.database_url:
-        raise ValueError("the worker needs WXGATE_DATABASE_URL (for its LISTEN connection)")
-    opts = options or _default_options()
-    session = None
-    if client is None:
-        if not settings.wechat_api_base:
-            raise ValueError("the worker needs WXGATE_WECHAT_API_BASE")
-        connector = aiohttp.TCPConnector(limit=opts.limits.concurrency_total)
-        session = aiohttp.ClientSession(connector=connector)
-        client = wx.WeChatClient(session, settings.wechat_api_base, timeout=opts.call_timeout)
-    worker = Worker(
-        settings,
-        pool,
-        client,
-        worker_id=worker_id or default_worker_id(),
-        clock=clock,
-        options=opts,
-    )
-    listener = listen.Listener(settings.database_url, worker.wake)
-    try:
-        await listener.start()
-    except BaseException:
-        await listener.stop()
-        if session is not None:
-            await session.close()
-        raise
-    try:
-        hooks = await webhook_start.start(settings, pool, worker_id=worker.worker_id)
-    except BaseException:
-        await listener.stop()
-        if session is not None:
-            await session.close()
-        raise
-    loop = asyncio.get_running_loop()
-    runners = [loop.create_task(_runner(worker)) for _ in range(max(1, opts.runners))]
-    # Follower syncs (SPEC 9): their own loop, stopped with the worker.
-    follower_sync = syncs.FollowerSync(
-        pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
-    )
-    runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
-    menu_job = menus.MenuJob(
-        pool, client, worker.tokens, worker.worker_id, options=opts, stopping=worker.stopping
-    )
-    runners.append(loop.create_task(menus.Loop(menu_job, poll=opts.tick_seconds).run()))  # SPEC 8
-    handle = WorkerHandle(worker, listener, runners, session, hooks)
-    worker.wake()
-    log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})
-    return handle
-
-
-async def run_worker(
-    settings: settings_mod.Settings, *, options: options_mod.Options | None = None
-) -> None:
-    """The `wxgate worker` process: runs until SIGTERM or SIGINT, then stops cleanly."""
-    if not settings.database_url:
-        raise ValueError("the worker needs WXGATE_DATABASE_URL")
-    pool = await pool_mod.create(settings.database_url, size=settings.pool_size)
-    try:
-        handle = await start_worker(settings, pool, options=options)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-            await handle.stop()
-    finally:
-        await pool.close()
+def _observe_transitions(transitions: Iterable[message_status.Transition]) -> None:
+    for t in transitions:
+        status, reason = t.status, t.reason
+        metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
+        if status in ("held", "expired", "failed"):
+            log.info(
+                "message %s (%s)",
+                status,
+                reason,
+                extra={
+                    "action": "message_" + status,
+                    "account_id": t.account_id,
+                    "message_id": t.message_id,
+                    "reason": reason,
+                },
+            )

@@ -16,11 +16,6 @@ from gateway.store import accounts as accounts_store
 from gateway.store import messages as store
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_AUDIENCE: dict[type[m.Audience], decide.Audience] = {
-    m.OpenidsAudience: decide.Audience.OPENIDS,
-    m.TagAudience: decide.Audience.TAG,
-    m.AllAudience: decide.Audience.ALL,
-}
 Body = m.AnyMessage
 
 
@@ -67,15 +62,9 @@ def _request_hash(body: Body) -> str:
 
 
 def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
-    audience = _AUDIENCE[type(body.audience)] if isinstance(body, m.MassMessage) else None
+    audience = body.audience.model_dump() if isinstance(body, m.MassMessage) else None
     outside = body.outside_window if isinstance(body, m.CustomerServiceMessage) else "hold"
-    message = decide.Message(
-        type=decide.MessageType(body.type),
-        audience=audience,
-        outside_window=outside,
-        not_before=body.not_before,
-        expires_at=expires_at,
-    )
+    message = decide.message_of(body.type, audience, outside, body.not_before, expires_at)
     rejected = decide.check_enqueue(kinds.AccountKind(kind), message)
     if rejected is not None:
         raise errors.ApiError(

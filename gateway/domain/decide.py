@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import types
 import zoneinfo
+from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
 from gateway.domain import kinds, periods, window
@@ -94,6 +95,37 @@ class Message:
         periods.utc(self.expires_at)
         if self.not_before is not None:
             periods.utc(self.not_before)
+
+
+def audience_of(type_: MessageType, audience: Mapping[str, object] | None) -> Audience | None:
+    """A mass message's audience from its stored form (`openids`, `tag_id` or all)."""
+    if type_ != MessageType.MASS:
+        return None
+    if "openids" in (audience or {}):
+        return Audience.OPENIDS
+    if "tag_id" in (audience or {}):
+        return Audience.TAG
+    return Audience.ALL
+
+
+def message_of(
+    type_: str,
+    audience: Mapping[str, object] | None,
+    outside_window: str | None,
+    not_before: dt.datetime | None,
+    expires_at: dt.datetime,
+) -> Message:
+    """The domain's message from its stored fields (a messages row, or a validated request in
+    the same shape): the one builder the API and the scheduler share."""
+    kind = MessageType(type_)
+    reach = kind == MessageType.CUSTOMER_SERVICE and outside_window == "reach"
+    return Message(
+        type=kind,
+        audience=audience_of(kind, audience),
+        outside_window="reach" if reach else "hold",
+        not_before=not_before,
+        expires_at=expires_at,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.domain import kinds, window
-from gateway.store import deliveries, pool, queries, wakeups, webhooks
+from gateway.domain.follower_fold import Follower as _Follower
+from gateway.domain.follower_fold import apply
+from gateway.store import job_finish, pool, queries, wakeups, webhooks
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -45,56 +47,6 @@ class EventRecord:
     @property
     def at(self) -> dt.datetime:
         return window.clamp(self.create_time, self.received_at)
-
-
-@dataclasses.dataclass
-class _Follower:
-    subscribed: bool
-    window: window.Window
-    first_qr_scene: str | None
-    subscription_at: dt.datetime | None = None  # of the event that set `subscribed` last
-    subscribed_at: dt.datetime | None = None
-    unsubscribed_at: dt.datetime | None = None
-    last_interaction_at: dt.datetime | None = None
-    last_interaction: str | None = None
-    latest_qr_scene: str | None = None
-    wake: bool = False
-
-
-def _latest(a: dt.datetime | None, b: dt.datetime) -> dt.datetime:
-    return b if a is None or b > a else a
-
-
-def apply(state: _Follower, record: EventRecord) -> None:
-    """Fold one follower event into the follower's state (pure). Events come in arrival
-    order, but the subscription follows their time: an event older than the one that set
-    it last leaves it alone (ties: the later arrival wins)."""
-    at = record.at
-    interaction = record.interaction
-    if record.event == "subscribe":
-        state.subscribed_at = _latest(state.subscribed_at, at)
-    elif record.event == "unsubscribe":
-        state.unsubscribed_at = _latest(state.unsubscribed_at, at)
-    # Only followers can message, scan or click: an interaction proves the subscription.
-    says = None if interaction is None else True
-    if record.event in ("subscribe", "unsubscribe"):
-        says = record.event == "subscribe"
-    if says is not None and (state.subscription_at is None or at >= state.subscription_at):
-        if says and not state.subscribed:
-            state.wake = True  # a re-subscribe releases what waited for it
-        state.subscribed = says
-        state.subscription_at = at
-    if interaction is not None:
-        state.window = window.open_window(
-            state.window, interaction, at, record.profile, record.kind
-        )
-        if state.last_interaction_at is None or at >= state.last_interaction_at:
-            state.last_interaction_at = at
-            state.last_interaction = interaction.value
-        state.wake = True
-    if record.scene is not None:
-        state.latest_qr_scene = record.scene
-        state.first_qr_scene = state.first_qr_scene or record.scene
 
 
 async def _lock_followers(
@@ -131,8 +83,13 @@ async def _job_finish(conn: pool.Connection, record: EventRecord) -> None:
         value = record.fields.get(name, "")
         if value.isdigit():
             counts[name] = int(value)
-    await deliveries.record_job_finish(
-        conn, record.account_id, str(record.msg_id), record.fields.get("Status", ""), counts
+    await job_finish.record_job_finish(
+        conn,
+        record.account_id,
+        str(record.msg_id),
+        record.fields.get("Status", ""),
+        counts,
+        now=dt.datetime.now(dt.UTC),
     )
 
 

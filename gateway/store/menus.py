@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import delivery_rows, errors, queries
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
@@ -26,7 +26,7 @@ class Lease:
     version: int
     body: dict[str, Any] | None
     attempts: int
-    account: asyncpg.Record  # what a platform call needs of the account
+    account: delivery_rows.Account  # what a platform call needs of the account
 
     @property
     def deleting(self) -> bool:
@@ -60,7 +60,13 @@ async def claim(db: Db, worker_id: str, lease_seconds: float) -> Lease | None:
     row = await db.fetchrow(queries.get("menu_claim"), worker_id, lease_seconds)
     if row is None:
         return None
-    return Lease(row["account_id"], row["version"], row["body"], row["attempts"], row)
+    return Lease(
+        row["account_id"],
+        row["version"],
+        row["body"],
+        row["attempts"],
+        delivery_rows.Account.from_record(row),
+    )
 
 
 async def _settle(db: Db, name: str, lease: Lease, worker_id: str, *args: Any) -> bool:

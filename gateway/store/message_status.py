@@ -4,6 +4,7 @@ are aggregated, and a large one at most every few seconds while it is being sent
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import time
@@ -16,6 +17,17 @@ from gateway.store import pool, queries
 
 Key = tuple[str, int]  # (account_id, id) of a message
 MAX_TRACKED = 10_000  # messages a throttle remembers
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """A message status change appended to its history by a recompute."""
+
+    account_id: str
+    message_id: int
+    status: str
+    reason: str | None
+    created_at: dt.datetime  # the message's
 
 
 class RefreshThrottle:
@@ -53,7 +65,7 @@ async def refresh_messages(
     now: dt.datetime,
     detail: Mapping[str, Any] | None = None,
     throttle: RefreshThrottle | None = None,
-) -> list[asyncpg.Record]:
+) -> list[Transition]:
     """Recompute the status of these messages from their deliveries; returns the
     transitions appended (account_id, message_id, status, reason, created_at).
 
@@ -74,22 +86,31 @@ async def refresh_messages(
             return await refresh_messages(conn, keys, now, detail, throttle)
     extra = dict(detail) if detail is not None else None
     rows = await conn.fetch(
-        queries.get("sched_refresh_single"), [k[0] for k in keys], [k[1] for k in keys], now, extra
+        queries.get("refresh_single_message_status"),
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        now,
+        extra,
     )
-    transitions = [r for r in rows if r["recipients_total"] is None]
+    transitions = [_transition(r) for r in rows if r["recipients_total"] is None]
     sizes = {(r["account_id"], r["message_id"]): r["recipients_total"] for r in rows}
     multi = sorted(k for k, n in sizes.items() if n is not None)
     if throttle is not None:
         multi = await _not_deferred(conn, multi, sizes, now, throttle)
     if multi:
-        transitions += await conn.fetch(
-            queries.get("sched_refresh_messages"),
+        changed = await conn.fetch(
+            queries.get("refresh_message_status"),
             [k[0] for k in multi],
             [k[1] for k in multi],
             now,
             extra,
         )
+        transitions += [_transition(r) for r in changed]
     return transitions
+
+
+def _transition(r: asyncpg.Record) -> Transition:
+    return Transition(r["account_id"], r["message_id"], r["status"], r["reason"], r["created_at"])
 
 
 async def _not_deferred(
@@ -104,7 +125,7 @@ async def _not_deferred(
     recent = [k for k in keys if sizes[k] >= throttle.min_rows and throttle.recent(k, sizes[k])]
     if recent:
         busy = await conn.fetch(
-            queries.get("sched_messages_in_flight"),
+            queries.get("find_messages_in_flight"),
             [k[0] for k in recent],
             [k[1] for k in recent],
             now,

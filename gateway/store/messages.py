@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from gateway import metrics
-from gateway.store import deliveries, errors, message_status, queries
+from gateway.store import errors, expiry, message_status, queries, quota_units
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _rows(status: str) -> int:
 
 
 async def _replay(db: Db, account_id: str, key: str, request_hash: str | None) -> int | None:
-    row = await db.fetchrow(queries.get("api_message_by_key"), account_id, key)
+    row = await db.fetchrow(queries.get("find_message_by_key"), account_id, key)
     if row is None:
         return None
     if row["request_hash"] != request_hash:
@@ -62,7 +62,7 @@ async def _replay(db: Db, account_id: str, key: str, request_hash: str | None) -
 
 
 def _message_columns(account_id: str, msg: NewMessage) -> tuple[Any, ...]:
-    """$1..$11 of both message inserts (api_message_insert, api_message_enqueue_list)."""
+    """$1..$11 of both message inserts (insert_message, enqueue_list_message)."""
     return (
         account_id,
         msg.type,
@@ -83,13 +83,13 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     if kind is None:
         raise errors.NotFound(f"no account {account_id!r}")
     inserted = await conn.fetchrow(
-        queries.get("api_message_insert"), *_message_columns(account_id, msg)
+        queries.get("insert_message"), *_message_columns(account_id, msg)
     )
     assert inserted is not None
     message_id: int = inserted["id"]
     if msg.openids is None and kind == "service":
         tag = await conn.execute(
-            queries.get("api_deliveries_fan_out"),
+            queries.get("fan_out_deliveries"),
             account_id,
             message_id,
             msg.not_before,
@@ -99,11 +99,11 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
         # Subscription `all` is one account-level sendall, like a tag.
         recipients = msg.openids if msg.openids is not None else [None]
         tag = await conn.execute(
-            queries.get("api_deliveries_insert"), account_id, message_id, recipients, msg.not_before
+            queries.get("insert_deliveries"), account_id, message_id, recipients, msg.not_before
         )
     total = _rows(tag)
-    await conn.execute(queries.get("api_message_set_total"), account_id, message_id, total)
-    transition = queries.get("api_transition_insert")
+    await conn.execute(queries.get("set_message_total"), account_id, message_id, total)
+    transition = queries.get("insert_message_transition")
     # Queued, or held `not_before` until a future not_before (SPEC 2.2).
     status, reason = inserted["status"], inserted["reason"]
     detail: dict[str, Any] = {"recipients": total}
@@ -112,7 +112,7 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     await conn.execute(transition, account_id, message_id, status, reason, detail)
     if total == 0:
         await conn.execute(
-            queries.get("api_message_fail_empty"), account_id, message_id, EMPTY_AUDIENCE
+            queries.get("fail_empty_message"), account_id, message_id, EMPTY_AUDIENCE
         )
         await conn.execute(
             transition, account_id, message_id, "failed", None, {"error": EMPTY_AUDIENCE}
@@ -127,7 +127,7 @@ async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, 
     list of recipients. Returns the message as get_message would."""
     assert msg.openids
     row = await conn.fetchrow(
-        queries.get("api_message_enqueue_list"), *_message_columns(account_id, msg), msg.openids
+        queries.get("enqueue_list_message"), *_message_columns(account_id, msg), msg.openids
     )
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
@@ -198,16 +198,16 @@ async def enqueue_in(conn: pool_mod.Connection, account_id: str, msg: NewMessage
 
 
 async def _counts(db: Db, account_id: str, message_id: int) -> dict[str, int]:
-    rows = await db.fetch(queries.get("api_message_counts"), account_id, message_id)
+    rows = await db.fetch(queries.get("count_message_deliveries"), account_id, message_id)
     return {r["status"]: int(r["n"]) for r in rows}
 
 
 async def get_message(db: Db, account_id: str, message_id: int) -> dict[str, Any]:
     """A message row plus `counts` (deliveries by status) and `history` (transitions)."""
-    row = await db.fetchrow(queries.get("api_message_get"), account_id, message_id)
+    row = await db.fetchrow(queries.get("get_message"), account_id, message_id)
     if row is None:
         raise errors.NotFound("no such message")
-    history = await db.fetch(queries.get("api_message_history"), account_id, message_id)
+    history = await db.fetch(queries.get("list_message_history"), account_id, message_id)
     message = dict(row)
     message["counts"] = await _counts(db, account_id, message_id)
     message["history"] = [dict(h) for h in history]
@@ -226,9 +226,7 @@ async def list_messages(
     when given; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(
-        queries.get("api_message_list"), account_id, status, before, limit, reason
-    )
+    rows = await db.fetch(queries.get("list_messages"), account_id, status, before, limit, reason)
     return [dict(r) for r in rows]
 
 
@@ -236,7 +234,7 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
     """Cancel the queued and held deliveries of a message (their quota units go back and the
     message status is recomputed, by the scheduler's own store function); rows being sent
     finish. A terminal message, or one with nothing left but rows in flight: InvalidState."""
-    status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+    status = await pool.fetchval(queries.get("get_message_status"), account_id, message_id)
     if status is None:
         raise errors.NotFound("no such message")
     if status in TERMINAL:
@@ -245,14 +243,14 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
         try:
             async with pool.acquire() as conn:
                 now = dt.datetime.now(dt.UTC)
-                canceled = await deliveries.cancel_message(conn, account_id, message_id, now)
+                canceled = await expiry.cancel_message(conn, account_id, message_id, now)
             break
         except asyncpg.DeadlockDetectedError:
             # A worker locked the message first; the loser of the deadlock tries again.
             if attempt == 2:
                 raise
     if canceled == 0:
-        status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+        status = await pool.fetchval(queries.get("get_message_status"), account_id, message_id)
         if status in TERMINAL:
             raise errors.InvalidState(f"the message is already {status}")
         raise errors.InvalidState("the message is being sent; nothing is left to cancel")
@@ -269,16 +267,16 @@ async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) ->
     """Send a failed message again, by hand (also one that failed `outcome_unknown`: the
     caller accepts a possible repeat): its failed deliveries are queued as new sends and the
     workers are woken. A message that is not failed: InvalidState."""
-    status = await pool.fetchval(queries.get("api_message_status"), account_id, message_id)
+    status = await pool.fetchval(queries.get("get_message_status"), account_id, message_id)
     if status is None:
         raise errors.NotFound("no such message")
     if status != "failed":
         raise errors.InvalidState(f"only a failed message can be retried; it is {status}")
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(queries.get("api_retry_failed_deliveries"), account_id, message_id)
+        rows = await conn.fetch(queries.get("retry_failed_deliveries"), account_id, message_id)
         if not rows:
             raise errors.InvalidState("the message has no failed deliveries")
-        await deliveries.give_back_units(conn, deliveries.units_of(rows))
+        await quota_units.give_back_units(conn, quota_units.units_of(rows))
         await message_status.refresh_messages(conn, [(account_id, message_id)], rows[0]["at"])
         await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(

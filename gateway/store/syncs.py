@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import delivery_rows, errors, queries
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
@@ -167,8 +167,9 @@ async def release(db: Db, lease: Lease, worker_id: str) -> None:
     await db.execute(queries.get("sync_release"), lease.account_id, lease.id, worker_id)
 
 
-async def account(db: Db, account_id: str) -> asyncpg.Record:
+async def account(db: Db, account_id: str) -> delivery_rows.Account:
+    """What a sync needs of its account to call the platform."""
     row = await db.fetchrow(queries.get("sync_account"), account_id)
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    return row
+    return delivery_rows.Account.from_record(row)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from gateway.store import queries
+from gateway.store import delivery_rows, queries
 from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
@@ -43,3 +43,9 @@ async def invalidate(pool: asyncpg.Pool, account_id: str, token: str) -> None:
     """WeChat said this token is stale (40001/42001): drop it unless another caller already
     replaced it, so one stale answer causes one refresh, not one per worker."""
     await pool.execute(queries.get("token_invalidate"), account_id, token)
+
+
+async def tokens_expiring(pool_: asyncpg.Pool, before: dt.datetime) -> list[delivery_rows.Account]:
+    """Accounts whose cached access token expires before `before`."""
+    rows = await pool_.fetch(queries.get("list_expiring_tokens"), before)
+    return [delivery_rows.Account.from_record(r) for r in rows]

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.store import syncs
 from gateway.wechat import client as wx
-from scheduler import credentials, work
+from scheduler import credentials
 from scheduler import syncs as sync_job
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
@@ -162,7 +162,7 @@ async def test_unknown_and_expired_tokens_are_replaced(
             )
         else:  # a token we fetched, past its expiry on the platform's clock
             sync = job(pool, client)
-            await sync.tokens.get(work.Account.from_record(await syncs.account(pool, "svc")))
+            await sync.tokens.get(await syncs.account(pool, "svc"))
             clock.advance(hours=3)
             sync.tokens._tokens.clear()
         started = await syncs.start(pool, "svc")

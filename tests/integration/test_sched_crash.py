@@ -17,8 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from scheduler import ratelimit
-from scheduler import worker as worker_mod
+from scheduler import lifecycle, ratelimit
 from tests.integration import sched_helpers as h
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,7 +215,7 @@ async def test_clean_stop_puts_back_what_never_started(
         opts = dataclasses.replace(
             h.FAST, limits=ratelimit.Limits(calls_per_second=1000, concurrency_per_account=4)
         )
-        handle = await worker_mod.start_worker(
+        handle = await lifecycle.start_worker(
             h.settings(db_url, mock.base), pool, client=client, options=opts, worker_id="w1"
         )
         try:

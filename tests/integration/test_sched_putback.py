@@ -12,10 +12,10 @@ from typing import Any
 
 import asyncpg
 
-from gateway.domain import kinds, window
+from gateway.domain import kinds, send_outcomes, window
 from gateway.store import inbound
 from gateway.wechat import client as wx
-from scheduler import claim, delivery, results
+from scheduler import claim, results
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 
@@ -201,7 +201,7 @@ async def test_a_late_put_back_does_not_undo_a_newer_lease_of_the_same_worker(
             later = t0 + dt.timedelta(seconds=3)
             taken = await claim.take_over(conn, later, worker_id="w1", lease=lease, limit=10)
             assert len(claimed.calls) == len(taken.calls) == 2
-            put_back = [(c, [(i, delivery.RELEASED) for i in c.items]) for c in claimed.calls]
+            put_back = [(c, [(i, send_outcomes.RELEASED) for i in c.items]) for c in claimed.calls]
             planned = results.plan(put_back, later, tz, ONE_AT_A_TIME)
             written, _ = await results.record(conn, "w1", later, planned)
         assert written == set()

@@ -57,7 +57,7 @@ async def test_the_last_of_two_concurrent_finishers_sees_both(
         # Worker A finishes its row and recomputes (the other row is still sending) ...
         await _set(a, [first], "sent")
         first_pass = await message_status.refresh_messages(a, key, now)
-        assert [r["status"] for r in first_pass] == ["sending"]
+        assert [r.status for r in first_pass] == ["sending"]
         # ... while worker B finishes the other row and must wait for A's lock.
         await _set(b, [second], "sent")
         late = asyncio.create_task(message_status.refresh_messages(b, key, now))
@@ -101,7 +101,7 @@ async def test_a_large_message_is_recomputed_once_per_interval_and_when_done(
     await _set(pool, [d2, d3], "sent")
     async with pool.acquire() as conn:
         transitions = await message_status.refresh_messages(conn, key, now, throttle=throttle)
-    assert [t["status"] for t in transitions] == ["sent"]
+    assert [t.status for t in transitions] == ["sent"]
     row = await h.message(pool, "svc", message_id)
     assert (row["status"], row["errcode"], row["errmsg"]) == ("sent", 0, "ok")
 
@@ -176,12 +176,12 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
         )
         await pool.execute("DELETE FROM message_transitions WHERE message_id = $1", message_id)
         general = await pool.fetch(
-            queries.get("sched_refresh_messages"), ["svc"], [message_id], now, {"by": "test"}
+            queries.get("refresh_message_status"), ["svc"], [message_id], now, {"by": "test"}
         )
         assert dict(single) == dict(
             await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
         ), status
         assert single_history == await h.history(pool, "svc", message_id), status
-        assert [(t["status"], t["reason"]) for t in fast] == [
+        assert [(t.status, t.reason) for t in fast] == [
             (t["status"], t["reason"]) for t in general
         ], status

@@ -9,6 +9,7 @@ import time
 
 import asyncpg
 
+from scheduler import lifecycle
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 
@@ -70,7 +71,7 @@ async def test_wake_up_releases_through_listen_without_polling(
         assert (await h.message(pool, "svc", message_id))["status"] == "held"
         # The poll is far away: only the NOTIFY can release it in time.
         opts = dataclasses.replace(h.FAST, tick_seconds=3600)
-        handle = await worker_mod.start_worker(
+        handle = await lifecycle.start_worker(
             settings, pool, client=client, options=opts, worker_id="w1"
         )
         try:

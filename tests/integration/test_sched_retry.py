@@ -8,7 +8,7 @@ import datetime as dt
 
 import asyncpg
 
-from gateway.store import deliveries
+from gateway.store import expiry, job_finish
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 
@@ -197,23 +197,37 @@ async def test_job_finish_moves_sent_to_delivered_or_failed(
 
         async with pool.acquire() as conn:
             assert (
-                await deliveries.record_job_finish(conn, "svc", ok["wechat_msgid"], "success", {})
+                await job_finish.record_job_finish(
+                    conn, "svc", ok["wechat_msgid"], "success", {}, now=dt.datetime.now(dt.UTC)
+                )
                 == 1
             )
             assert (
-                await deliveries.record_job_finish(
-                    conn, "svc", blocked["wechat_msgid"], "failed:user block", {}
+                await job_finish.record_job_finish(
+                    conn,
+                    "svc",
+                    blocked["wechat_msgid"],
+                    "failed:user block",
+                    {},
+                    now=dt.datetime.now(dt.UTC),
                 )
                 == 1
             )
             counts = {"TotalCount": 2, "FilterCount": 2, "SentCount": 2, "ErrorCount": 0}
-            changed = await deliveries.record_job_finish(
-                conn, "svc", mass["wechat_msgid"], "send success", counts
+            changed = await job_finish.record_job_finish(
+                conn,
+                "svc",
+                mass["wechat_msgid"],
+                "send success",
+                counts,
+                now=dt.datetime.now(dt.UTC),
             )
             assert changed == 2
             # A repeated push changes nothing.
             assert (
-                await deliveries.record_job_finish(conn, "svc", ok["wechat_msgid"], "success", {})
+                await job_finish.record_job_finish(
+                    conn, "svc", ok["wechat_msgid"], "success", {}, now=dt.datetime.now(dt.UTC)
+                )
                 == 0
             )
 
@@ -244,7 +258,7 @@ async def test_job_finish_stored_before_the_send_was_recorded(pool: asyncpg.Pool
         message_id,
     )
     async with pool.acquire() as conn:
-        assert await deliveries.apply_early_job_finishes(conn, [("svc", "777")], now) == 1
+        assert await job_finish.apply_early_job_finishes(conn, [("svc", "777")], now) == 1
     assert (await h.message(pool, "svc", message_id))["status"] == "delivered"
 
 
@@ -308,6 +322,6 @@ async def test_cancel_gives_back_the_units_a_waiting_batch_keeps(
         assert await pool.fetchval("SELECT sum(used) FROM follower_mass_usage") == 2
         async with pool.acquire() as conn:
             now = dt.datetime.now(dt.UTC)
-            assert await deliveries.cancel_message(conn, "svc", message_id, now) == 2
+            assert await expiry.cancel_message(conn, "svc", message_id, now) == 2
         assert await pool.fetchval("SELECT sum(used) FROM follower_mass_usage") == 0
         assert (await h.message(pool, "svc", message_id))["status"] == "canceled"

@@ -10,7 +10,7 @@ import zoneinfo
 
 import asyncpg
 
-from gateway.store import deliveries
+from gateway.store import expiry
 from gateway.wechat import client as wx
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
@@ -93,7 +93,7 @@ async def test_a_batch_retried_after_a_timeout_keeps_its_units_when_canceled(
     async with h.platform(aiohttp_server, clock) as (mock, _client, sink):
         _worker, message_id = await _timed_out_batch(pool, db_url, mock, sink, clock)
         async with pool.acquire() as conn:
-            assert await deliveries.cancel_message(conn, "svc", message_id, clock()) == 2
+            assert await expiry.cancel_message(conn, "svc", message_id, clock()) == 2
         assert await pool.fetchval(USED, _month(clock())) == 2
 
 

@@ -12,8 +12,7 @@ import datetime as dt
 import asyncpg
 import pytest
 
-from scheduler import ratelimit
-from scheduler import worker as worker_mod
+from scheduler import lifecycle, ratelimit
 from tests.integration import sched_helpers as h
 from tests.reliability import stack
 
@@ -45,13 +44,13 @@ async def test_a_slow_worker_never_calls_after_its_lease(
         # 60 rows, 3 calls at a time, 250 ms each: 5 s of sending against a 2 s lease
         await mock.fault(path=CUSTOM, latency_ms=250, rate=1)
         settings = h.settings(db_url, mock.base)
-        first = await worker_mod.start_worker(
+        first = await lifecycle.start_worker(
             settings, pool, client=client, options=opts, worker_id="slow"
         )
         second = None
         try:
             await mock.wait_sent("svc", 3, path=CUSTOM, within=10)
-            second = await worker_mod.start_worker(
+            second = await lifecycle.start_worker(
                 settings, pool, client=client, options=opts, worker_id="other"
             )
 

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from gateway.wechat import client as wx_client
-from scheduler import ratelimit
+from scheduler import lifecycle, ratelimit
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
 from tests.reliability import stack
@@ -104,7 +104,7 @@ async def test_failure_storms_back_off_then_everything_is_sent(
             await mock.fault(**fault)
         await mock.fault(path=TOKEN, drop=True, rate=0.3)
 
-        handle = await worker_mod.start_worker(
+        handle = await lifecycle.start_worker(
             h.settings(db_url, mock.base), pool, client=client, options=OPTIONS, worker_id="w1"
         )
         try:

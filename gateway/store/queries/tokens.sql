@@ -18,3 +18,10 @@ RETURNING generation;
 -- name: token_invalidate
 -- Forget a token WeChat called stale, only if it is still the cached one.
 DELETE FROM access_tokens WHERE account_id = $1 AND token = $2;
+
+-- name: list_expiring_tokens
+-- Accounts whose cached access token expires before $1 (the refresh job renews them early).
+SELECT a.id, a.kind, a.rule_profile, a.app_id, a.app_secret
+  FROM access_tokens t
+  JOIN accounts a ON a.id = t.account_id
+ WHERE t.expires_at < $1;

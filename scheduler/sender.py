@@ -1,4 +1,4 @@
-"""Calls to WeChat for claimed sends, and what each answer means for the deliveries.
+"""The rate-limited sender: WeChat calls for claimed sends, and an outcome for each row.
 
 A call waits for its account's rate and concurrency limits; one that has not started when the
 worker stops comes back `released`. A stale token (40001/42001) is invalidated and the call
@@ -8,21 +8,21 @@ retried once with a fresh token; 45065 (clientmsgid exists) means the send was a
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
-from gateway.domain import attempts, decide, kinds
+from gateway.domain import decide, kinds, send_outcomes
+from gateway.store import delivery_rows
 from gateway.wechat import client as wx
+from gateway.wechat import payloads
 from scheduler import credentials, gates, ratelimit, work
 
 log = logging.getLogger(__name__)
 
 Channel = decide.Channel
-Hold = decide.HoldReason
 
 CUSTOM_PATH = "/cgi-bin/message/custom/send"
 TEMPLATE_PATH = "/cgi-bin/message/template/send"
@@ -35,36 +35,10 @@ COUPON_PATH = wx.COUPON_PATH
 CLIENTMSGID_EXISTS = 45065
 TAG_NAME_EXISTS = 45157
 
-# Answers that mean "try again later" and the hold reason they get.
-RETRY: dict[int, Hold] = {
-    -1: Hold.RETRY_BACKOFF,
-    45009: Hold.API_QUOTA_EXHAUSTED,  # the API's daily quota; clear_quota may reset it
-    45011: Hold.RATE_LIMITED,  # the API's minute quota
-    45066: Hold.RATE_LIMITED,  # the same clientmsgid retried too fast
-    45056: Hold.RETRY_BACKOFF,  # too many tags: our one-member tags are still in use
-}
-# Answers that mean our view of the follower or the quota was stale: re-decide.
-STALE_WINDOW = frozenset({45015, 45047})
-NOT_SUBSCRIBED = 43004
-NO_MERCHANT = 47001  # a red pack or coupon for an account whose pay settings were removed
-NO_MASS_QUOTA = 45028
-
-Kind = Literal["sent", "retry", "stale", "failed", "released"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    kind: Kind
-    reason: str | None = None
-    msgid: str | None = None
-    errcode: int | None = None
-    errmsg: str | None = None
-    # WeChat may have carried the call out (a timeout, a dropped connection, an HTTP 5xx).
-    unknown: bool = False
-
-
-RELEASED = Outcome("released")
-UNKNOWN_FAILED = Outcome("failed", attempts.OUTCOME_UNKNOWN)
+Outcome = send_outcomes.Outcome
+RELEASED = send_outcomes.RELEASED
+UNKNOWN_FAILED = send_outcomes.UNKNOWN_FAILED
+NO_MERCHANT = send_outcomes.NO_MERCHANT
 
 
 class TokenUnavailable(Exception):
@@ -75,36 +49,20 @@ class TokenUnavailable(Exception):
         self.cause = cause
 
 
-Result = list[tuple[work.Item, Outcome]]
+Result = list[tuple[delivery_rows.ClaimedDelivery, Outcome]]
 
 
 def classify(error: Exception, account_kind: kinds.AccountKind) -> Outcome:
-    """What an error from a send means (pure)."""
+    """What an error from a send means (gateway.domain.send_outcomes)."""
     if isinstance(error, TokenUnavailable):
         code = error.cause.errcode if isinstance(error.cause, wx.WeChatError) else None
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=str(error))
+        return send_outcomes.token_unavailable(code, str(error))
     if isinstance(error, wx.TransportError):
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errmsg=str(error), unknown=True)
+        return send_outcomes.transport_failed(str(error))
     if not isinstance(error, wx.WeChatError):
         raise TypeError(f"not a WeChat call error: {error!r}")
-    code, text = error.errcode, error.errmsg
-    if code in RETRY:
-        return Outcome("retry", RETRY[code].value, errcode=code, errmsg=text)
-    if code in wx.STALE_TOKEN_ERRCODES:
-        # The retry with a fresh token failed too: back off.
-        return Outcome("retry", Hold.RETRY_BACKOFF.value, errcode=code, errmsg=text)
-    if code in STALE_WINDOW:
-        return Outcome("stale", Hold.WINDOW_CLOSED.value, errcode=code, errmsg=text)
-    if code == NOT_SUBSCRIBED:
-        return Outcome("stale", Hold.NOT_SUBSCRIBED.value, errcode=code, errmsg=text)
-    if code == NO_MASS_QUOTA:
-        reason = (
-            Hold.DAILY_MASS_USED
-            if account_kind == kinds.AccountKind.SUBSCRIPTION
-            else Hold.MASS_QUOTA_EXHAUSTED
-        )
-        return Outcome("stale", reason.value, errcode=code, errmsg=text)
-    return Outcome("failed", "wechat_error", errcode=code, errmsg=text)
+    stale = error.errcode in wx.STALE_TOKEN_ERRCODES
+    return send_outcomes.classify(error.errcode, error.errmsg, account_kind, stale_token=stale)
 
 
 def _msgid(answer: dict[str, Any]) -> str | None:
@@ -163,7 +121,9 @@ class Sender:
         async with self.limiter.slot(call.account.id):
             if self.stop.is_set() or not await limiter.calls.take(self.stop):
                 return [(i, RELEASED) for i in call.items]
-            if call.channel in work.MASS_CHANNELS and not await limiter.mass.take(self.stop):
+            if call.channel in delivery_rows.MASS_CHANNELS and not await limiter.mass.take(
+                self.stop
+            ):
                 return [(i, RELEASED) for i in call.items]
             verdict = self._verdict(call)
             if verdict != "start":
@@ -180,7 +140,7 @@ class Sender:
                 if verdict == "outcome_unknown":
                     return [(i, UNKNOWN_FAILED) for i in call.items]
                 limiter.calls.give_back()  # no call was made: the next one may have it
-                if call.channel in work.MASS_CHANNELS:
+                if call.channel in delivery_rows.MASS_CHANNELS:
                     limiter.mass.give_back()
                 return [(i, RELEASED) for i in call.items]
             self.on_start(call)
@@ -235,32 +195,20 @@ class Sender:
         message = call.message
         content = dict(message.content or {})
         if call.channel == Channel.CUSTOM:
-            payload = {"touser": call.items[0].openid, **content}
-            return await self.client.send_custom(token, payload)
+            return await self.client.send_custom(
+                token, payloads.custom(call.items[0].openid, content)
+            )
         if call.channel == Channel.TEMPLATE:
-            template = message.template or {}
-            payload = {
-                "touser": call.items[0].openid,
-                "template_id": template.get("template_id"),
-                "data": template.get("data", {}),
-                **{k: template[k] for k in ("url", "miniprogram") if template.get(k)},
-                "client_msg_id": call.key,
-            }
+            payload = payloads.template(call.items[0].openid, message.template or {}, call.key)
             return await self.client.send_template(token, payload)
         if call.channel in (Channel.RED_PACK, Channel.COUPON):
             return await self._pay(call, token, content)
-        mass = {**content, "send_ignore_reprint": 0, "clientmsgid": call.key}
+        mass = payloads.mass(content, call.key)
         if call.channel == Channel.MASS_OPENIDS:
-            payload = {"touser": [i.openid for i in call.items], **mass}
+            payload = payloads.mass_openids([i.openid for i in call.items], mass)
             return await self.client.send_mass(token, payload)
         if call.channel == Channel.SENDALL:
-            audience = message.audience or {}
-            if "tag_id" in audience:
-                target: dict[str, Any] = {"is_to_all": False, "tag_id": audience["tag_id"]}
-            else:
-                target = {"is_to_all": True}
-            payload = {"filter": target, **mass}
-            return await self.client.send_all(token, payload)
+            return await self.client.send_all(token, payloads.sendall(message.audience, mass))
         return await self._tag_send(call, token, mass)
 
     async def _pay(self, call: work.Call, token: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -271,28 +219,18 @@ class Sender:
             raise wx.WeChatError(NO_MERCHANT, "the account has no WeChat Pay merchant id")
         key = work.pay_key(account.id, item.id, item.send_key)
         if call.channel == Channel.RED_PACK:
-            red_pack = content.get("red_pack", {})
-            payload = {
-                "mch_billno": key,
-                "mch_id": account.mch_id,
-                "wxappid": account.app_id,
-                "send_name": red_pack.get("send_name") or account.id[:32],
-                "re_openid": item.openid,
-                "total_amount": red_pack.get("amount"),
-                "total_num": 1,
-                "wishing": red_pack.get("wishing"),
-                "act_name": red_pack.get("act_name"),
-                "remark": red_pack.get("remark") or red_pack.get("act_name"),
-            }
+            payload = payloads.red_pack(
+                content,
+                billno=key,
+                mch_id=account.mch_id,
+                app_id=account.app_id,
+                account_id=account.id,
+                openid=item.openid,
+            )
             return await self.client.send_redpack(token, payload)
-        payload = {
-            "coupon_stock_id": content.get("coupon", {}).get("stock_id"),
-            "openid_count": 1,
-            "partner_trade_no": key,
-            "openid": item.openid,
-            "appid": account.app_id,
-            "mch_id": account.mch_id,
-        }
+        payload = payloads.coupon(
+            content, trade_no=key, mch_id=account.mch_id, app_id=account.app_id, openid=item.openid
+        )
         return await self.client.send_coupon(token, payload)
 
     async def _tag_send(self, call: work.Call, token: str, mass: dict[str, Any]) -> dict[str, Any]:
@@ -308,7 +246,7 @@ class Sender:
             tag_id = await self._find_tag(token, name)
         try:
             await self.client.tag_members(token, tag_id, [item.openid or ""])
-            payload = {"filter": {"is_to_all": False, "tag_id": tag_id}, **mass}
+            payload = payloads.tag_sendall(tag_id, mass)
             return await self.client.send_all(token, payload)
         finally:
             try:

@@ -6,11 +6,11 @@ SELECT kind FROM accounts WHERE id = $1 FOR SHARE;
 -- Whether the account exists (for list routes that answer 404 for unknown accounts).
 SELECT EXISTS (SELECT 1 FROM accounts WHERE id = $1);
 
--- name: api_message_by_key
+-- name: find_message_by_key
 -- The message already stored under an idempotency key, with the hash of its request.
 SELECT id, request_hash FROM messages WHERE account_id = $1 AND idempotency_key = $2;
 
--- name: api_message_insert
+-- name: insert_message
 -- A new message, queued, or held `not_before` until a future not_before (SPEC 2.2); release_at
 -- is when the scheduler first looks at it.
 INSERT INTO messages (account_id, type, recipient, audience, content, template, outside_window,
@@ -22,7 +22,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7,
         greatest(now(), $8::timestamptz), $8, $9, $10, $11)
 RETURNING id, status, reason;
 
--- name: api_deliveries_insert
+-- name: insert_deliveries
 -- One delivery per element of $3 (a NULL element: an account-level sendall), queued or held
 -- until a future not_before ($4).
 INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
@@ -30,7 +30,7 @@ SELECT $1, $2, recipient, CASE WHEN $4::timestamptz > now() THEN 'held' ELSE 'qu
        CASE WHEN $4::timestamptz > now() THEN 'not_before' END, greatest(now(), $4::timestamptz)
   FROM unnest($3::text[]) AS recipient;
 
--- name: api_deliveries_fan_out
+-- name: fan_out_deliveries
 -- Service `all`: one delivery per follower subscribed now, in one statement (queued, or held
 -- until a future not_before $3).
 INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
@@ -40,21 +40,21 @@ SELECT f.account_id, $2, f.openid,
   FROM followers f
  WHERE f.account_id = $1 AND f.subscribed;
 
--- name: api_message_set_total
+-- name: set_message_total
 -- Record how many deliveries a message has.
 UPDATE messages SET recipients_total = $3 WHERE account_id = $1 AND id = $2;
 
--- name: api_message_fail_empty
+-- name: fail_empty_message
 -- A message whose audience resolved to nobody fails at once.
 UPDATE messages SET status = 'failed', errmsg = $3, release_at = NULL, updated_at = now()
  WHERE account_id = $1 AND id = $2;
 
--- name: api_transition_insert
+-- name: insert_message_transition
 -- Append one entry to a message's history.
 INSERT INTO message_transitions (account_id, message_id, status, reason, detail)
 VALUES ($1, $2, $3, $4, $5);
 
--- name: api_message_get
+-- name: get_message
 -- One message, every column the API shows.
 SELECT id, account_id, type, recipient, audience, content, template, outside_window, status,
        reason, release_at, not_before, expires_at, idempotency_key, attempts, wechat_msgid,
@@ -62,19 +62,19 @@ SELECT id, account_id, type, recipient, audience, content, template, outside_win
   FROM messages
  WHERE account_id = $1 AND id = $2;
 
--- name: api_message_counts
+-- name: count_message_deliveries
 -- Deliveries of a message by status.
 SELECT status, count(*) AS n FROM deliveries
  WHERE account_id = $1 AND message_id = $2
  GROUP BY status;
 
--- name: api_message_history
+-- name: list_message_history
 -- Every transition of a message, oldest first.
 SELECT at, status, reason, detail FROM message_transitions
  WHERE account_id = $1 AND message_id = $2
  ORDER BY id;
 
--- name: api_message_list
+-- name: list_messages
 -- One keyset page of an account's messages, newest first, optionally of one status and
 -- one reason ($5).
 SELECT id, account_id, type, recipient, status, reason, release_at, not_before, expires_at,
@@ -87,11 +87,11 @@ SELECT id, account_id, type, recipient, status, reason, release_at, not_before, 
  ORDER BY id DESC
  LIMIT $4;
 
--- name: api_message_status
+-- name: get_message_status
 -- A message's current status (unlocked: cancel re-checks through the rows it changes).
 SELECT status FROM messages WHERE account_id = $1 AND id = $2;
 
--- name: api_message_enqueue_list
+-- name: enqueue_list_message
 -- A message to a list of recipients in one statement: lock the account's kind (FOR SHARE),
 -- insert the message, one delivery per element of $12 (NULL: account-level sendall) and the
 -- first transition (`queued`, or `held` `not_before` until a future not_before), and wake the
@@ -127,7 +127,7 @@ SELECT m.*, l.at AS history_at, l.detail AS history_detail,
        pg_notify('wxgate_release', m.account_id) IS NULL AS notified
   FROM message m, logged l;
 
--- name: api_retry_failed_deliveries
+-- name: retry_failed_deliveries
 -- Queue the failed deliveries of a failed message again as new sends: decided afresh, with new keys (the caller accepts that an earlier attempt of unknown outcome may have arrived); the units they kept are returned, the new send takes its own.
 UPDATE deliveries d
    SET status = 'queued', reason = NULL, release_at = now(), wait_for = NULL, channel = NULL,
