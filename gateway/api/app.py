@@ -29,6 +29,7 @@ from gateway.api import (
     payments,
     paynotify,
     qrcodes,
+    replies,
     tags,
     webhook_log,
     webhooks,
@@ -122,6 +123,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(endpoints + "/{eid}/deliveries/{did}/retry", webhook_log.retry_delivery)
     app.router.add_post(endpoints + "/{eid}/replay", webhook_log.replay)
     app.router.add_get("/api/v1/accounts/{id}/inbound", webhook_log.list_inbound)
+    # Passive replies (SPEC 8).
+    app.router.add_put("/api/v1/accounts/{id}/reply-rules", replies.put_rules)
+    app.router.add_get("/api/v1/accounts/{id}/reply-rules", replies.get_rules)
     # Scoped tokens and the audit log (SPEC 11), administrator only.
     app.router.add_post("/api/v1/tokens", api_tokens.create_token)
     app.router.add_get("/api/v1/tokens", api_tokens.list_tokens)

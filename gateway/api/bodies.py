@@ -74,9 +74,7 @@ async def read_body(request: web.Request) -> bytes:
         ) from None
 
 
-async def read_json(request: web.Request, model: type[M]) -> M:
-    """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
-    validation_error with pydantic's error list for a well-formed body that does not fit."""
+async def _read_text(request: web.Request) -> tuple[str, Any]:
     raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
@@ -84,6 +82,18 @@ async def read_json(request: web.Request, model: type[M]) -> M:
     except (ValueError, RecursionError) as exc:
         raise errors.ApiError("bad_request", f"request body is not valid JSON: {exc}") from None
     _check_text(data, [])
+    return text, data
+
+
+async def read_json_value(request: web.Request) -> Any:
+    """The body as a JSON value, for a domain check of its own (400 for malformed JSON)."""
+    return (await _read_text(request))[1]
+
+
+async def read_json(request: web.Request, model: type[M]) -> M:
+    """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
+    validation_error with pydantic's error list for a well-formed body that does not fit."""
+    text, _ = await _read_text(request)
     try:
         return model.model_validate_json(text, strict=True)
     except pydantic.ValidationError as exc:

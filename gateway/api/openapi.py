@@ -10,7 +10,14 @@ import pydantic
 import pydantic.json_schema
 from aiohttp import web
 
-from gateway.api import errors, models, openapi_ops, openapi_syncs, openapi_webhooks
+from gateway.api import (
+    errors,
+    models,
+    openapi_ops,
+    openapi_replies,
+    openapi_syncs,
+    openapi_webhooks,
+)
 from gateway.api import models_accounts as ma
 from gateway.api import models_events as me
 from gateway.api import models_followers as mf
@@ -208,6 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     *openapi_syncs.OPERATIONS,
     *openapi_webhooks.OPERATIONS,
+    *openapi_replies.OPERATIONS,
     Operation(
         "post",
         "/api/v1/tokens",
