@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import settings as settings_mod
+from gateway import webhook_net
 from gateway.api import (
     account_cache,
     accounts,
@@ -72,6 +73,14 @@ async def _wechat_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.WECHAT] = wechat_client.WeChatClient(
             session, settings.wechat_api_base or REAL_API_BASE
         )
+        yield
+
+
+async def _reply_http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One session for every call to a reply endpoint, guarded like the webhook worker's."""
+    connector = webhook_net.connector(app[keys.SETTINGS].webhook_allow_private, limit=100)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[keys.REPLY_HTTP] = session
         yield
 
 
@@ -144,6 +153,7 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)
+    app.cleanup_ctx.append(_reply_http_ctx)
     setup_routes(app)
     console_routes.setup(app)
     return app

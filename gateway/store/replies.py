@@ -3,7 +3,7 @@ passive reply a stored callback was answered with."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -36,3 +36,13 @@ async def stored_reply(db: Db, account_id: str, dedupe_key: str) -> tuple[bool, 
     """(stored, reply_xml) of a callback: whether it is already stored, and its reply."""
     row = await db.fetchrow(queries.get("reply_stored"), account_id, dedupe_key)
     return (False, None) if row is None else (True, row["reply_xml"])
+
+
+async def stored_replies(
+    db: Db, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """{(account_id, dedupe_key): reply_xml} of the callbacks among `keys` already stored."""
+    rows = await db.fetch(
+        queries.get("inbound_stored_replies"), [k[0] for k in keys], [k[1] for k in keys]
+    )
+    return {(r["account_id"], r["dedupe_key"]): r["reply_xml"] for r in rows}
