@@ -1,4 +1,4 @@
-"""`python -m bench {ingest,release,drain,fanout,scale,all} [--quick] [flags]`
+"""`python -m bench {ingest,release,drain,fanout,scale,sync,replies,all} [--quick] [flags]`
 
 Each benchmark starts what it needs (a private Postgres, the gateway, workers, the mock
 platform, wrk) on loopback, is bounded in time and count, stops everything it started, writes
@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import calibrate, common, drain, fanout, ingest, release, scale, table
+from bench import calibrate, common, drain, fanout, ingest, release, replies, scale, table
 from bench import sync as sync_bench
 
-NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync")
+NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync", "replies")
 
 # name -> (full defaults, --quick defaults); flags given on the command line win.
 DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -44,6 +44,10 @@ DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"seconds": 4, "rounds": 1, "connections": 64, "messages": 10_000, "timeout": 60},
     ),
     "sync": ({"followers": 1_000_000, "timeout": 900}, {"followers": 50_000, "timeout": 120}),
+    "replies": (
+        {"seconds": 5, "rounds": 3, "connections": 64},
+        {"seconds": 3, "rounds": 1, "connections": 64},
+    ),
 }
 
 RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -54,6 +58,7 @@ RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "fanout": (fanout.run, fanout.report),
     "scale": (scale.run, scale.report),
     "sync": (sync_bench.run, sync_bench.report),
+    "replies": (replies.run, replies.report),
 }
 
 # Which parameters each runner takes from the shared flags.
@@ -65,6 +70,7 @@ PARAMS = {
     "fanout": ("followers", "timeout"),
     "scale": ("seconds", "rounds", "connections", "messages", "timeout"),
     "sync": ("followers", "timeout"),
+    "replies": ("seconds", "rounds", "connections"),
 }
 
 
