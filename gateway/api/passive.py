@@ -140,7 +140,7 @@ async def ask_endpoint(
             outcome = f"status_{status}"
     except TimeoutError:
         outcome = "timeout"
-    except (aiohttp.ClientError, OSError) as exc:
+    except Exception as exc:  # ClientError, OSError, ...: whatever it is, no reply
         outcome = type(exc).__name__
     log.info(
         "reply endpoint called: %s",
