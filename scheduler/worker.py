@@ -36,6 +36,7 @@ from scheduler import (
     jobs,
     listen,
     maintenance,
+    menus,
     ratelimit,
     results,
     syncs,
@@ -427,6 +428,10 @@ async def start_worker(
         pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
     )
     runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
+    menu_job = menus.MenuJob(
+        pool, client, worker.tokens, worker.worker_id, options=opts, stopping=worker.stopping
+    )
+    runners.append(loop.create_task(menus.Loop(menu_job, poll=opts.tick_seconds).run()))  # SPEC 8
     handle = WorkerHandle(worker, listener, runners, session, hooks)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})

@@ -23,6 +23,7 @@ from gateway.api import (
     followers,
     health,
     keys,
+    menus,
     messages,
     metrics_route,
     oauth,
@@ -112,6 +113,10 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
     app.router.add_post("/api/v1/accounts/{id}/messages/{message_id}/retry", messages.retry_message)
     app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
+    menu = "/api/v1/accounts/{id}/menu"
+    app.router.add_put(menu, menus.put_menu)
+    app.router.add_get(menu, menus.get_menu)
+    app.router.add_delete(menu, menus.delete_menu)
     app.router.add_get("/api/v1/accounts/{id}/tags", tags.list_tags)
     app.router.add_post("/api/v1/accounts/{id}/tags", tags.create_tag)
     app.router.add_delete("/api/v1/accounts/{id}/tags/{tag_id}", tags.delete_tag)

@@ -74,7 +74,9 @@ async def read_body(request: web.Request) -> bytes:
         ) from None
 
 
-async def _read_text(request: web.Request) -> tuple[str, Any]:
+async def read_data(request: web.Request) -> tuple[str, Any]:
+    """The body's text and its JSON value, checked for text Postgres can store: 400
+    bad_request for malformed JSON (for a check of its own before or after a model's)."""
     raw = await read_body(request)
     try:
         text = raw.decode("utf-8")
@@ -87,13 +89,18 @@ async def _read_text(request: web.Request) -> tuple[str, Any]:
 
 async def read_json_value(request: web.Request) -> Any:
     """The body as a JSON value, for a domain check of its own (400 for malformed JSON)."""
-    return (await _read_text(request))[1]
+    return (await read_data(request))[1]
 
 
 async def read_json(request: web.Request, model: type[M]) -> M:
     """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
     validation_error with pydantic's error list for a well-formed body that does not fit."""
-    text, _ = await _read_text(request)
+    text, _ = await read_data(request)
+    return validate_json(text, model)
+
+
+def validate_json(text: str, model: type[M]) -> M:
+    """`text` validated by `model` (strict), or a 422 validation_error."""
     try:
         return model.model_validate_json(text, strict=True)
     except pydantic.ValidationError as exc:

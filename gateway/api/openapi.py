@@ -13,6 +13,7 @@ from aiohttp import web
 from gateway.api import (
     errors,
     models,
+    openapi_menus,
     openapi_ops,
     openapi_replies,
     openapi_syncs,
@@ -214,6 +215,7 @@ OPERATIONS: tuple[Operation, ...] = (
         (404,),
     ),
     *openapi_syncs.OPERATIONS,
+    *openapi_menus.OPERATIONS,
     *openapi_webhooks.OPERATIONS,
     *openapi_replies.OPERATIONS,
     Operation(

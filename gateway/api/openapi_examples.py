@@ -77,4 +77,18 @@ REQUESTS: dict[str, dict[str, Any]] = {
             "default_reply": {"msgtype": "text", "text": {"content": "Write 'hours'"}},
         }
     },
+    "putMenu": {
+        "menu": {
+            "button": [
+                {"type": "click", "name": "今日歌曲", "key": "V1001_TODAY_MUSIC"},
+                {
+                    "name": "菜单",
+                    "sub_button": [
+                        {"type": "view", "name": "搜索", "url": "https://www.soso.com/"},
+                        {"type": "click", "name": "赞一下我们", "key": "V1001_GOOD"},
+                    ],
+                },
+            ]
+        }
+    },
 }

@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from gateway.console import events, messages, pages, replies, signin, syncs, webhooks
+from gateway.console import events, menu, messages, pages, replies, signin, syncs, webhooks
 from gateway.console import session as sess
 
 HERE = Path(__file__).parent
@@ -45,6 +45,6 @@ def setup(app: web.Application) -> None:
     router.add_get(ACCOUNT + "/messages/{message_id}", messages.detail)
     router.add_post(ACCOUNT + "/messages/{message_id}/cancel", messages.cancel)
     router.add_get(ACCOUNT + "/events", events.list_page)
-    for module in (webhooks, replies, syncs):
+    for module in (webhooks, menu, replies, syncs):
         module.register(router)
     router.add_static("/console/static/", HERE / "static")

@@ -20,6 +20,7 @@ from gateway.mock import (
     errors,
     events,
     keys,
+    menus,
     pay,
     qrcodes,
     quota,
@@ -77,7 +78,7 @@ def apply(
         window.open_by(follower, "message", now)
         return events.text(account, openid, t, content, mock.message_id())
     if action == "click":
-        key = _require(body.key, "key", action)
+        key = menus.click_key(account, _require(body.key, "key", action))
         window.open_by(follower, "event", now)
         return events.event(account, openid, t, "CLICK", EventKey=key)
     if action == "view":

@@ -9,6 +9,7 @@ from gateway.mock import (
     calls,
     control,
     mass,
+    menus,
     messages,
     oauth,
     pay,
@@ -41,6 +42,7 @@ def setup_routes(app: web.Application) -> None:
         qrcodes.CREATE_PATH: qrcodes.create,
         paysend.REDPACK_PATH: paysend.send_redpack,
         paysend.COUPON_PATH: paysend.send_coupon,
+        menus.CREATE_PATH: menus.create,
     }
     for path, rule in api.items():
         router.add_post(path, calls.endpoint(path, rule))
@@ -49,6 +51,10 @@ def setup_routes(app: web.Application) -> None:
     router.add_post("/cgi-bin/tags/get", tags_get)
     for path, rule in ((users.GET_PATH, users.get_list), (users.INFO_PATH, users.get_info)):
         router.add_get(path, calls.endpoint(path, rule, json_body=False))
+    for path, rule in ((menus.GET_PATH, menus.get), (menus.DELETE_PATH, menus.delete)):
+        handler = calls.endpoint(path, rule, json_body=False)
+        router.add_get(path, handler)
+        router.add_post(path, handler)
     router.add_get(qrcodes.SHOW_PATH, qrcodes.show)
     router.add_get(oauth.AUTHORIZE_PATH, oauth.authorize)
     router.add_get(oauth.EXCHANGE_PATH, oauth.exchange)

@@ -126,6 +126,9 @@ class Account:
     apiv3_key: str | None = None
     payments: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     pay_sends: dict[str, PaySend] = dataclasses.field(default_factory=dict)  # by request no.
+    # The custom menu as menu/create took it ({"button": [...]}), and its id (menu/get).
+    menu: dict[str, Any] | None = None
+    menu_id: int = 0
 
 
 @dataclasses.dataclass

@@ -200,6 +200,15 @@ class WeChatClient:
         answer = await self.call("/cgi-bin/user/info/batchget", token, body)
         return list(answer.get("user_info_list", []))
 
+    async def create_menu(self, token: str, menu: dict[str, Any]) -> None:
+        """Replace the account's custom menu (`{"button": [...]}`)."""
+        await self.call("/cgi-bin/menu/create", token, menu)
+
+    async def delete_menu(self, token: str) -> None:
+        """Remove the account's custom menu (a GET, as on the platform)."""
+        params = {"access_token": token}
+        await self._request("GET", "/cgi-bin/menu/delete", params=params)
+
     async def create_qrcode(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
         return await self.call("/cgi-bin/qrcode/create", token, payload)
 

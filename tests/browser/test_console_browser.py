@@ -2,7 +2,7 @@
 (never a downloaded browser), against the gateway app on loopback with data. Signs in, opens
 every page, filters, cancels a held message with its button, retries a delivery to a failing
 endpoint (a receiver on loopback answering 500) and replays a period with the form, starts a
-follower sync, checks the phone layout, signs out, and saves screenshots under
+follower sync, shows the menu, checks the phone layout, signs out, and saves screenshots under
 WXGATE_TEST_OUTPUT (default .wxgate-test/screenshots)."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 
 from gateway import settings as settings_mod
 from gateway.api import app as app_mod
+from gateway.store import menus
 from tests.api import apihelp
 from tests.api.conftest import API_TOKEN, ClientFactory
 from tests.console import data
@@ -39,6 +40,15 @@ ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = Path(os.environ.get("WXGATE_TEST_OUTPUT", ROOT / ".wxgate-test" / "screenshots"))
+MENU = {
+    "button": [
+        {"type": "click", "name": "<b>Today</b>", "key": "<script>alert('menu')</script>"},
+        {
+            "name": "More",
+            "sub_button": [{"type": "view", "name": "Shop", "url": "https://shop.example.com/"}],
+        },
+    ]
+}
 LAPTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
@@ -259,6 +269,14 @@ async def test_the_console_in_a_browser(browser: Browser, stack: Stack) -> None:
     await expect(page.locator("#start-sync")).to_be_disabled()
     await shot(page, "syncs")
 
+    await menus.put(stack.pool, "acme", MENU)
+    await page.click("nav.account-nav >> text=Menu")
+    await expect(page.locator("#menu-state")).to_have_text("pending")
+    await expect(page.locator("table.menu tr.button")).to_have_count(3)
+    await expect(page.locator("table.menu")).to_contain_text("<b>Today</b>")
+    await expect(page.locator("table.menu")).to_contain_text("<script>alert('menu')</script>")
+    await shot(page, "menu")
+
     phone = await browser.new_context(viewport=PHONE, is_mobile=True)
     await phone.add_cookies(await context.cookies())
     small = await phone.new_page()
@@ -269,6 +287,7 @@ async def test_the_console_in_a_browser(browser: Browser, stack: Stack) -> None:
         f"/console/accounts/acme/endpoints/{stack.endpoint}",
         "/console/accounts/acme/syncs",
         "/console/accounts/acme/replies",
+        "/console/accounts/acme/menu",
     ):
         await small.goto(base + path)
         await no_horizontal_scroll(small)

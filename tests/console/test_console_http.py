@@ -30,6 +30,7 @@ PAGES = [
     "/console/accounts/acme/messages/1",
     "/console/accounts/acme/events",
     "/console/accounts/acme/events?type=event.scan",
+    "/console/accounts/acme/menu",
 ]
 
 

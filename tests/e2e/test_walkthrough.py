@@ -107,6 +107,8 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
         service = messages(base, "demo-service")
         subscription = messages(base, "demo-subscription")
         simulated = simulate(base, env)
+        menu = get(base, "/api/v1/accounts/demo-service/menu")
+        clicker = get(base, "/api/v1/accounts/demo-service/followers/o321")
     finally:
         assert procs.stop(proc) == 0, (tmp_path / "run.log").read_text()
 
@@ -134,3 +136,10 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert simulated["o789"]["subscribed"] is True and simulated["o789"]["window"]["open"] is True
     assert simulated["direct"] == {"status": 200, "reply": "success"}
     assert simulated["o790"]["window"]["open"] is True
+    # Step 6: the menu applied by the worker, on the mock's menu/get; the click opened the
+    # window of a follower whose window had closed.
+    assert (menu["state"], menu["errcode"], menu["version"]) == ("applied", None, 1)
+    assert menu["applied_at"] is not None
+    assert '"state": "pending"' in output and '"state": "applied"' in output
+    assert '"key": "TODAY"' in output and '"menuid": 1' in output
+    assert clicker["window"]["open"] is True

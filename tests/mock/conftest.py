@@ -147,6 +147,13 @@ class Platform:
         assert answer.status == 200, await answer.text()
         return dict(await answer.json())
 
+    async def menu(self, app_id: str, *keys: str) -> None:
+        """A menu of click buttons with these keys (a `click` action names one of them)."""
+        buttons = [{"type": "click", "name": f"b{i}", "key": key} for i, key in enumerate(keys)]
+        token = await self.token(app_id)
+        answer = await self.call("/cgi-bin/menu/create", token, {"button": buttons})
+        assert answer["errcode"] == 0, answer
+
     async def call(self, path: str, token: str, body: Any = None) -> dict[str, Any]:
         answer = await self.client.post(path, params={"access_token": token}, json=body)
         assert answer.status == 200

@@ -38,6 +38,7 @@ async def test_text_message_push(platform: Platform, clock: Clock, aes: bool) ->
 
 async def test_event_shapes(platform: Platform) -> None:
     await platform.register("wxa")
+    await platform.menu("wxa", "MENU_HELP")
     token = await platform.token("wxa")
     qr = {"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 42}}}
     ticket = (await platform.call(CREATE_QR, token, qr))["ticket"]

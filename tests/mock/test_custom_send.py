@@ -25,6 +25,7 @@ async def test_inside_the_window_any_number_is_sent(platform: Platform, kind: st
 
 async def test_outside_the_window_is_45015(platform: Platform, clock: Clock) -> None:
     await platform.register("wxa")
+    await platform.menu("wxa", "MENU_1")
     await platform.act("wxa", "o1", "subscribe")
     clock.advance(hours=47, minutes=59)
     token = await platform.token("wxa")
