@@ -141,7 +141,7 @@ async def test_an_encrypted_reply_is_shown_decrypted_and_parsed(platform: Platfo
     )
     cipher = crypto.MessageCrypto(TOKEN, AES_KEY, "wxa")
     platform.gateway.reply = cipher.encrypt_reply(plain, "1700000000", "123")
-    answer = await platform.act("wxa", "o1", "click", key="K")
+    answer = await platform.act("wxa", "o1", "text", content="news?")
     assert answer["reply_problem"] is None
     assert answer["reply"] == {
         "ToUserName": "o1",
