@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint check bench bench-quick bench-webhooks bench-console soak clean
+.PHONY: install run test lint check bench bench-quick bench-webhooks bench-console bench-replies soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-console: $(BENCH_STAMP)
 bench-webhooks: $(BENCH_STAMP)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.webhook_latency --rate 500 --seconds 20
+
+# Passive replies (issue 17): ingest with 200 non-matching rules and with one matching
+# keyword rule, against no rules, in one run.
+bench-replies: $(BENCH_STAMP)
+	$(BIN)/python -m bench replies
 
 # 10 minutes of mixed callbacks and sends at half the benchmarked capacity (README
 # "Reliability"); not part of `make test`. SOAK_MINUTES=2 make soak for a shorter one.

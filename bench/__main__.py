@@ -1,4 +1,4 @@
-"""`python -m bench {ingest,release,drain,fanout,scale,sync,console,all} [--quick] [flags]`
+"""`python -m bench {ingest,release,drain,fanout,scale,sync,console,replies,all} [--quick] [flags]`
 
 Each benchmark starts what it needs (a private Postgres, the gateway, workers, the mock
 platform, wrk) on loopback, is bounded in time and count, stops everything it started, writes
@@ -15,11 +15,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import calibrate, common, drain, fanout, ingest, release, scale, table
+from bench import calibrate, common, drain, fanout, ingest, release, replies, scale, table
 from bench import console as console_bench
 from bench import sync as sync_bench
 
-NAMES = ("calibrate", "ingest", "release", "drain", "fanout", "scale", "sync", "console")
+NAMES = (
+    "calibrate",
+    "ingest",
+    "release",
+    "drain",
+    "fanout",
+    "scale",
+    "sync",
+    "console",
+    "replies",
+)
 
 # name -> (full defaults, --quick defaults); flags given on the command line win.
 DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
@@ -49,6 +59,10 @@ DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"followers": 1_000_000, "events": 1_000_000, "requests": 20, "timeout": 1200},
         {"followers": 100_000, "events": 100_000, "requests": 10, "timeout": 300},
     ),
+    "replies": (
+        {"seconds": 5, "rounds": 3, "connections": 64},
+        {"seconds": 3, "rounds": 1, "connections": 64},
+    ),
 }
 
 RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -60,6 +74,7 @@ RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "scale": (scale.run, scale.report),
     "sync": (sync_bench.run, sync_bench.report),
     "console": (console_bench.run, console_bench.report),
+    "replies": (replies.run, replies.report),
 }
 
 # Which parameters each runner takes from the shared flags.
@@ -72,6 +87,7 @@ PARAMS = {
     "scale": ("seconds", "rounds", "connections", "messages", "timeout"),
     "sync": ("followers", "timeout"),
     "console": ("followers", "events", "requests", "timeout"),
+    "replies": ("seconds", "rounds", "connections"),
 }
 
 

@@ -44,6 +44,9 @@ class Settings(pydantic_settings.BaseSettings):
     webhook_timeout: float = pydantic.Field(default=10.0, gt=0, le=120)
     webhook_retry_schedule: str = webhook_rules.DEFAULT_SCHEDULE
     webhook_disable_after: dt.timedelta = dt.timedelta(days=5)
+    # The reply endpoint (SPEC 8) is called inside the callback: at most this long, and never
+    # past what the 5-second budget leaves after keeping time for the commit.
+    reply_timeout: float = pydantic.Field(default=2.5, gt=0, le=4.0)
     # The audit log and the console take the client's address from the first
     # X-Forwarded-For hop only when a trusted proxy in front sets it.
     trust_proxy: bool = False

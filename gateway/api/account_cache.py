@@ -1,24 +1,42 @@
 """A short-lived in-process cache of what callbacks need per account (keys rotate rarely; a
-few seconds of staleness is the price of not querying accounts on every callback)."""
+few seconds of staleness is the price of not querying accounts on every callback).
+
+The reply rules and the reply endpoint come with the account, under the same TTL: a PUT of
+the rules reaches other processes within TTL seconds (the serving process forgets its entry
+at once). A rule set is compiled once per version, not on each reload."""
 
 from __future__ import annotations
 
 import collections
 import dataclasses
 import datetime as dt
+import logging
 import time
 
 import asyncpg
 
-from gateway.domain import encoding, kinds, rotation, window
+from gateway.domain import encoding, kinds, reply_content, reply_match, rotation, window
 from gateway.store import queries
+from gateway.store import webhooks as webhooks_store
 from gateway.wechat import crypto
+
+log = logging.getLogger(__name__)
 
 TTL = 5.0
 MISSING_TTL = 1.0
 # Callback URLs name any account id a client likes: the cache keeps the most recently used
 # this many, so a flood of made-up ids cannot grow it without bound.
 MAX_ENTRIES = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ReplyEndpoint:
+    """The account's endpoint in mode reply (SPEC 8), called inside the callback."""
+
+    id: str
+    url: str = dataclasses.field(repr=False)
+    secrets: tuple[str, ...] = dataclasses.field(repr=False)  # the active ones, signing
+    event_types: tuple[str, ...] | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +51,13 @@ class CallbackAccount:
     cryptos: tuple[crypto.MessageCrypto, ...]
     encoding_mode: encoding.EncodingMode
     original_id: str | None  # set: a callback's ToUserName must be this
+    replies: reply_match.Compiled = reply_match.EMPTY
+    reply_endpoint: ReplyEndpoint | None = None
+
+    @property
+    def answers(self) -> bool:
+        """Whether a callback may get a passive reply at all (the no-reply fast path)."""
+        return not self.replies.empty or self.reply_endpoint is not None
 
 
 class AccountCache:
@@ -43,12 +68,14 @@ class AccountCache:
         self._entries: collections.OrderedDict[str, tuple[float, CallbackAccount | None]] = (
             collections.OrderedDict()
         )
+        self._compiled: dict[str, tuple[int, reply_match.Compiled]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def forget(self, account_id: str) -> None:
         self._entries.pop(account_id, None)
+        self._compiled.pop(account_id, None)
 
     def cached(self, account_id: str) -> tuple[bool, CallbackAccount | None]:
         """(True, account or None) when a fresh entry answers without the database."""
@@ -64,15 +91,50 @@ class AccountCache:
             return cached
         now = time.monotonic()
         row = await self._pool.fetchrow(queries.get("inbound_account"), account_id)
-        account = None if row is None else _build(row)
+        account = None if row is None else _build(row, self._rules(row))
         self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)
         self._entries.move_to_end(account_id)
         while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            evicted, _ = self._entries.popitem(last=False)
+            self._compiled.pop(evicted, None)
         return account
 
+    def _rules(self, row: asyncpg.Record) -> reply_match.Compiled:
+        """The account's rule set compiled, reused while its version stays the same."""
+        version = row["rules_version"]
+        if version is None:
+            self._compiled.pop(row["id"], None)
+            return reply_match.EMPTY
+        known = self._compiled.get(row["id"])
+        if known is not None and known[0] == version:
+            return known[1]
+        try:
+            compiled = reply_match.compiled_from_json(row["rules"])
+        except reply_content.Invalid:
+            # Checked when saved; a set a later version's checks refuse answers nothing
+            # rather than keeping the account's callbacks from being stored.
+            log.warning(
+                "stored reply rules refused; no rule answers",
+                extra={"action": "reply_rules_refused", "account_id": row["id"]},
+            )
+            compiled = reply_match.EMPTY
+        self._compiled[row["id"]] = (version, compiled)
+        return compiled
 
-def _build(row: asyncpg.Record) -> CallbackAccount:
+
+def _endpoint(row: asyncpg.Record) -> ReplyEndpoint | None:
+    if row["reply_endpoint_id"] is None:
+        return None
+    types = row["reply_event_types"]
+    return ReplyEndpoint(
+        id=row["reply_endpoint_id"],
+        url=row["reply_url"],
+        secrets=tuple(webhooks_store.active_secrets(dict(row), dt.datetime.now(dt.UTC))),
+        event_types=None if types is None else tuple(types),
+    )
+
+
+def _build(row: asyncpg.Record, replies: reply_match.Compiled) -> CallbackAccount:
     keys = [row["encoding_aes_key"]]
     if rotation.previous_trusted(row["aes_key_rotated_at"], dt.datetime.now(dt.UTC)):
         keys.append(row["previous_aes_key"])  # only within the grace period after rotation
@@ -86,4 +148,6 @@ def _build(row: asyncpg.Record) -> CallbackAccount:
         cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
         encoding_mode=encoding.EncodingMode(row["encoding_mode"]),
         original_id=row["original_id"],
+        replies=replies,
+        reply_endpoint=_endpoint(row),
     )

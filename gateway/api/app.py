@@ -8,6 +8,7 @@ import aiohttp
 from aiohttp import web
 
 from gateway import settings as settings_mod
+from gateway import webhook_net
 from gateway.api import (
     account_cache,
     accounts,
@@ -30,6 +31,7 @@ from gateway.api import (
     payments,
     paynotify,
     qrcodes,
+    replies,
     tags,
     webhook_log,
     webhooks,
@@ -72,6 +74,14 @@ async def _wechat_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.WECHAT] = wechat_client.WeChatClient(
             session, settings.wechat_api_base or REAL_API_BASE
         )
+        yield
+
+
+async def _reply_http_ctx(app: web.Application) -> AsyncIterator[None]:
+    """One session for every call to a reply endpoint, guarded like the webhook worker's."""
+    connector = webhook_net.connector(app[keys.SETTINGS].webhook_allow_private, limit=100)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        app[keys.REPLY_HTTP] = session
         yield
 
 
@@ -127,6 +137,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post(endpoints + "/{eid}/deliveries/{did}/retry", webhook_log.retry_delivery)
     app.router.add_post(endpoints + "/{eid}/replay", webhook_log.replay)
     app.router.add_get("/api/v1/accounts/{id}/inbound", webhook_log.list_inbound)
+    # Passive replies (SPEC 8).
+    app.router.add_put("/api/v1/accounts/{id}/reply-rules", replies.put_rules)
+    app.router.add_get("/api/v1/accounts/{id}/reply-rules", replies.get_rules)
     # Scoped tokens and the audit log (SPEC 11), administrator only.
     app.router.add_post("/api/v1/tokens", api_tokens.create_token)
     app.router.add_get("/api/v1/tokens", api_tokens.list_tokens)
@@ -145,6 +158,7 @@ def create_app(settings: settings_mod.Settings) -> web.Application:
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_ingest_ctx)
     app.cleanup_ctx.append(_wechat_ctx)
+    app.cleanup_ctx.append(_reply_http_ctx)
     setup_routes(app)
     console_routes.setup(app)
     return app

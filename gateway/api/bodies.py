@@ -87,6 +87,11 @@ async def read_data(request: web.Request) -> tuple[str, Any]:
     return text, data
 
 
+async def read_json_value(request: web.Request) -> Any:
+    """The body as a JSON value, for a domain check of its own (400 for malformed JSON)."""
+    return (await read_data(request))[1]
+
+
 async def read_json(request: web.Request, model: type[M]) -> M:
     """The body validated by `model` (strict): 400 bad_request for malformed JSON, 422
     validation_error with pydantic's error list for a well-formed body that does not fit."""

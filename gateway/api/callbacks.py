@@ -1,5 +1,6 @@
 """WeChat's callbacks: server verification (GET) and messages/events (POST), in plaintext,
-compatible and safe (AES) modes. A POST is answered `success` only after its commit."""
+compatible and safe (AES) modes. A POST is answered only after its commit: `success`, or the
+passive reply stored with the event (encrypted when the callback was)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import time
 from aiohttp import web
 
 from gateway import metrics
-from gateway.api import account_cache, checkin, keys
+from gateway.api import account_cache, checkin, keys, passive
 from gateway.domain import encoding
 from gateway.store import group_commit, inbound
-from gateway.wechat import crypto, signature, xmlcodec
+from gateway.wechat import crypto, reply_xml, signature, xmlcodec
 from gateway.wechat import inbound as wx_inbound
 
 log = logging.getLogger(__name__)
@@ -127,10 +128,11 @@ def _addressed(account: account_cache.CallbackAccount, fields: dict[str, str]) -
 
 def _plain_fields(
     request: web.Request, account: account_cache.CallbackAccount, body: bytes
-) -> tuple[dict[str, str], bytes]:
+) -> tuple[dict[str, str], bytes, crypto.MessageCrypto | None]:
     """The callback's fields after the checks of its form: signature, mode, msg_signature,
     AES, appid, XML (and the envelope's addressee); with the XML they were parsed from (the
-    body, or the decrypted message)."""
+    body, or the decrypted message) and the key that decrypted it (None: plaintext), which
+    encrypts the reply."""
     if not _signed(request, account.token):
         raise BadCallback(403, "invalid signature")
     if not _fresh(request.query.get("timestamp", "")):
@@ -142,7 +144,7 @@ def _plain_fields(
     if not encoding.accepts_plaintext(account.encoding_mode):
         _safe_form(request, fields)
     if request.query.get("encrypt_type", "raw") == "raw" and "Encrypt" not in fields:
-        return fields, body
+        return fields, body, None
     if fields.get("ToUserName"):  # the envelope's, checked too: WeChat sets it in every form
         _addressed(account, fields)
     encrypt = fields.get("Encrypt")
@@ -158,7 +160,7 @@ def _plain_fields(
         except crypto.CryptoError:
             continue
         try:
-            return xmlcodec.parse(inner), inner
+            return xmlcodec.parse(inner), inner, cipher
         except xmlcodec.XmlError:
             raise BadCallback(400, "malformed XML") from None
     raise BadCallback(403, "message could not be decrypted for this account")
@@ -176,6 +178,7 @@ def _text_of(xml: bytes) -> str | None:
 async def receive(request: web.Request) -> web.Response:
     """POST: verify, parse, store with follower state in one commit, then answer."""
     received_at = dt.datetime.now(dt.UTC)
+    started = asyncio.get_running_loop().time()
     deadline = _deadline(request)
     account = await _account(request, deadline)
     if request.content_length is not None and request.content_length > MAX_BODY:
@@ -195,7 +198,7 @@ async def receive(request: web.Request) -> web.Response:
         )
         return await _answer_and_close(request, _text(408, "request body not received in time"))
     try:
-        fields, xml = _plain_fields(request, account, body)
+        fields, xml, cipher = _plain_fields(request, account, body)
         message = wx_inbound.parse_inbound(fields)
         _addressed(account, fields)
     except BadCallback as exc:
@@ -209,6 +212,22 @@ async def receive(request: web.Request) -> web.Response:
     except wx_inbound.InvalidMessage as exc:
         _outcome(account.id, "bad_request")
         return _text(400, f"invalid message: {exc}")
+    raw_xml = _text_of(xml)
+    try:
+        reply = await passive.decide(
+            request, account, message, raw_xml, received_at, started, deadline
+        )
+    except Exception as exc:  # the stored-reply look: the database is down or slow
+        _outcome(account.id, "unavailable")
+        log.warning(
+            "callback reply not decided: %s",
+            type(exc).__name__,
+            extra={"action": "callback_unavailable", "account_id": account.id},
+        )
+        return _text(503, "temporarily unavailable")
+    # After a reply endpoint's call the commit keeps its reserve, within the budget.
+    loop = asyncio.get_running_loop()
+    deadline = min(max(deadline, loop.time() + passive.COMMIT_RESERVE), started + passive.BUDGET)
     record = inbound.EventRecord(
         account_id=account.id,
         kind=account.kind,
@@ -223,7 +242,8 @@ async def receive(request: web.Request) -> web.Response:
         received_at=received_at,
         fields=message.fields,
         scene=message.scene,
-        raw_xml=_text_of(xml),
+        raw_xml=raw_xml,
+        reply_xml=reply,
     )
     try:
         future = request.app[keys.GROUP_COMMIT].submit(record)
@@ -251,4 +271,13 @@ async def receive(request: web.Request) -> web.Response:
         _outcome(account.id, "unavailable")
         return _text(503, "temporarily unavailable")
     _outcome(account.id, "stored" if stored else "duplicate")
-    return _text(200, "success")
+    if stored.reply_xml is None:
+        return _text(200, "success")
+    # A fresh timestamp and the request's nonce (platform doc 2.3), with the key that
+    # decrypted the callback.
+    nonce = request.query.get("nonce", "")
+    try:
+        answer = reply_xml.answer(stored.reply_xml, cipher, str(int(time.time())), nonce)
+    except xmlcodec.XmlError:  # a nonce XML cannot carry: no reply rather than a bad one
+        return _text(200, "success")
+    return web.Response(status=200, text=answer, content_type="application/xml")

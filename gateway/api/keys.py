@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp import web
 
@@ -18,6 +19,10 @@ SETTINGS = web.AppKey("settings", settings_mod.Settings)
 POOL = web.AppKey("pool", asyncpg.Pool)
 ACCOUNT_CACHE = web.AppKey("account_cache", account_cache.AccountCache)
 GROUP_COMMIT = web.AppKey("group_commit", group_commit.GroupCommitter)
+
+# The one outbound session for reply endpoints (SPEC 8), private addresses refused unless
+# WXGATE_WEBHOOK_ALLOW_PRIVATE.
+REPLY_HTTP = web.AppKey("reply_http", aiohttp.ClientSession)
 
 # The outbound WeChat API client (QR codes; any handler that calls WeChat may use it).
 WECHAT = web.AppKey("wechat", wechat_client.WeChatClient)

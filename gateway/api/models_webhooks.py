@@ -56,12 +56,23 @@ RateLimit = Annotated[
 EndpointId = Annotated[str, pydantic.StringConstraints(pattern=r"^ep_[0-9a-f]{24}$")]
 
 
+Mode = Annotated[
+    Literal["deliver", "reply"],
+    pydantic.Field(
+        description="deliver: events are queued and sent by the worker; reply: called "
+        "synchronously inside the callback for what no reply rule answered, its answer being "
+        "the passive reply (SPEC 8; at most one per account, 409 conflict for a second)"
+    ),
+]
+
+
 class NewEndpoint(models.Request):
     url: Url
     description: Description | None = None
     event_types: EventTypes | None = None
     disabled: bool = False
     rate_limit: RateLimit | None = None
+    mode: Mode = "deliver"
 
 
 class EndpointChange(models.Request):
@@ -89,6 +100,7 @@ class Endpoint(models.Resource):
     disabled: bool
     disabled_reason: str | None = pydantic.Field(description="why wxgate disabled it")
     rate_limit: int | None
+    mode: Literal["deliver", "reply"]
     previous_secret_expires_at: dt.datetime | None = pydantic.Field(
         description="until then the previous secret signs requests too"
     )

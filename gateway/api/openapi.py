@@ -15,6 +15,7 @@ from gateway.api import (
     models,
     openapi_menus,
     openapi_ops,
+    openapi_replies,
     openapi_syncs,
     openapi_webhooks,
 )
@@ -216,6 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *openapi_syncs.OPERATIONS,
     *openapi_menus.OPERATIONS,
     *openapi_webhooks.OPERATIONS,
+    *openapi_replies.OPERATIONS,
     Operation(
         "post",
         "/api/v1/tokens",

@@ -55,6 +55,28 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "temporary": {"scene": 123, "expire_seconds": 604800},
         "permanent": {"scene": "store-7", "permanent": True},
     },
+    "putReplyRules": {
+        "welcome_and_keywords": {
+            "rules": [
+                {
+                    "name": "welcome",
+                    "match": {"on": "subscribe"},
+                    "reply": {"msgtype": "text", "text": {"content": "Welcome!"}},
+                },
+                {
+                    "name": "hours",
+                    "match": {"on": "text", "keyword": "hours", "mode": "contains"},
+                    "reply": {"msgtype": "text", "text": {"content": "Open 9 to 18"}},
+                },
+                {
+                    "name": "order number",
+                    "match": {"on": "text", "regex": "^[0-9]{8}$"},
+                    "reply": {"msgtype": "transfer_customer_service"},
+                },
+            ],
+            "default_reply": {"msgtype": "text", "text": {"content": "Write 'hours'"}},
+        }
+    },
     "putMenu": {
         "menu": {
             "button": [

@@ -36,6 +36,7 @@ def resource(row: dict[str, Any]) -> m.Endpoint:
         disabled=row["disabled"],
         disabled_reason=row["disabled_reason"],
         rate_limit=row["rate_limit"],
+        mode=row["mode"],
         previous_secret_expires_at=row["previous_expires_at"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -72,6 +73,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
             event_types=body.event_types,
             disabled=body.disabled,
             rate_limit=body.rate_limit,
+            mode=body.mode,
         )
     log.info(
         "webhook endpoint created",

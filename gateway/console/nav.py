@@ -1,6 +1,6 @@
-"""The console's navigation: the pages of one account (endpoints and deliveries, SPEC 7, and
-follower syncs, SPEC 9, and the menu, SPEC 8, included), and the place kept for reply rules,
-whose data is not in this build yet (its route module `replies` is to fill in)."""
+"""The console's navigation: the pages of one account (endpoints and deliveries, SPEC 7, the
+menu and the reply rules, SPEC 8, and follower syncs, SPEC 9, included). An entry with
+`available=False` is shown greyed out (a page not in this build)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ ACCOUNT_PAGES = (
     Entry("events", "Event log"),
     Entry("endpoints", "Endpoints & deliveries"),
     Entry("menu", "Menu"),  # SPEC 8, read-only
-    # SPEC 8: shown greyed out until its route module registers pages.
-    Entry("replies", "Reply rules", available=False),
+    Entry("replies", "Reply rules"),  # SPEC 8, read-only
     Entry("syncs", "Follower syncs"),
 )

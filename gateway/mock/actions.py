@@ -1,7 +1,10 @@
 """Follower actions: the mock's view of the follower changes, then the matching push goes out.
 
 `POST /_mock/accounts/{app_id}/followers/{openid}/actions` answers
-{"delivered", "attempts", "status", "reply", "reply_problem", "create_time", "msg_id"?}.
+{"delivered", "attempts", "status", "reply", "reply_problem", "reply_body", "create_time",
+"msg_id"?}: `reply` is the passive reply the gateway answered with, decrypted and parsed
+into a dict (`{"MsgType": "text", "Content": ...}`), or null; `reply_body` the answer as
+received.
 """
 
 from __future__ import annotations
@@ -113,7 +116,9 @@ async def act(request: web.Request) -> web.Response:
         return web.json_response({**pushed, "reply_problem": None, **extra})
     if fields is None:
         answer: dict[str, Any] = {"delivered": False, "attempts": 0, "status": None}
-        return web.json_response({**answer, "reply": None, "reply_problem": None})
+        return web.json_response(
+            {**answer, "reply": None, "reply_problem": None, "reply_body": None}
+        )
     http = request.app[keys.HTTP]
     outcome = await callbacks.deliver(http, settings, account, fields, follower.openid, now)
     answer = {**outcome.view(), "create_time": fields["CreateTime"]}

@@ -26,8 +26,9 @@ class Delivery:
     delivered: bool
     attempts: int
     status: int | None
-    reply: str | None
+    reply: dict[str, Any] | None  # the passive reply, decrypted and parsed; None: none
     reply_problem: str | None
+    reply_body: str | None  # the gateway's answer as received
 
     def view(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,7 +86,10 @@ async def deliver(
             break
     delivered = status == 200
     problem = replies.problem(account, openid, reply) if delivered and reply is not None else None
-    outcome = Delivery(delivered, attempts, status, reply, problem)
+    passive = None
+    if delivered and reply is not None and problem is None:
+        passive = replies.parsed(account, reply)
+    outcome = Delivery(delivered, attempts, status, passive, problem, reply)
     kind = str(fields.get("Event", fields.get("MsgType", "")))
     account.callbacks.append(
         {

@@ -1,6 +1,11 @@
-"""What the platform accepts as an answer to a push (platform doc 4.2 and 2.3)."""
+"""What the platform accepts as an answer to a push (platform doc 4.2 and 2.3), and the
+passive reply it carried, decrypted and parsed (SPEC 5.1)."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
 
 from gateway.mock import state
 from gateway.wechat import crypto, signature, xmlcodec
@@ -40,3 +45,36 @@ def problem(account: state.Account, openid: str, reply: str) -> str | None:
     if fields["ToUserName"] != openid:
         return "reply is not addressed to the follower"
     return None
+
+
+def _tree(element: etree._Element) -> dict[str, Any]:
+    """{tag: text} with nested elements as dicts, and repeated <item>s as a list (news)."""
+    out: dict[str, Any] = {}
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == "item":
+            out.setdefault("item", []).append(_tree(child))
+        elif len(child):
+            inner = _tree(child)
+            out[child.tag] = inner.get("item", inner) if list(inner) == ["item"] else inner
+        else:
+            out[child.tag] = (child.text or "").strip()
+    return out
+
+
+def parsed(account: state.Account, reply: str) -> dict[str, Any] | None:
+    """The passive reply as a dict (decrypted when encrypted), or None for `success`, an
+    empty answer or one the platform would not accept."""
+    if reply.strip() in ("", "success"):
+        return None
+    try:
+        fields = xmlcodec.parse(reply.encode())
+        xml = reply.encode()
+        if "Encrypt" in fields and account.encoding_aes_key is not None:
+            cipher = crypto.MessageCrypto(account.token, account.encoding_aes_key, account.app_id)
+            xml = cipher.decrypt(fields["Encrypt"])
+        xmlcodec.parse(xml)  # the safe parser first: no DTD, no entities
+        return _tree(etree.fromstring(xml))
+    except (xmlcodec.XmlError, crypto.CryptoError, etree.LxmlError):
+        return None

@@ -38,7 +38,7 @@ class GroupCommitter:
         self._pool = db
         self._max_batch = max_batch
         self._timeout = statement_timeout
-        Item = tuple[inbound.EventRecord, asyncio.Future[bool]]
+        Item = tuple[inbound.EventRecord, asyncio.Future[inbound.Stored]]
         per_writer = max(1, max_queue // writers)
         self._queues: list[asyncio.Queue[Item]] = [
             asyncio.Queue(per_writer) for _ in range(writers)
@@ -62,10 +62,11 @@ class GroupCommitter:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
 
-    def submit(self, record: inbound.EventRecord) -> asyncio.Future[bool]:
-        """Queue a record; the future resolves to True (stored) or False (a retry) after the
-        commit, or raises the batch's database error."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    def submit(self, record: inbound.EventRecord) -> asyncio.Future[inbound.Stored]:
+        """Queue a record; the future resolves to its inbound.Stored (true: stored now, false:
+        a retry; with the reply its event was answered with) after the commit, or raises the
+        batch's database error."""
+        future: asyncio.Future[inbound.Stored] = asyncio.get_running_loop().create_future()
         queue = self._queues[hash((record.account_id, record.openid)) % len(self._queues)]
         try:
             queue.put_nowait((record, future))
@@ -74,7 +75,7 @@ class GroupCommitter:
         return future
 
     async def _run(
-        self, queue: asyncio.Queue[tuple[inbound.EventRecord, asyncio.Future[bool]]]
+        self, queue: asyncio.Queue[tuple[inbound.EventRecord, asyncio.Future[inbound.Stored]]]
     ) -> None:
         while True:
             batch = [await queue.get()]
@@ -86,11 +87,15 @@ class GroupCommitter:
             for _ in batch:
                 queue.task_done()
 
-    async def _commit(self, batch: list[tuple[inbound.EventRecord, asyncio.Future[bool]]]) -> None:
+    async def _commit(
+        self, batch: list[tuple[inbound.EventRecord, asyncio.Future[inbound.Stored]]]
+    ) -> None:
         records = [record for record, _ in batch]
         try:
             async with self._pool.acquire(timeout=self._timeout) as conn:
-                results = await asyncio.wait_for(inbound.store_batch(conn, records), self._timeout)
+                results = await asyncio.wait_for(
+                    inbound.store_batch_replies(conn, records), self._timeout
+                )
         except Exception as exc:
             log.warning(
                 "callback batch not stored: %s",

@@ -16,6 +16,7 @@ from gateway.domain import kinds, window
 from gateway.domain.follower_fold import Follower as _Follower
 from gateway.domain.follower_fold import apply
 from gateway.store import job_finish, pool, queries, wakeups, webhooks
+from gateway.store import replies as reply_store
 
 # Events that describe a job of ours, not a follower's action.
 JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
@@ -39,6 +40,7 @@ class EventRecord:
     fields: Mapping[str, str]
     scene: str | None
     raw_xml: str | None = None  # the body as received (decrypted); None: not kept
+    reply_xml: str | None = None  # the passive reply to answer with (plaintext); None: none
 
     @property
     def interaction(self) -> window.Interaction | None:
@@ -47,6 +49,21 @@ class EventRecord:
     @property
     def at(self) -> dt.datetime:
         return window.clamp(self.create_time, self.received_at)
+
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    """One record's outcome: new (stored now) or a retry, and the passive reply its stored
+    event was answered with (a retry gets the first answer's reply, whatever it brought)."""
+
+    new: bool
+    reply_xml: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.new
+
+
+Key = tuple[str, str]
 
 
 async def _lock_followers(
@@ -111,17 +128,27 @@ def _columns(records: Sequence[EventRecord]) -> list[list[Any]]:
 async def store_batch(conn: pool.Connection, records: Sequence[EventRecord]) -> list[bool]:
     """Store and apply `records`; True for each that was new, False for a retry (already
     stored, or repeated within the batch). Committed before returning."""
+    return [s.new for s in await store_batch_replies(conn, records)]
+
+
+async def store_batch_replies(
+    conn: pool.Connection, records: Sequence[EventRecord]
+) -> list[Stored]:
+    """store_batch, with the passive reply each record's stored event was answered with."""
     if all(_seed_only(r) for r in records):
-        inserted = await _ingest_seed(conn, records)
+        inserted, replies = await _ingest_seed(conn, records)
     else:
-        inserted = await _ingest_general(conn, records)
+        inserted, replies = await _ingest_general(conn, records)
+    missing = [k for k in {(r.account_id, r.dedupe_key) for r in records} if k not in replies]
+    if missing:  # a duplicate committed concurrently, after the statement's snapshot
+        replies.update(await reply_store.stored_replies(conn, missing))
     # Retries too: if this look failed after the commit, WeChat's retry takes it again.
     await wakeups.after_ingest(conn, [(r.account_id, r.openid) for r in records if _wakes(r)])
     results = []
-    claimed: set[tuple[str, str]] = set()
+    claimed: set[Key] = set()
     for r in records:
         key = (r.account_id, r.dedupe_key)
-        results.append(key in inserted and key not in claimed)
+        results.append(Stored(key in inserted and key not in claimed, replies.get(key)))
         claimed.add(key)
     return results
 
@@ -153,7 +180,7 @@ def _sub_change(record: EventRecord) -> int:
 
 async def _ingest_seed(
     conn: pool.Connection, records: Sequence[EventRecord]
-) -> set[tuple[str, str]]:
+) -> tuple[set[Key], dict[Key, str | None]]:
     """The fast path: one statement does what _ingest_general does, for the seed profile."""
     unique = _unique(records)
     interactions = [r.interaction for r in unique]
@@ -165,20 +192,29 @@ async def _ingest_seed(
         [r.scene for r in unique],
         [_sub_change(r) for r in unique],
         [r.raw_xml for r in unique],
+        [r.reply_xml for r in unique],
     )
-    return {(r["account_id"], r["dedupe_key"]) for r in rows if r["kind"] == "event"}
+    inserted = {(r["account_id"], r["dedupe_key"]) for r in rows if r["kind"] == "event"}
+    replies = {
+        (r["account_id"], r["dedupe_key"]): r["reply_xml"] for r in rows if r["kind"] != "notify"
+    }
+    return inserted, replies
 
 
 async def _ingest_general(
     conn: pool.Connection, records: Sequence[EventRecord]
-) -> set[tuple[str, str]]:
+) -> tuple[set[Key], dict[Key, str | None]]:
     """Any profile and job-finish events: lock the followers, fold with the domain rules."""
     unique = _unique(records)
     async with conn.transaction():
         rows = await conn.fetch(
-            queries.get("inbound_insert_events"), *_columns(unique), [r.raw_xml for r in unique]
+            queries.get("inbound_insert_events"),
+            *_columns(unique),
+            [r.raw_xml for r in unique],
+            [r.reply_xml for r in unique],
         )
         inserted = {(r["account_id"], r["dedupe_key"]) for r in rows}
+        replies = {(r["account_id"], r["dedupe_key"]): r["reply_xml"] for r in rows}
         fresh = [r for r in unique if (r.account_id, r.dedupe_key) in inserted]
         if fresh:
             await webhooks.outbox_inbound(conn, [(r.account_id, r.dedupe_key) for r in fresh])
@@ -188,7 +224,7 @@ async def _ingest_general(
         for r in fresh:
             if r.event in JOB_EVENTS:
                 await _job_finish(conn, r)
-    return inserted
+    return inserted, replies
 
 
 async def _apply_followers(conn: pool.Connection, events: Sequence[EventRecord]) -> None:

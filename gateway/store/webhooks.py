@@ -52,8 +52,10 @@ async def create_endpoint(
     event_types: Sequence[str] | None,
     disabled: bool,
     rate_limit: int | None,
+    mode: str = "deliver",
 ) -> dict[str, Any]:
-    """A new endpoint with a fresh secret (returned here and by rotate only)."""
+    """A new endpoint with a fresh secret (returned here and by rotate only). A second
+    endpoint in mode reply of one account is InvalidState (one per account)."""
     try:
         row = await db.fetchrow(
             queries.get("wh_endpoint_insert"),
@@ -65,9 +67,14 @@ async def create_endpoint(
             disabled,
             rate_limit,
             webhook_sign.new_secret(),
+            mode,
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise _fk_account(exc) from None
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "webhook_endpoints_one_reply_idx":
+            raise
+        raise errors.InvalidState("the account already has an endpoint in mode reply") from None
     assert row is not None
     return dict(row)
 

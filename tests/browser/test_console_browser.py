@@ -220,9 +220,12 @@ async def test_the_console_in_a_browser(browser: Browser, stack: Stack) -> None:
     await expect(event.locator("ul.webhooks")).to_contain_text(stack.endpoint)
     await expect(event.locator("ul.webhooks")).to_contain_text("pending")
     await shot(page, "events")
-    unavailable = page.locator("nav.account-nav .unavailable")
-    await expect(unavailable).to_have_count(1)
-    await expect(unavailable).to_have_text("Reply rules")
+    await expect(page.locator("nav.account-nav .unavailable")).to_have_count(0)
+
+    await page.click("nav.account-nav >> text=Reply rules")
+    await expect(page.locator("#no-rules")).to_be_visible()
+    await expect(page.locator("#reply-endpoint")).to_contain_text("None.")
+    await shot(page, "replies")
 
     await page.click("nav.account-nav >> text=Endpoints & deliveries")
     card = page.locator("section.endpoint")
@@ -283,6 +286,7 @@ async def test_the_console_in_a_browser(browser: Browser, stack: Stack) -> None:
         "/console/accounts/acme/messages",
         f"/console/accounts/acme/endpoints/{stack.endpoint}",
         "/console/accounts/acme/syncs",
+        "/console/accounts/acme/replies",
         "/console/accounts/acme/menu",
     ):
         await small.goto(base + path)

@@ -325,11 +325,13 @@ async def test_pages_list_is_every_console_get_route(
         re.sub(r"\?.*", "", p).replace("/acme", "/{id}").replace("/1", "/{message_id}")
         for p in PAGES
     }
-    # The endpoint and sync pages are opened by tests/console/test_console_webhooks.py.
+    # The endpoint and sync pages are opened by tests/console/test_console_webhooks.py, the
+    # reply-rules page by tests/console/test_console_replies.py.
     webhook_pages = {
         "/console/accounts/{id}/endpoints",
         "/console/accounts/{id}/endpoints/{eid}",
         "/console/accounts/{id}/syncs",
+        "/console/accounts/{id}/replies",
     }
     assert routed - {"/console/sign-in"} == shown | webhook_pages
 

@@ -120,6 +120,9 @@ def test_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
     assert "subscription accounts cannot send template messages" in output
     # Step 5: the follower's message reached `wxgate listen`, signature verified.
     assert 'message.text o123 "hello webhooks" evt_i' in output
+    # Step 6: passive replies from the rules, as the mock received and decrypted them.
+    assert '"Content": "Welcome to the fair!"' in output
+    assert '"Content": "We are open 9:00-18:00"' in output
     assert '"capability_not_available"' in output
     first, second = subscription
     assert first["status"] in ("sending", "sent", "delivered")

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.mock.conftest import Clock, Platform
+from gateway.wechat import crypto, reply_xml
+from tests.mock.conftest import AES_KEY, TOKEN, Clock, Platform
 
 CREATE_QR = "/cgi-bin/qrcode/create"
 
@@ -18,7 +19,8 @@ async def test_text_message_push(platform: Platform, clock: Clock, aes: bool) ->
     await platform.act("wxa", "o1", "subscribe")
     answer = await platform.act("wxa", "o1", "text", content="你好 <world> ]]>")
     assert answer["delivered"] is True and answer["attempts"] == 1 and answer["status"] == 200
-    assert answer["reply"] == "success" and answer["reply_problem"] is None
+    assert answer["reply"] is None and answer["reply_problem"] is None
+    assert answer["reply_body"] == "success"
     push = platform.gateway.pushes[-1]
     fields = push["fields"]
     assert fields == {
@@ -97,8 +99,9 @@ async def test_gives_up_after_three_attempts(platform: Platform) -> None:
         "delivered": False,
         "attempts": 3,
         "status": 500,
-        "reply": "try again",
+        "reply": None,
         "reply_problem": None,
+        "reply_body": "try again",
         "create_time": answer["create_time"],
     }
     # The follower did subscribe, whatever became of the push.
@@ -117,3 +120,35 @@ async def test_an_invalid_reply_is_reported(platform: Platform) -> None:
     )
     answer = await platform.act("wxa", "o1", "text", content="hello")
     assert answer["reply_problem"] is None
+    assert answer["reply"] == {
+        "ToUserName": "o1",
+        "FromUserName": "gh_x",
+        "CreateTime": "1",
+        "MsgType": "text",
+        "Content": "hi",
+    }
+
+
+async def test_an_encrypted_reply_is_shown_decrypted_and_parsed(platform: Platform) -> None:
+    await platform.register("wxa", aes=True)
+    await platform.act("wxa", "o1", "subscribe")
+    plain = reply_xml.render(
+        "news",
+        {"articles": [{"title": "A", "url": "https://u/1"}, {"title": "B", "url": "https://u/2"}]},
+        "o1",
+        "gh_x",
+        7,
+    )
+    cipher = crypto.MessageCrypto(TOKEN, AES_KEY, "wxa")
+    platform.gateway.reply = cipher.encrypt_reply(plain, "1700000000", "123")
+    answer = await platform.act("wxa", "o1", "text", content="news?")
+    assert answer["reply_problem"] is None
+    assert answer["reply"] == {
+        "ToUserName": "o1",
+        "FromUserName": "gh_x",
+        "CreateTime": "7",
+        "MsgType": "news",
+        "ArticleCount": "2",
+        "Articles": [{"Title": "A", "Url": "https://u/1"}, {"Title": "B", "Url": "https://u/2"}],
+    }
+    assert "<Encrypt>" in answer["reply_body"]

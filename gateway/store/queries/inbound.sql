@@ -1,19 +1,34 @@
 -- name: inbound_account
--- What the callback path needs to verify, decrypt and apply a callback for one account.
-SELECT id, kind, app_id, token, encoding_aes_key, previous_aes_key, aes_key_rotated_at,
-       rule_profile, encoding_mode, original_id
-  FROM accounts WHERE id = $1;
+-- What the callback path needs to verify, decrypt, answer and apply a callback for one
+-- account: with its reply rules (and their version) and its enabled reply endpoint.
+SELECT a.id, a.kind, a.app_id, a.token, a.encoding_aes_key, a.previous_aes_key,
+       a.aes_key_rotated_at, a.rule_profile, a.encoding_mode, a.original_id,
+       r.version AS rules_version, r.rules,
+       ep.id AS reply_endpoint_id, ep.url AS reply_url, ep.event_types AS reply_event_types,
+       ep.secret, ep.previous_secret, ep.previous_expires_at
+  FROM accounts a
+  LEFT JOIN reply_rules r ON r.account_id = a.id
+  LEFT JOIN webhook_endpoints ep
+         ON ep.account_id = a.id AND ep.mode = 'reply' AND NOT ep.disabled
+ WHERE a.id = $1;
 
 -- name: inbound_insert_events
--- Store a batch of callbacks; retries of one push share a dedupe key and are skipped.
+-- Store a batch of callbacks with their passive replies; retries of one push share a dedupe
+-- key and are skipped.
 INSERT INTO inbound_events
        (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-        received_at, fields, raw_xml)
+        received_at, fields, raw_xml, reply_xml)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[],
-                     $11::text[])
+                     $11::text[], $12::text[])
 ON CONFLICT (account_id, dedupe_key) DO NOTHING
-RETURNING account_id, dedupe_key;
+RETURNING account_id, dedupe_key, reply_xml;
+
+-- name: inbound_stored_replies
+-- The passive replies of callbacks already stored (retries: they are answered the same).
+SELECT e.account_id, e.dedupe_key, e.reply_xml
+  FROM unnest($1::text[], $2::text[]) AS k (a, d)
+  JOIN inbound_events e ON e.account_id = k.a AND e.dedupe_key = k.d;
 
 -- name: inbound_lock_followers
 -- Make sure each follower of the batch has a row, then lock them in a stable order.
@@ -82,20 +97,29 @@ WITH input AS (
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                   $7::text[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[],
                   $11::timestamptz[], $12::text[], $13::text[], $14::smallint[],
-                  $15::text[])
+                  $15::text[], $16::text[])
            WITH ORDINALITY
            AS t (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id,
                  create_time, received_at, fields, at, interaction, scene, sub_change,
-                 raw_xml, ord)
+                 raw_xml, reply_xml, ord)
 ), ins AS (
     INSERT INTO inbound_events
            (account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-            received_at, fields, raw_xml)
+            received_at, fields, raw_xml, reply_xml)
     SELECT account_id, dedupe_key, openid, msg_type, event, event_key, msg_id, create_time,
-           received_at, fields, raw_xml
+           received_at, fields, raw_xml, reply_xml
       FROM input
     ON CONFLICT (account_id, dedupe_key) DO NOTHING
-    RETURNING account_id, dedupe_key
+    RETURNING account_id, dedupe_key, reply_xml
+), old AS (
+    -- Retries: the reply the stored event was answered with (only rows not inserted now are
+    -- looked up). A duplicate committed concurrently, after this statement's snapshot, is
+    -- not seen here: gateway.store.inbound looks it up in a statement of its own.
+    SELECT e.account_id, e.dedupe_key, e.reply_xml
+      FROM input i
+      JOIN inbound_events e USING (account_id, dedupe_key)
+     WHERE NOT EXISTS (SELECT 1 FROM ins
+                        WHERE ins.account_id = i.account_id AND ins.dedupe_key = i.dedupe_key)
 ), fresh AS (
     SELECT i.* FROM input i JOIN ins USING (account_id, dedupe_key)
 ), agg AS (
@@ -161,7 +185,9 @@ WITH input AS (
        AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(f.msg_type, f.event))
      ORDER BY f.ord, ep.id
 )
-SELECT 'event' AS kind, account_id, dedupe_key FROM ins
+SELECT 'event' AS kind, account_id, dedupe_key, reply_xml FROM ins
 UNION ALL
-SELECT 'notify', account_id, pg_notify('wxgate_release', account_id)::text
+SELECT 'old', account_id, dedupe_key, reply_xml FROM old
+UNION ALL
+SELECT 'notify', account_id, pg_notify('wxgate_release', account_id)::text, NULL
   FROM (SELECT DISTINCT account_id FROM woke) s;

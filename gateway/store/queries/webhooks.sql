@@ -1,8 +1,8 @@
 -- name: wh_endpoint_insert
 -- A new endpoint of an account (the account must exist: the foreign key says so).
 INSERT INTO webhook_endpoints
-       (account_id, id, url, description, event_types, disabled, rate_limit, secret)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       (account_id, id, url, description, event_types, disabled, rate_limit, secret, mode)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING *;
 
 -- name: wh_endpoint_list

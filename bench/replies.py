@@ -1,0 +1,206 @@
+"""`python -m bench replies` (or `python -m bench.replies`): ingest through `wxgate serve`
+as the ingest benchmark drives it (wrk, bench/callbacks.lua: 70% text, 10% subscribe, 10%
+CLICK, 10% LOCATION), for three accounts measured round by round in the same run:
+
+- `none`: no reply rules (the baseline);
+- `rules200`: 200 rules, none of which matches (exact, contains, prefix keywords, RE2
+  regexes, scan scenes and click keys); target ratio >= 0.9 of `none`;
+- `match1`: one keyword rule (prefix `hello`) that answers every text message (70% of the
+  callbacks get a passive reply, rendered and stored with the event); target >= 0.85.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+import asyncpg
+
+from bench import common
+from gateway.domain import reply_rules
+from gateway.wechat import signature
+
+TOKEN = "benchtoken"
+SCRIPT = common.ROOT / "bench" / "callbacks.lua"
+ROUND_OFFSET = 1_000_000
+ACCOUNTS = ("none", "rules200", "match1")
+
+
+def _text(content: str) -> dict[str, Any]:
+    return {"msgtype": "text", "text": {"content": content}}
+
+
+def rule_sets() -> dict[str, dict[str, Any] | None]:
+    """The rule set of each account, checked as the API checks it."""
+    rules: list[dict[str, Any]] = []
+    for i in range(200):
+        kind = i % 6
+        match: dict[str, Any]
+        if kind < 3:
+            match = {
+                "on": "text",
+                "keyword": f"zz{i} word",
+                "mode": ("exact", "contains", "prefix")[kind],
+            }
+        elif kind == 3:
+            match = {"on": "text", "regex": f"^order-{i}-[0-9]{{4}}$"}
+        elif kind == 4:
+            match = {"on": "scan", "scene": f"scene-{i}"}
+        else:
+            match = {"on": "click", "key": f"key_{i}"}
+        rules.append({"name": f"r{i}", "match": match, "reply": _text(f"reply {i}")})
+    sets: dict[str, dict[str, Any] | None] = {
+        "none": None,
+        "rules200": {"rules": rules},
+        "match1": {
+            "rules": [
+                {
+                    "name": "hello",
+                    "match": {"on": "text", "keyword": "hello", "mode": "prefix"},
+                    "reply": _text("Hello! We will answer shortly."),
+                }
+            ]
+        },
+    }
+    for value in sets.values():
+        if value is not None:
+            reply_rules.parse_rule_set(value)
+    return sets
+
+
+async def _prepare(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        for name, rules in rule_sets().items():
+            await conn.execute(
+                "INSERT INTO accounts (id, kind, app_id, app_secret, token, oauth_signing_key)"
+                " VALUES ($1, 'service', $2, 'x', $3, 'k')",
+                name,
+                f"wxbench{ACCOUNTS.index(name):09d}",
+                TOKEN,
+            )
+            if rules is not None:
+                await conn.execute(
+                    "INSERT INTO reply_rules (account_id, rules) VALUES ($1, $2::jsonb)",
+                    name,
+                    json.dumps(rules),
+                )
+    finally:
+        await conn.close()
+
+
+async def _counts(url: str) -> dict[str, dict[str, int]]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT account_id, count(*) AS stored, count(reply_xml) AS replied"
+            " FROM inbound_events GROUP BY account_id"
+        )
+        return {r["account_id"]: {"stored": r["stored"], "replied": r["replied"]} for r in rows}
+    finally:
+        await conn.close()
+
+
+def run(
+    server: common.Server,
+    seconds: int = 5,
+    rounds: int = 3,
+    connections: int = 64,
+    profile_seconds: int = 0,  # accepted for `python -m bench --profile`; not recorded here
+) -> dict[str, Any]:
+    timestamp, nonce = str(int(time.time())), "415670741"
+    query = (
+        f"signature={signature.sign(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
+    )
+    results: dict[str, list[common.WrkResult]] = {name: [] for name in ACCOUNTS}
+    offset = 0
+    with common.database(server, "replies") as db:
+        asyncio.run(_prepare(db.admin_url))
+        port = common.free_port()
+        with common.process(
+            common.serve_args(),
+            common.gateway_env(db, port),
+            f"http://127.0.0.1:{port}/healthz",
+            name="gateway",
+        ):
+            for r in range(rounds):
+                for name in ACCOUNTS:
+                    offset += ROUND_OFFSET
+                    lua_env = common.env(
+                        WX_PATH=f"/wechat/{name}?{query}",
+                        WX_BASE_TIME=timestamp,
+                        WX_OFFSET=str(offset),
+                    )
+                    res = common.wrk(
+                        f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
+                    )
+                    results[name].append(res)
+                    common.log(
+                        f"replies round {r + 1}/{rounds} {name}: {res.rps:.0f} req/s"
+                        f" p99 {res.p99_ms:.1f} ms errors {res.errors}"
+                    )
+        counts = asyncio.run(_counts(db.admin_url))
+    med = {
+        name: {
+            "rps": common.median([x.rps for x in rs]),
+            "p50_ms": common.median([x.p50_ms for x in rs]),
+            "p99_ms": common.median([x.p99_ms for x in rs]),
+            "errors": sum(x.errors for x in rs),
+        }
+        for name, rs in results.items()
+    }
+    base = med["none"]["rps"]
+    return {
+        "benchmark": "replies",
+        "machine": common.machine(),
+        "seconds": seconds,
+        "rounds": rounds,
+        "connections": connections,
+        "median": med,
+        "ratio_rules200_to_none": round(med["rules200"]["rps"] / base, 3),
+        "ratio_match1_to_none": round(med["match1"]["rps"] / base, 3),
+        "stored": counts,
+        "rounds_raw": {name: [x.row() for x in rs] for name, rs in results.items()},
+    }
+
+
+def report(summary: dict[str, Any]) -> str:
+    med = summary["median"]
+    lines = [
+        f"replies: wrk -t1 -c{summary['connections']}, {summary['rounds']} x"
+        f" {summary['seconds']} s per account, medians",
+        f"{'account':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+        f" {'stored':>8} {'replied':>8}",
+    ]
+    for name, m in med.items():
+        c = summary["stored"].get(name, {"stored": 0, "replied": 0})
+        lines.append(
+            f"{name:<10} {m['rps']:>9.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f}"
+            f" {m['errors']:>7} {c['stored']:>8} {c['replied']:>8}"
+        )
+    lines.append(
+        f"200 rules, none matching / no rules: {summary['ratio_rules200_to_none']:.2f} (target 0.9)"
+    )
+    lines.append(
+        f"1 matching keyword rule / no rules:  {summary['ratio_match1_to_none']:.2f} (target 0.85)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.replies")
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    with common.postgres() as server:
+        summary = run(server, args.seconds, args.rounds, args.connections)
+    common.save("replies", summary)
+    print(report(summary))
+
+
+if __name__ == "__main__":
+    main()
