@@ -81,10 +81,13 @@ async def prepare(db: asyncpg.Pool) -> None:
 
 def _ratio(per_side: dict[str, list[float]]) -> dict[str, Any]:
     none, one = common.median(per_side["none"]), common.median(per_side["one"])
+    pairs = [o / z for o, z in zip(per_side["one"], per_side["none"], strict=True)]
     return {
         "per_second_no_endpoint": round(none),
         "per_second_one_endpoint": round(one),
         "ratio": round(one / none, 3),
+        # Each round's "one" against the "none" just before it: less exposed to load swings.
+        "ratio_paired_median": round(common.median(pairs), 3),
         "rounds_raw": {side: [round(v) for v in vs] for side, vs in per_side.items()},
     }
 
@@ -105,19 +108,31 @@ async def _statement_sides(
     try:
         await prepare(db)
         n = 0
+        cpu = {side: 0.0 for side in ACCOUNTS}
         async with db.acquire() as conn:
+            backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
             for _ in range(rounds):
                 for side, account_id in ACCOUNTS.items():
                     records = [_record(account_id, n + i) for i in range(1, callbacks + 1)]
                     n += callbacks
-                    started = time.perf_counter()
+                    started, cpu_before = time.perf_counter(), common.cpu_seconds(backend)
                     for i in range(0, callbacks, 100):
                         await inbound.store_batch(conn, records[i : i + 100])
                     per_side[side].append(callbacks / (time.perf_counter() - started))
+                    cpu[side] += common.cpu_seconds(backend) - cpu_before
         stored = int(await db.fetchval("SELECT count(*) FROM webhook_deliveries"))
     finally:
         await db.close()
-    return {"callbacks_per_round": callbacks, "rounds": rounds, "deliveries": stored}
+    return {
+        "callbacks_per_round": callbacks,
+        "rounds": rounds,
+        "deliveries": stored,
+        # CPU of the Postgres backend running the statements, per callback: the part of the
+        # cost that other load on the machine does not change.
+        "backend_cpu_us_per_callback": {
+            side: round(1e6 * seconds / (callbacks * rounds), 1) for side, seconds in cpu.items()
+        },
+    }
 
 
 def http(server: common.Server, seconds: int, rounds: int, connections: int) -> dict[str, Any]:

@@ -175,8 +175,15 @@ def main() -> None:
             print(
                 f"webhooks ingest, {how}: {m['per_second_one_endpoint']}/s with one endpoint"
                 f" vs {m['per_second_no_endpoint']}/s without: ratio {m['ratio']}"
-                f" (target 0.85; medians of {m['rounds']} interleaved rounds)"
+                f" (target 0.85; medians of {m['rounds']} interleaved rounds; paired"
+                f" {m['ratio_paired_median']})"
             )
+            if "backend_cpu_us_per_callback" in m:
+                cpu = m["backend_cpu_us_per_callback"]
+                print(
+                    f"  Postgres backend CPU per callback: {cpu['one']} us with one endpoint,"
+                    f" {cpu['none']} us without: ratio {cpu['none'] / cpu['one']:.3f}"
+                )
     if "dispatch" in summary:
         disp = summary["dispatch"]
         print(
