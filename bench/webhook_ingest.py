@@ -142,6 +142,8 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
         f"signature={signature.sign(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
     )
     per_side: dict[str, list[float]] = {"none": [], "one": []}
+    cpu = {side: {"gateway": 0.0, "postgres": 0.0} for side in ACCOUNTS}
+    requests = {side: 0 for side in ACCOUNTS}
     errors = 0
     with common.database(server, "wh_ingest_http") as db:
 
@@ -159,7 +161,7 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
             common.gateway_env(db, port),
             f"http://127.0.0.1:{port}/healthz",
             name="gateway",
-        ):
+        ) as gateway:
             offset = 0
             for r in range(rounds):
                 for side, account_id in ACCOUNTS.items():
@@ -169,9 +171,14 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
                     )
+                    before = _cpu(server, gateway.pid)
                     res = common.wrk(
                         f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
                     )
+                    after = _cpu(server, gateway.pid)
+                    for key in cpu[side]:
+                        cpu[side][key] += after[key] - before[key]
+                    requests[side] += res.requests
                     errors += res.errors
                     per_side[side].append(res.rps)
                     common.log(
@@ -193,6 +200,19 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
         "connections": connections,
         "errors": errors,
         "deliveries": deliveries,
+        # CPU per request of the gateway process and of the private Postgres cluster: what
+        # an endpoint adds, whatever else runs on the machine.
+        "cpu_us_per_callback": {
+            side: {k: round(1e6 * v / max(requests[side], 1), 1) for k, v in c.items()}
+            for side, c in cpu.items()
+        },
     }
     out.update(_ratio(per_side))
     return out
+
+
+def _cpu(server: common.Server, pid: int) -> dict[str, float]:
+    return {
+        "gateway": common.cpu_seconds(pid),
+        "postgres": common.postgres_cpu_seconds(server) or 0.0,
+    }

@@ -184,6 +184,14 @@ def main() -> None:
                     f"  Postgres backend CPU per callback: {cpu['one']} us with one endpoint,"
                     f" {cpu['none']} us without: ratio {cpu['none'] / cpu['one']:.3f}"
                 )
+            if "cpu_us_per_callback" in m:
+                one, none = m["cpu_us_per_callback"]["one"], m["cpu_us_per_callback"]["none"]
+                total_one, total_none = sum(one.values()), sum(none.values())
+                print(
+                    f"  CPU per callback (gateway + Postgres): {one['gateway']} + "
+                    f"{one['postgres']} us with one endpoint, {none['gateway']} + "
+                    f"{none['postgres']} us without: ratio {total_none / total_one:.3f}"
+                )
     if "dispatch" in summary:
         disp = summary["dispatch"]
         print(
