@@ -1,9 +1,9 @@
 """`python -m bench.webhooks [--quick]`: the webhook benchmarks of issue 16, each with its
 baseline measured in the same run.
 
-- ingest: callbacks stored through the seed path's group-commit statement (batches of 100,
-  as the group committer forms them under load) with one endpoint configured, against the
-  same with none. Target: ratio >= 0.85.
+- ingest (bench/webhook_ingest.py): callbacks stored for an account with one endpoint
+  against one with none, rounds interleaved, through the seed path's group-commit statement
+  (batches of 100) and through HTTP (`wxgate serve` under wrk). Target: ratio >= 0.85.
 - dispatch: one dispatcher delivering queued webhooks to a bare aiohttp receiver (its own
   process), against a plain aiohttp client loop posting the same bodies to the same receiver
   with the same concurrency (16, the per-endpoint cap). Target: ratio >= 0.7.
@@ -25,7 +25,7 @@ import aiohttp
 import asyncpg
 import pydantic
 
-from bench import common
+from bench import common, webhook_ingest
 from gateway import settings as settings_mod
 from gateway.domain import kinds, window
 from gateway.store import inbound, webhooks
@@ -79,21 +79,6 @@ async def _account(pool: asyncpg.Pool, endpoint_url: str | None) -> None:
         )
 
 
-async def _ingest(url: str, callbacks: int, with_endpoint: bool) -> float:
-    """Callbacks stored per second through the seed statement, batches of 100."""
-    pool = await pool_mod.create(url, size=4)
-    try:
-        await _account(pool, "https://hooks.example.com/x" if with_endpoint else None)
-        records = [_record(n) for n in range(1, callbacks + 1)]
-        started = time.perf_counter()
-        async with pool.acquire() as conn:
-            for i in range(0, callbacks, 100):
-                await inbound.store_batch(conn, records[i : i + 100])
-        return callbacks / (time.perf_counter() - started)
-    finally:
-        await pool.close()
-
-
 async def _dispatch(url: str, receiver: str, count: int) -> float:
     """Webhooks delivered per second by one dispatcher (claim to recorded outcome)."""
     pool = await pool_mod.create(url, size=4)
@@ -145,51 +130,74 @@ async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
         return count / (time.perf_counter() - started)
 
 
-def run(quick: bool) -> dict[str, Any]:
-    callbacks = 2_000 if quick else 20_000
+def run(quick: bool, only: str | None = None) -> dict[str, Any]:
+    callbacks = 2_000 if quick else 10_000
+    rounds = 3 if quick else 5
     deliveries = 1_000 if quick else 10_000
     summary: dict[str, Any] = {"machine": common.machine()}
     with common.postgres() as server:
-        with common.database(server, "wh_ingest_none") as db:
-            none = asyncio.run(_ingest(db.url, callbacks, False))
-        with common.database(server, "wh_ingest_one") as db:
-            one = asyncio.run(_ingest(db.url, callbacks, True))
-        summary["ingest"] = {
-            "callbacks": callbacks,
-            "per_second_no_endpoint": round(none),
-            "per_second_one_endpoint": round(one),
-            "ratio": round(one / none, 3),
-        }
-        port = common.free_port()
-        receiver = f"http://127.0.0.1:{port}/wechat/hook"
-        args = [sys.executable, "-m", "bench.bare_app", str(port)]
-        with common.process(args, common.env(), receiver, "receiver"):
-            base = asyncio.run(_baseline(receiver, deliveries))
-            with common.database(server, "wh_dispatch") as db:
-                rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
-        summary["dispatch"] = {
-            "deliveries": deliveries,
-            "per_second_dispatcher": round(rate),
-            "per_second_plain_client": round(base),
-            "ratio": round(rate / base, 3),
-        }
+        if only in (None, "ingest"):
+            summary["ingest"] = webhook_ingest.statement(server, callbacks, rounds)
+            summary["ingest_http"] = webhook_ingest.http(
+                server, seconds=3 if quick else 5, rounds=rounds, connections=64
+            )
+        if only in (None, "dispatch"):
+            summary["dispatch"] = _dispatch_run(server, deliveries)
     return summary
+
+
+def _dispatch_run(server: common.Server, deliveries: int) -> dict[str, Any]:
+    port = common.free_port()
+    receiver = f"http://127.0.0.1:{port}/wechat/hook"
+    args = [sys.executable, "-m", "bench.bare_app", str(port)]
+    with common.process(args, common.env(), receiver, "receiver"):
+        base = asyncio.run(_baseline(receiver, deliveries))
+        with common.database(server, "wh_dispatch") as db:
+            rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
+    return {
+        "deliveries": deliveries,
+        "per_second_dispatcher": round(rate),
+        "per_second_plain_client": round(base),
+        "ratio": round(rate / base, 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
-    summary = run(parser.parse_args().quick)
-    common.save("webhooks", summary)
-    ingest, disp = summary["ingest"], summary["dispatch"]
-    print(
-        f"webhooks ingest: {ingest['per_second_one_endpoint']}/s with one endpoint vs "
-        f"{ingest['per_second_no_endpoint']}/s without: ratio {ingest['ratio']} (target 0.85)"
-    )
-    print(
-        f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
-        f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"
-    )
+    parser.add_argument("--only", choices=("ingest", "dispatch"), help="one benchmark only")
+    args = parser.parse_args()
+    summary = run(args.quick, args.only)
+    common.save("webhooks" if args.only is None else f"webhooks-{args.only}", summary)
+    for key, how in (("ingest", "seed statement"), ("ingest_http", "HTTP (wrk)")):
+        if key in summary:
+            m = summary[key]
+            print(
+                f"webhooks ingest, {how}: {m['per_second_one_endpoint']}/s with one endpoint"
+                f" vs {m['per_second_no_endpoint']}/s without: ratio {m['ratio']}"
+                f" (target 0.85; medians of {m['rounds']} interleaved rounds; paired"
+                f" {m['ratio_paired_median']})"
+            )
+            if "backend_cpu_us_per_callback" in m:
+                cpu = m["backend_cpu_us_per_callback"]
+                print(
+                    f"  Postgres backend CPU per callback: {cpu['one']} us with one endpoint,"
+                    f" {cpu['none']} us without: ratio {cpu['none'] / cpu['one']:.3f}"
+                )
+            if "cpu_us_per_callback" in m:
+                one, none = m["cpu_us_per_callback"]["one"], m["cpu_us_per_callback"]["none"]
+                total_one, total_none = sum(one.values()), sum(none.values())
+                print(
+                    f"  CPU per callback (gateway + Postgres): {one['gateway']} + "
+                    f"{one['postgres']} us with one endpoint, {none['gateway']} + "
+                    f"{none['postgres']} us without: ratio {total_none / total_one:.3f}"
+                )
+    if "dispatch" in summary:
+        disp = summary["dispatch"]
+        print(
+            f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
+            f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"
+        )
 
 
 if __name__ == "__main__":

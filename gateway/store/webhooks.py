@@ -119,11 +119,15 @@ async def update_endpoint(
     return dict(written)
 
 
-async def delete_endpoint(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
-    """Delete an endpoint with its deliveries; returns the row deleted."""
-    row = await db.fetchrow(queries.get("wh_endpoint_delete"), account_id, endpoint_id)
-    if row is None:
-        raise errors.NotFound("no such endpoint")
+async def delete_endpoint(pool_: asyncpg.Pool, account_id: str, endpoint_id: str) -> dict[str, Any]:
+    """Delete an endpoint with its deliveries; returns the row deleted. The lock first waits
+    for the statements writing deliveries for it (they hold FOR KEY SHARE) and holds off new
+    ones; the delete then sees every delivery they wrote."""
+    async with pool_.acquire() as conn, conn.transaction():
+        if await conn.fetchrow(queries.get("wh_endpoint_lock"), account_id, endpoint_id) is None:
+            raise errors.NotFound("no such endpoint")
+        row = await conn.fetchrow(queries.get("wh_endpoint_delete"), account_id, endpoint_id)
+    assert row is not None
     return dict(row)
 
 

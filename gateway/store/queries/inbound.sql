@@ -174,15 +174,24 @@ WITH input AS (
      WHERE a.interacted_at IS NOT NULL AND d.account_id = a.account_id AND d.openid = a.openid
        AND d.status = 'held' AND d.wait_for IS NOT NULL
     RETURNING d.account_id
+), eps AS (
+    -- The enabled endpoints of the batch's accounts, each locked FOR KEY SHARE once per
+    -- batch (what the foreign key used to check per delivery, 0033): an endpoint being
+    -- deleted is either waited for (and then gone) or waits for this commit.
+    SELECT ep.account_id, ep.id, ep.event_types
+      FROM webhook_endpoints ep
+     WHERE ep.account_id IN (SELECT DISTINCT account_id FROM fresh)
+       AND NOT ep.disabled AND ep.mode = 'deliver'
+       FOR KEY SHARE
 ), webhooks AS (
     -- The webhook outbox (SPEC 7): one delivery per new event per matching enabled endpoint,
     -- in the order the events were stored; the same as the query wh_outbox_inbound.
     INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
-    SELECT f.account_id, ep.id, f.dedupe_key, wxgate_inbound_type(f.msg_type, f.event), f.openid
+    SELECT f.account_id, ep.id, f.dedupe_key, t.type, f.openid
       FROM fresh f
-      JOIN webhook_endpoints ep ON ep.account_id = f.account_id
-     WHERE NOT ep.disabled AND ep.mode = 'deliver'
-       AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(f.msg_type, f.event))
+     CROSS JOIN LATERAL (SELECT wxgate_inbound_type(f.msg_type, f.event) AS type) t
+      JOIN eps ep ON ep.account_id = f.account_id
+     WHERE wxgate_webhook_matches(ep.event_types, t.type)
      ORDER BY f.ord, ep.id
 )
 SELECT 'event' AS kind, account_id, dedupe_key, reply_xml FROM ins

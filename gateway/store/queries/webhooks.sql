@@ -33,7 +33,11 @@ UPDATE webhook_endpoints
 RETURNING *;
 
 -- name: wh_endpoint_delete
--- Delete an endpoint with its deliveries and attempts.
+-- Delete an endpoint (locked by wh_endpoint_lock in this transaction, so every statement
+-- that wrote deliveries for it has committed) with its deliveries and their attempts.
+WITH gone AS (
+    DELETE FROM webhook_deliveries WHERE account_id = $1 AND endpoint_id = $2
+)
 DELETE FROM webhook_endpoints WHERE account_id = $1 AND id = $2 RETURNING *;
 
 -- name: wh_endpoint_rotate
@@ -54,14 +58,22 @@ SELECT wxgate_webhook_emit($1, $2, $3, $4);
 
 -- name: wh_outbox_inbound
 -- The outbox of callbacks stored outside the one-statement seed path: one delivery per new
--- event per matching enabled endpoint, in the order the events were stored.
+-- event per matching enabled endpoint, in the order the events were stored. The endpoints
+-- are locked FOR KEY SHARE (no foreign key checks the rows since 0033).
+WITH eps AS (
+    SELECT ep.account_id, ep.id, ep.event_types
+      FROM webhook_endpoints ep
+     WHERE ep.account_id IN (SELECT DISTINCT a FROM unnest($1::text[]) AS u (a))
+       AND NOT ep.disabled AND ep.mode = 'deliver'
+       FOR KEY SHARE
+)
 INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
-SELECT e.account_id, ep.id, e.dedupe_key, wxgate_inbound_type(e.msg_type, e.event), e.openid
+SELECT e.account_id, ep.id, e.dedupe_key, t.type, e.openid
   FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k (a, dedupe_key, ord)
   JOIN inbound_events e ON e.account_id = k.a AND e.dedupe_key = k.dedupe_key
-  JOIN webhook_endpoints ep ON ep.account_id = e.account_id
- WHERE NOT ep.disabled AND ep.mode = 'deliver'
-   AND wxgate_webhook_matches(ep.event_types, wxgate_inbound_type(e.msg_type, e.event))
+ CROSS JOIN LATERAL (SELECT wxgate_inbound_type(e.msg_type, e.event) AS type) t
+  JOIN eps ep ON ep.account_id = e.account_id
+ WHERE wxgate_webhook_matches(ep.event_types, t.type)
  ORDER BY k.ord, ep.id;
 
 -- name: wh_claim
@@ -183,10 +195,12 @@ RETURNING id, status, attempts, event_type, next_attempt_at, created_at;
 
 -- name: wh_replay
 -- Queue again, with their original ids, the stored events of [since, until) whose type
--- the endpoint's filter and the request's filter ($5, NULL: all) both accept.
+-- the endpoint's filter and the request's filter ($5, NULL: all) both accept. The endpoint
+-- is locked FOR KEY SHARE (no foreign key checks the rows since 0033).
 WITH ep AS (
     SELECT account_id, id, event_types FROM webhook_endpoints
      WHERE account_id = $1 AND id = $2
+       FOR KEY SHARE
 ), inbound AS (
     INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
     SELECT e.account_id, ep.id, e.dedupe_key, t.type, e.openid
