@@ -380,6 +380,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int  # socket errors + non-2xx answers
+    built_late: int = 0  # callbacks.lua: requests built during the run, past the prebuilt ones
 
     def row(self) -> dict[str, float | int]:
         return {
@@ -434,11 +435,12 @@ def _parse_wrk(out: str) -> WrkResult:
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors = 0
+    late = sum(int(n) for n in re.findall(r"^built during the run: (\d+)$", out, re.M))
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(x) for x in m.groups())
-    return WrkResult(requests, rps, p50, p99, errors)
+    return WrkResult(requests, rps, p50, p99, errors, late)
 
 
 # --- numbers and results -----------------------------------------------------------------

@@ -23,6 +23,10 @@ from gateway.wechat import signature
 
 TOKEN = "benchtoken"
 SCRIPT = common.ROOT / "bench" / "callbacks.lua"
+STATIC = common.ROOT / "bench" / "static_body.lua"
+# Requests callbacks.lua builds before each run starts: above what any server here answers
+# in a second (bare aiohttp ~31,000/s with one static body), times the run's seconds.
+PREBUILT_PER_SECOND = 45_000
 ROUND_OFFSET = 1_000_000  # distinct pushes per wrk run (a run sends well under a million)
 
 
@@ -131,6 +135,7 @@ def run(
                         WX_PATH=f"/wechat/bench?{query}",
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
+                        WX_PREBUILT=str(PREBUILT_PER_SECOND * seconds),
                     )
                     target = f"http://127.0.0.1:{ports[name]}"
                     spy = (
@@ -153,6 +158,16 @@ def run(
                         f"ingest round {r + 1}/{rounds} {name} x{procs}: {res.rps:.0f} req/s"
                         f" p99 {res.p99_ms:.1f} ms errors {res.errors}"
                     )
+            if baselines:
+                # The generator's ceiling: one static body, against the same bare app.
+                static = common.wrk(
+                    f"http://127.0.0.1:{ports['bare']}",
+                    seconds,
+                    connections,
+                    STATIC,
+                    common.env(WX_PATH=f"/wechat/bench?{query}"),
+                )
+                common.log(f"ingest bare aiohttp, one static body: {static.rps:.0f} req/s")
         stored = asyncio.run(_stored(db.admin_url))
     answered = sum(r.requests - r.errors for r in results["gateway"])
     med = {
@@ -182,6 +197,10 @@ def run(
         summary["ratio_gateway_to_werobot"] = round(
             med["gateway"]["rps"] / med["werobot"]["rps"], 3
         )
+    if baselines:
+        summary["bare_static_body_rps"] = round(static.rps)
+        summary["ratio_bare_to_static_body"] = round(med["bare"]["rps"] / static.rps, 3)
+    summary["requests_built_during_runs"] = sum(r.built_late for rs in results.values() for r in rs)
     if profiles:
         summary["profile"] = profiles
     summary["cpu_us_per_request"] = {
@@ -233,6 +252,13 @@ def report(summary: dict[str, Any]) -> str:
     if "ratio_gateway_to_bare" in summary:
         lines.append(f"gateway / bare aiohttp: {summary['ratio_gateway_to_bare']:.2f}")
         lines.append(f"gateway / WeRoBot:      {summary['ratio_gateway_to_werobot']:.2f}")
+    if "ratio_bare_to_static_body" in summary:
+        lines.append(
+            f"bare aiohttp with the distinct bodies / with one static body:"
+            f" {summary['ratio_bare_to_static_body']:.2f}"
+            f" (static {summary['bare_static_body_rps']} req/s; requests built during the"
+            f" runs: {summary['requests_built_during_runs']})"
+        )
     lines.append(
         f"durability: {summary['gateway_answered_success']} answered success, "
         f"{summary['gateway_rows_stored']} rows stored"
