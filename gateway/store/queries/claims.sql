@@ -46,6 +46,7 @@ SELECT d.account_id, d.id, d.message_id, d.openid, d.status, d.reason, d.channel
    FOR UPDATE;
 
 -- name: find_expired_leases
+-- cross-account: the take-over sweep of lapsed leases, over every account.
 -- Sending rows whose worker's lease ran out (it died or stalled): candidates to take over.
 SELECT account_id, id, channel, client_msg_id
   FROM deliveries

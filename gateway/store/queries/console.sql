@@ -5,6 +5,7 @@ INSERT INTO console_sessions (id_hash, token_id, admin_hash, csrf, expires_at)
 VALUES ($1, $2, $3, $4, $5);
 
 -- name: console_session_get
+-- cross-account: console sessions and API tokens are global; reference tables on Citus.
 -- A live session with its token's grant; a revoked token has no sessions.
 SELECT s.token_id, s.admin_hash, s.csrf, s.expires_at,
        t.name, t.all_accounts, t.accounts, t.scopes
@@ -14,10 +15,12 @@ SELECT s.token_id, s.admin_hash, s.csrf, s.expires_at,
    AND (s.token_id IS NULL OR t.revoked_at IS NULL);
 
 -- name: console_session_delete
+-- cross-account: console sessions are global (a token spans accounts); a reference table on Citus.
 -- Sign-out.
 DELETE FROM console_sessions WHERE id_hash = $1;
 
 -- name: console_session_purge
+-- cross-account: retention sweep of the global console sessions.
 -- Sessions past their end (a bounded batch, at each sign-in).
 DELETE FROM console_sessions
  WHERE id_hash IN (SELECT id_hash FROM console_sessions WHERE expires_at <= now() LIMIT 1000);

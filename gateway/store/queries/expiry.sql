@@ -2,6 +2,7 @@
 -- tests can move time; `now()` is not used here.
 
 -- name: expire_overdue_deliveries
+-- cross-account: the expiry sweep, over every account.
 -- The expiry sweep: unfinished deliveries of messages past expires_at expire, keeping the reason they waited for; sending rows whose lease ended too (outcome_unknown). Units come back only from rows no attempt of which may have reached WeChat.
 WITH due AS (
     SELECT d.account_id, d.id

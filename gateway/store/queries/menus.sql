@@ -27,6 +27,7 @@ SELECT account_id, body, state, version, errcode, errmsg, attempts, next_attempt
   FROM menus WHERE account_id = $1;
 
 -- name: menu_claim
+-- cross-account: a worker claims the next due menu of any account.
 -- Lease one due menu no live worker holds (never leased, or its lease ran out: that worker
 -- died), oldest first; other workers skip it while this transaction decides. One call per
 -- account is in flight at a time: a newer PUT waits for the lease to be given back.

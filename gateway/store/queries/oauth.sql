@@ -38,6 +38,7 @@ UPDATE oauth_states SET consumed_at = now()
 RETURNING target, scope;
 
 -- name: oauth_purge_states
+-- cross-account: retention sweep, over every account.
 -- Retention: expired states (used or not), at most $2 per call.
 DELETE FROM oauth_states s
  USING (SELECT account_id, state FROM oauth_states WHERE expires_at < $1 LIMIT $2) old

@@ -14,6 +14,7 @@ SELECT account_id, id, status, error, errcode, pages, followers_seen, total, sta
   FROM follower_syncs WHERE account_id = $1 AND id = $2;
 
 -- name: sync_claim
+-- cross-account: a worker claims the next running sync of any account.
 -- Lease one running sync no live worker holds (never leased, or its lease ran out: that
 -- worker died), oldest first; other workers skip it while this transaction decides.
 UPDATE follower_syncs s

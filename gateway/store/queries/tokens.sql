@@ -20,6 +20,7 @@ RETURNING generation;
 DELETE FROM access_tokens WHERE account_id = $1 AND token = $2;
 
 -- name: list_expiring_tokens
+-- cross-account: the access-token refresh sweep, over every account.
 -- Accounts whose cached access token expires before $1 (the refresh job renews them early).
 SELECT a.id, a.kind, a.rule_profile, a.app_id, a.app_secret
   FROM access_tokens t

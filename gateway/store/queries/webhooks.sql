@@ -241,6 +241,7 @@ SELECT id, openid, msg_type, event, create_time, received_at, fields, raw_xml
  LIMIT $7;
 
 -- name: wh_queue_depth
+-- cross-account: a metrics gauge over every account.
 -- Pending deliveries per endpoint, the deepest first (bounded: a gauge per endpoint shown).
 SELECT account_id, endpoint_id, count(*) AS depth
   FROM webhook_deliveries WHERE status = 'pending'
@@ -248,10 +249,12 @@ SELECT account_id, endpoint_id, count(*) AS depth
  ORDER BY depth DESC LIMIT $1;
 
 -- name: wh_disabled_count
+-- cross-account: a metrics gauge over every account.
 -- How many endpoints are disabled.
 SELECT count(*) FROM webhook_endpoints WHERE disabled;
 
 -- name: wh_purge_events
+-- cross-account: retention sweep, over every account.
 -- Retention: non-callback events older than $1, at most $2 per call (with their deliveries).
 WITH old AS (
     SELECT account_id, id FROM webhook_events WHERE created_at < $1 LIMIT $2
@@ -263,6 +266,7 @@ DELETE FROM webhook_events e USING old
  WHERE e.account_id = old.account_id AND e.id = old.id;
 
 -- name: wh_purge_deliveries
+-- cross-account: retention sweep, over every account.
 -- Retention: finished deliveries (with their attempts) last changed before $1, at most $2.
 DELETE FROM webhook_deliveries d
  USING (SELECT account_id, id FROM webhook_deliveries
