@@ -145,47 +145,64 @@ async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
         return count / (time.perf_counter() - started)
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, only: str | None = None, deliveries: int | None = None) -> dict[str, Any]:
     callbacks = 2_000 if quick else 20_000
-    deliveries = 1_000 if quick else 10_000
+    deliveries = deliveries or (1_000 if quick else 10_000)
     summary: dict[str, Any] = {"machine": common.machine()}
     with common.postgres() as server:
-        with common.database(server, "wh_ingest_none") as db:
-            none = asyncio.run(_ingest(db.url, callbacks, False))
-        with common.database(server, "wh_ingest_one") as db:
-            one = asyncio.run(_ingest(db.url, callbacks, True))
-        summary["ingest"] = {
-            "callbacks": callbacks,
-            "per_second_no_endpoint": round(none),
-            "per_second_one_endpoint": round(one),
-            "ratio": round(one / none, 3),
-        }
-        port = common.free_port()
-        receiver = f"http://127.0.0.1:{port}/wechat/hook"
-        args = [sys.executable, "-m", "bench.bare_app", str(port)]
-        with common.process(args, common.env(), receiver, "receiver"):
-            base = asyncio.run(_baseline(receiver, deliveries))
-            with common.database(server, "wh_dispatch") as db:
-                rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
-        summary["dispatch"] = {
-            "deliveries": deliveries,
-            "per_second_dispatcher": round(rate),
-            "per_second_plain_client": round(base),
-            "ratio": round(rate / base, 3),
-        }
+        if only != "dispatch":
+            summary["ingest"] = _run_ingest(server, callbacks)
+        if only != "ingest":
+            summary["dispatch"] = _run_dispatch(server, deliveries)
     return summary
+
+
+def _run_ingest(server: Any, callbacks: int) -> dict[str, Any]:
+    with common.database(server, "wh_ingest_none") as db:
+        none = asyncio.run(_ingest(db.url, callbacks, False))
+    with common.database(server, "wh_ingest_one") as db:
+        one = asyncio.run(_ingest(db.url, callbacks, True))
+    return {
+        "callbacks": callbacks,
+        "per_second_no_endpoint": round(none),
+        "per_second_one_endpoint": round(one),
+        "ratio": round(one / none, 3),
+    }
+
+
+def _run_dispatch(server: Any, deliveries: int) -> dict[str, Any]:
+    port = common.free_port()
+    receiver = f"http://127.0.0.1:{port}/wechat/hook"
+    args = [sys.executable, "-m", "bench.bare_app", str(port)]
+    with common.process(args, common.env(), receiver, "receiver"):
+        base = asyncio.run(_baseline(receiver, deliveries))
+        with common.database(server, "wh_dispatch") as db:
+            rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
+    return {
+        "deliveries": deliveries,
+        "per_second_dispatcher": round(rate),
+        "per_second_plain_client": round(base),
+        "ratio": round(rate / base, 3),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
-    summary = run(parser.parse_args().quick)
+    parser.add_argument("--only", choices=("ingest", "dispatch"), help="run one of the two")
+    parser.add_argument("--deliveries", type=int, help="webhooks queued for the dispatch run")
+    args = parser.parse_args()
+    summary = run(args.quick, args.only, args.deliveries)
     common.save("webhooks", summary)
-    ingest, disp = summary["ingest"], summary["dispatch"]
-    print(
-        f"webhooks ingest: {ingest['per_second_one_endpoint']}/s with one endpoint vs "
-        f"{ingest['per_second_no_endpoint']}/s without: ratio {ingest['ratio']} (target 0.85)"
-    )
+    if "ingest" in summary:
+        ingest = summary["ingest"]
+        print(
+            f"webhooks ingest: {ingest['per_second_one_endpoint']}/s with one endpoint vs "
+            f"{ingest['per_second_no_endpoint']}/s without: ratio {ingest['ratio']} (target 0.85)"
+        )
+    if "dispatch" not in summary:
+        return
+    disp = summary["dispatch"]
     print(
         f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
         f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"

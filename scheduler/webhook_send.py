@@ -61,6 +61,7 @@ class Sender:
         self.schedule = schedule
         self.clock = clock
         self.jitter = jitter
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def attempt(self, row: asyncpg.Record) -> webhook_log.Outcome:
         """One signed POST of a claimed delivery, and its outcome (with the next attempt's
@@ -91,7 +92,7 @@ class Sender:
                     row["url"],
                     data=body,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    timeout=self._timeout,
                     allow_redirects=False,
                 ) as resp:
                     status = resp.status
