@@ -36,7 +36,9 @@ CHANNEL = "wxgate_webhooks"
 DEPTH_EVERY = 15.0  # seconds between queue-depth gauge updates
 IDLE_HOLD = 2.0  # seconds an idle lane is kept before it is given back
 ACQUIRE = 10.0  # seconds to wait for a pooled connection
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+# What a lost or restarted database raises. InternalClientError ("another operation is in
+# progress") comes from a pooled connection broken mid-statement by a restart.
+DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 Clock = Callable[[], dt.datetime]
 
@@ -238,7 +240,7 @@ class Dispatcher:
                 statuses, disabled = await webhook_log.record(
                     conn, self.worker_id, [o for _, o in batch], self.disable_after
                 )
-        except DB_ERRORS as exc:
+        except Exception as exc:  # any error: the batch stays (lost, its rows stayed held)
             log.warning(
                 "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
             )
@@ -324,7 +326,7 @@ class Dispatcher:
                     waits = [lane.wait_for_rate(mono) or 0.0 for lane in self.lanes.values()]
                     await asyncio.sleep(min(waits, default=0.0))  # a rate window to pass
                     self.pump()
-                if claimed == 0 and not self._tasks and not self._queued():
+                if claimed == 0 and not self._tasks and not self._queued() and not self._outcomes:
                     await self.release(list(self.lanes.values()))
                     return total
 

@@ -175,3 +175,42 @@ async def test_a_stop_during_a_recording_statement_still_records_its_outcomes(
     )
     assert attempted >= 1 and leased == 0
     assert len(rec.ids) >= attempted
+
+
+async def test_an_unexpected_client_error_while_recording_keeps_the_outcomes(
+    pool: asyncpg.Pool, db_url: str, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Postgres restart left a pooled connection in a state asyncpg reports with
+    InternalClientError ("another operation is in progress"), which is not a PostgresError
+    nor an InterfaceError. The batch being recorded must be kept and written later: lost, its
+    rows stayed leased (renewed with the lane) and held back their followers' later events."""
+    rec, url = receiver
+    rec.count = 40
+    await h.add_endpoint(pool, url)
+    await h.store(pool, [h.record(n, f"o{n % 10}") for n in range(40)])
+    record = dispatch.webhook_log.record
+    failed: list[int] = []
+
+    async def once(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(1)
+            raise asyncpg.InternalClientError(
+                "cannot switch to state 11; another operation (2) is in progress"
+            )
+        return await record(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch.webhook_log, "record", once)
+    handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
+    try:
+
+        async def delivered() -> bool:
+            n = await pool.fetchval(
+                "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'"
+            )
+            return bool(n == 40)
+
+        await stack.until(delivered, "every delivery recorded", 30)
+    finally:
+        await handle.stop()
+    assert failed == [1]
+    assert len(rec.ids) == 40
