@@ -68,11 +68,13 @@ WITH want AS (
 ), ready AS (
     SELECT c.account_id, c.id
       FROM cand c, ids
-     WHERE NOT EXISTS (
-           SELECT 1 FROM webhook_deliveries e
-            WHERE e.account_id = c.account_id AND e.endpoint_id = c.endpoint_id
-              AND e.openid = c.openid AND e.status = 'pending' AND e.attempts = 0
-              AND e.id < c.id AND e.id <> ALL (ids.a))
+     -- a scalar subquery: a parameterized probe of the order index per row (an anti join
+     -- was planned without the openid as index condition: the whole endpoint per row)
+     WHERE (SELECT e.id FROM webhook_deliveries e
+             WHERE e.account_id = c.account_id AND e.endpoint_id = c.endpoint_id
+               AND e.openid = c.openid AND e.status = 'pending' AND e.attempts = 0
+               AND e.id < c.id AND e.id <> ALL (ids.a)
+             LIMIT 1) IS NULL
 ), locked AS (
     SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id
       FROM webhook_deliveries d
