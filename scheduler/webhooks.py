@@ -250,6 +250,10 @@ class Dispatcher:
         for lane, outcome in batch:
             self._held.pop((outcome.account_id, outcome.delivery_id), None)
             lane.recorded(1)
+            # A follower's next event, left out while this one was unrecorded, may be due.
+            lane.exhausted = False
+        if any(lane.want(self.batch) for lane, _ in batch):
+            self._need.set()
         for status in statuses.values():
             outcome_label = {"pending": "retrying"}.get(status, status)
             metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome_label).inc()
@@ -337,14 +341,15 @@ class Dispatcher:
         ticked = True
         try:
             while not self.stopping.is_set():
+                take = ticked or self.woken.is_set()
+                self.woken.clear()  # before the step: a wake during it is not lost
+                self._need.clear()
                 try:
-                    await self._step(take=ticked or self.woken.is_set())
+                    await self._step(take=take)
                 except DB_ERRORS as exc:
                     log.warning("webhook pass failed: %s", exc, extra={"action": "webhook_pass"})
                 except Exception:  # never end silently: nothing would be delivered
                     log.exception("webhook pass crashed", extra={"action": "webhook_pass"})
-                self.woken.clear()
-                self._need.clear()
                 waits = [self.woken.wait(), self.stopping.wait(), self._need.wait()]
                 try:
                     await asyncio.wait_for(_first(*waits), timeout=tick)
