@@ -17,7 +17,6 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -25,21 +24,15 @@ import asyncpg
 from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.store import webhook_log
-from scheduler import webhook_send
+from scheduler import webhook_loop, webhook_send
 from scheduler.webhook_lanes import PER_ENDPOINT, RATE_WINDOW, Lane, Row
+from scheduler.webhook_loop import ACQUIRE, DB_ERRORS, DEPTH_EVERY
 
 log = logging.getLogger(__name__)
 
 __all__ = ["CHANNEL", "PER_ENDPOINT", "Dispatcher"]
 
 CHANNEL = "wxgate_webhooks"
-DEPTH_EVERY = 15.0  # seconds between queue-depth gauge updates
-IDLE_HOLD = 2.0  # seconds an idle lane is kept before it is given back
-ACQUIRE = 10.0  # seconds to wait for a pooled connection
-# What a lost or restarted database raises. InternalClientError ("another operation is in
-# progress") comes from a pooled connection broken mid-statement by a restart.
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
-
 Clock = Callable[[], dt.datetime]
 
 
@@ -273,36 +266,6 @@ class Dispatcher:
         self.pump()  # lanes that waited for their outcomes to be written
         return len(statuses)
 
-    async def _recorder(self) -> None:
-        """Group commit: one statement for whatever finished while the last one ran."""
-        while True:
-            await self._has_outcomes.wait()
-            self._has_outcomes.clear()
-            if not self._outcomes:
-                if self._closing:
-                    return
-                continue
-            try:
-                await self.flush()
-            except Exception:  # never end silently: the outcomes would never be written
-                log.exception("webhook recorder failed", extra={"action": "webhook_record"})
-                self.flush_failed = True
-            if self.flush_failed:
-                if self._closing:
-                    return  # `run` tries once more; the leases protect the rest
-                self._has_outcomes.set()
-                await asyncio.sleep(0.5)  # the database is away: do not spin
-
-    async def update_gauges(self) -> None:
-        """Queue depth of the deepest endpoints and the disabled count (bounded series)."""
-        async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            depths = await webhook_log.queue_depths(conn, metrics.WEBHOOK_DEPTH_SERIES)
-            disabled = await webhook_log.disabled_endpoints(conn)
-        metrics.WEBHOOK_QUEUE_DEPTH.clear()
-        for r in depths:
-            metrics.WEBHOOK_QUEUE_DEPTH.labels(r["account_id"], r["endpoint_id"]).set(r["depth"])
-        metrics.WEBHOOK_ENDPOINTS_DISABLED.set(disabled)
-
     # -- running -----------------------------------------------------------------------
 
     async def run_pass(self) -> int:
@@ -316,100 +279,15 @@ class Dispatcher:
     async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
         """Passes until nothing is due, every request finished and every outcome written;
         gives the lanes back and returns the deliveries claimed."""
-        total = 0
-        async with asyncio.timeout(timeout):
-            while True:
-                claimed = await self.run_pass()
-                total += claimed
-                while self._tasks:
-                    await asyncio.wait(list(self._tasks))
-                    total += await self.claim()
-                await self.flush()
-                if self._queued() and not self._tasks:
-                    mono = time.monotonic()
-                    waits = [lane.wait_for_rate(mono) or 0.0 for lane in self.lanes.values()]
-                    await asyncio.sleep(min(waits, default=0.0))  # a rate window to pass
-                    self.pump()
-                if claimed == 0 and not self._tasks and not self._queued() and not self._outcomes:
-                    await self.release(list(self.lanes.values()))
-                    return total
+        return await webhook_loop.drain(self, timeout)
+
+    async def update_gauges(self) -> None:
+        """Queue depth of the deepest endpoints and the disabled count (bounded series)."""
+        await webhook_loop.update_gauges(self)
+
+    async def _recorder(self) -> None:
+        await webhook_loop.record_loop(self)
 
     async def run(self, tick: float = 1.0) -> None:
-        """Until stopped: lanes taken when woken by NOTIFY or the tick and renewed, claims
-        whenever a lane's queue runs low, outcomes written as they come."""
-        recorder = asyncio.get_running_loop().create_task(self._recorder())
-        ticked = True
-        try:
-            while not self.stopping.is_set():
-                take = ticked or self.woken.is_set()
-                self.woken.clear()  # before the step: a wake during it is not lost
-                self._need.clear()
-                try:
-                    await self._step(take=take)
-                except DB_ERRORS as exc:
-                    log.warning("webhook pass failed: %s", exc, extra={"action": "webhook_pass"})
-                except Exception:  # never end silently: nothing would be delivered
-                    log.exception("webhook pass crashed", extra={"action": "webhook_pass"})
-                waits = [self.woken.wait(), self.stopping.wait(), self._need.wait()]
-                try:
-                    await asyncio.wait_for(_first(*waits), timeout=tick)
-                    ticked = False
-                except TimeoutError:
-                    ticked = True
-        finally:
-            await self._shutdown(recorder)
-
-    async def _step(self, *, take: bool) -> None:
-        if take or time.monotonic() >= self._renew_at:
-            await self.hold_lanes(take=take)
-        await self.claim()
-        mono = time.monotonic()
-        for lane in self.lanes.values():
-            lane.idle_since = (lane.idle_since or mono) if lane.idle() else None
-        await self.release(
-            lane
-            for lane in list(self.lanes.values())
-            if lane.idle_since is not None and mono - lane.idle_since >= IDLE_HOLD
-        )
-        if mono - self._depth_at >= DEPTH_EVERY:
-            self._depth_at = mono
-            await self.update_gauges()
-
-    async def _shutdown(self, recorder: asyncio.Task[None]) -> None:
-        """Requests in flight finish (bounded), their outcomes are written, lanes given back."""
-        self.stopping.set()
-        lanes = list(self.lanes.values())
-        unsent = [r for lane in lanes for r in lane.queued_rows()]
-        for lane in lanes:
-            lane.take_queued()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=self.timeout + 1)
-        # Not cancelled: a cancelled recorder would drop the batch its statement is writing
-        # (requests made, outcomes never recorded, sent again after the lease).
-        self._closing = True
-        self._has_outcomes.set()
-        await recorder
-        await self.flush()
-        try:
-            async with self.pool.acquire(timeout=ACQUIRE) as conn:
-                await webhook_log.release_lanes(
-                    conn,
-                    self.worker_id,
-                    self.clock(),
-                    [lane.key for lane in lanes if lane.in_flight == 0],
-                    [(r["account_id"], r["id"]) for r in unsent],
-                    RATE_WINDOW,
-                )
-        except DB_ERRORS as exc:  # the leases lapse instead
-            log.warning("giving back webhook lanes failed: %s", exc, extra={"action": "wh_stop"})
-        self.lanes.clear()
-
-
-async def _first(*waits: Any) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Until stopped (scheduler/webhook_loop.py)."""
+        await webhook_loop.run(self, tick)
