@@ -19,10 +19,10 @@ run: install
 
 # Three pytest processes share the machine's two cores: most tests wait on Postgres, HTTP or
 # a subprocess, so this keeps `make test` well inside its 12 minutes (README "Two commands").
-# Tests marked `alone` then run by themselves (see tests/reliability/test_webhook_faults.py).
+# Tests marked `alone` would then run by themselves (none is, today).
 test: install
 	$(BIN)/pytest -q -n 3 --dist loadgroup -m 'not alone'
-	$(BIN)/pytest -q -m alone
+	$(BIN)/pytest -q -m alone || [ $$? -eq 5 ]
 
 lint: install
 	$(BIN)/ruff check .

@@ -130,10 +130,10 @@ async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
         return count / (time.perf_counter() - started)
 
 
-def run(quick: bool, only: str | None = None) -> dict[str, Any]:
+def run(quick: bool, only: str | None = None, deliveries: int | None = None) -> dict[str, Any]:
     callbacks = 2_000 if quick else 10_000
     rounds = 3 if quick else 5
-    deliveries = 1_000 if quick else 10_000
+    deliveries = deliveries or (1_000 if quick else 10_000)
     summary: dict[str, Any] = {"machine": common.machine()}
     with common.postgres() as server:
         if only in (None, "ingest"):
@@ -166,8 +166,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.webhooks")
     parser.add_argument("--quick", action="store_true", help="a small smoke run")
     parser.add_argument("--only", choices=("ingest", "dispatch"), help="one benchmark only")
+    parser.add_argument("--deliveries", type=int, help="webhooks queued for the dispatch run")
     args = parser.parse_args()
-    summary = run(args.quick, args.only)
+    summary = run(args.quick, args.only, args.deliveries)
     common.save("webhooks" if args.only is None else f"webhooks-{args.only}", summary)
     for key, how in (("ingest", "seed statement"), ("ingest_http", "HTTP (wrk)")):
         if key in summary:

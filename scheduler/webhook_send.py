@@ -1,6 +1,5 @@
 """One webhook attempt: the request body of a claimed delivery, its Standard Webhooks
-headers, the POST with its timeout, the rate-limit start deadline, and the outcome to
-record."""
+headers, the POST with its timeout, and the outcome to record."""
 
 from __future__ import annotations
 
@@ -18,13 +17,6 @@ from gateway.domain import webhook_payload, webhook_rules, webhook_sign
 from gateway.store import webhook_log, webhooks
 
 RESPONSE_BYTES = 1024
-# Rate limits: the claim grants a rate-limited endpoint at most rate_limit requests per
-# RATE_WINDOW seconds (across workers), stamped with the claim's start; a request must start
-# within RATE_LATE seconds of its claim or it is given back unsent. Any rate_limit + 1
-# requests thus start at least RATE_WINDOW - RATE_LATE = 1.1 s apart: never more than
-# rate_limit in one second, with 0.1 s to spare for the network.
-RATE_LATE = 0.1
-RATE_WINDOW = 1.2
 
 Clock = Callable[[], dt.datetime]
 
@@ -69,12 +61,11 @@ class Sender:
         self.schedule = schedule
         self.clock = clock
         self.jitter = jitter
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def attempt(self, row: asyncpg.Record, claimed: float) -> webhook_log.Outcome | None:
+    async def attempt(self, row: asyncpg.Record) -> webhook_log.Outcome:
         """One signed POST of a claimed delivery, and its outcome (with the next attempt's
-        time on the schedule, or None to give up). None: not sent, because a rate-limited
-        endpoint's request could not start within RATE_LATE of its claim at `claimed`
-        (time.monotonic() before the claim statement)."""
+        time on the schedule, or None to give up)."""
         built = request_body(row)
         status: int | None = None
         error: str | None = None
@@ -86,8 +77,6 @@ class Sender:
             error = webhook_net.literal_refusal(row["url"], self.allow_private)
         if built is not None and error is None:
             started = time.monotonic()
-            if row["rate_limit"] and started - claimed > RATE_LATE:
-                return None
             ev_id, body = built
             secrets = webhooks.active_secrets(dict(row), utcnow())
             stamp = int(time.time())
@@ -103,7 +92,7 @@ class Sender:
                     row["url"],
                     data=body,
                     headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    timeout=self._timeout,
                     allow_redirects=False,
                 ) as resp:
                     status = resp.status

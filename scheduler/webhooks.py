@@ -1,9 +1,11 @@
-"""Webhook delivery (SPEC 7): claim due deliveries, POST them signed, record the outcomes.
+"""Webhook delivery (SPEC 7): hold endpoint lanes, claim their due deliveries ahead in
+batches, POST them signed, record the outcomes in batches.
 
-Requests run as tasks while the runner claims more (at most `max_in_flight` per worker;
-the claim keeps at most 16 in flight per endpoint across workers); outcomes are written by
-one recorder, many per statement. `drain()` runs until nothing is due and every outcome is
-written, so tests drive it without sleeping.
+A worker holds an endpoint's lane alone (scheduler/webhook_lanes.py) and keeps a queue of its
+claimed deliveries; a freed slot starts the next request at once, claims refill the queue
+while requests run, and one recorder writes what finished, many outcomes per statement.
+`drain()` runs until nothing is due and every outcome is written, so tests drive it without
+sleeping; `run()` runs until stopped.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import aiohttp
 import asyncpg
@@ -23,14 +24,15 @@ import asyncpg
 from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.store import webhook_log
-from scheduler import webhook_send
+from scheduler import webhook_loop, webhook_send
+from scheduler.webhook_lanes import PER_ENDPOINT, RATE_WINDOW, Lane, Row
+from scheduler.webhook_loop import ACQUIRE, DB_ERRORS, DEPTH_EVERY
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wxgate_webhooks"
-PER_ENDPOINT = 16
-DEPTH_EVERY = 15.0  # seconds between queue-depth gauge updates
+__all__ = ["CHANNEL", "PER_ENDPOINT", "Dispatcher"]
 
+CHANNEL = "wxgate_webhooks"
 Clock = Callable[[], dt.datetime]
 
 
@@ -51,146 +53,203 @@ class Dispatcher:
         clock: Clock | None = None,
         batch: int = 200,
         max_in_flight: int = 512,
+        max_lanes: int = 64,
         lease: float | None = None,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.pool = pool
-        self.session = session
         self.worker_id = worker_id
         self.clock = clock or utcnow
         self.batch = batch
         self.max_in_flight = max_in_flight
+        self.max_lanes = max_lanes
         self.timeout = settings.webhook_timeout
-        # A request takes at most the timeout (rate limits are kept by the claim).
+        # A lane is renewed every third of it; a request starts only while the lane has its
+        # timeout and a second left, so another worker takes the lane after it ended.
         self.lease = lease if lease is not None else 2 * settings.webhook_timeout + 5
-        self.schedule = settings.webhook_schedule
         self.disable_after = settings.webhook_disable_after
-        self.allow_private = settings.webhook_allow_private
-        self.jitter = jitter
         self.stopping = asyncio.Event()
-        self._closing = False  # set once no request is left: the recorder ends when idle
         self.woken = asyncio.Event()
+        self.lanes: dict[webhook_log.Key, Lane] = {}
+        self._held: dict[webhook_log.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[webhook_log.Outcome] = []
+        self._outcomes: list[tuple[Lane, webhook_log.Outcome]] = []
         self._has_outcomes = asyncio.Event()
-        self._room = asyncio.Event()
+        self._need = asyncio.Event()  # a lane's queue runs low
+        self._closing = False  # set once no request is left: the recorder ends when idle
+        self._renew_at = 0.0
+        self._depth_at = -DEPTH_EVERY
+        self.flush_failed = False
         self.sender = webhook_send.Sender(
             session,
             timeout=self.timeout,
-            allow_private=self.allow_private,
-            schedule=self.schedule,
+            allow_private=settings.webhook_allow_private,
+            schedule=settings.webhook_schedule,
             clock=self.clock,
             jitter=jitter,
         )
-        self._depth_at = -DEPTH_EVERY
-        self.refilled, self.flush_failed = 0, False  # the last flush's claims, its failure
 
     def wake(self) -> None:
         self.woken.set()
 
-    # -- one pass ----------------------------------------------------------------------
+    # -- lanes and claims --------------------------------------------------------------
 
-    async def run_pass(self) -> int:
-        """Claim what is due (as much as there is room for) and start its requests."""
-        room = min(self.batch, self.max_in_flight - len(self._tasks))
-        if room <= 0:
+    async def hold_lanes(self, *, take: bool) -> None:
+        """Renew the lanes held and the leases of the deliveries held; take free lanes with
+        due work (if `take`). A lane not renewed is lost: its queue is dropped."""
+        now = self.clock()
+        until = now + dt.timedelta(seconds=self.lease)
+        mine = list(self.lanes)
+        async with self.pool.acquire(timeout=ACQUIRE) as conn:
+            rows = await webhook_log.lanes(
+                conn,
+                now,
+                until,
+                worker_id=self.worker_id,
+                mine=mine,
+                held=list(self._held),
+                take=max(0, self.max_lanes - len(mine)) if take else 0,
+            )
+        self._renew_at = time.monotonic() + self.lease / 3
+        got = {(r["account_id"], r["id"]): r["rate_limit"] for r in rows}
+        for key in mine:
+            if key not in got:
+                self._drop(self.lanes[key])
+        start_by = until - dt.timedelta(seconds=self.timeout + 1)
+        for key, rate_limit in got.items():
+            lane = self.lanes.setdefault(key, Lane(key[0], key[1], rate_limit))
+            lane.rate_limit, lane.start_by = rate_limit, start_by
+            if take:
+                lane.exhausted = False  # woken or ticked: look for due rows again
+
+    def _drop(self, lane: Lane) -> list[Row]:
+        """Forget a lane and its queue (rows claimed, not sent); returns those rows."""
+        self.lanes.pop(lane.key, None)
+        rows = lane.take_queued()
+        for row in rows:
+            self._held.pop((row["account_id"], row["id"]), None)
+        return rows
+
+    async def claim(self) -> int:
+        """One statement claiming ahead for every lane whose queue runs low."""
+        wants = [(lane, n) for lane in self.lanes.values() if (n := lane.want(self.batch)) > 0]
+        if not wants:
             return 0
-        async with self.pool.acquire() as conn:
-            claimed = time.monotonic()
+        now = self.clock()
+        async with self.pool.acquire(timeout=ACQUIRE) as conn:
             rows = await webhook_log.claim(
                 conn,
-                self.clock(),
+                now,
+                now + dt.timedelta(seconds=self.lease),
                 worker_id=self.worker_id,
-                limit=room,
-                per_endpoint=PER_ENDPOINT,
-                lease=self.lease,
-                rate_window=webhook_send.RATE_WINDOW,
+                wants=[(*lane.key, n) for lane, n in wants],
             )
-        self._start(rows, claimed)
+        by_lane: dict[webhook_log.Key, list[Row]] = {}
+        for row in rows:
+            by_lane.setdefault((row["account_id"], row["endpoint_id"]), []).append(row)
+        for lane, n in wants:
+            got = by_lane.get(lane.key, [])
+            lane.exhausted = len(got) < n
+            lane.add(got)
+            for row in got:
+                self._held[(row["account_id"], row["id"])] = lane
+        self.pump()
         return len(rows)
 
-    def _start(self, rows: list[asyncpg.Record], claimed: float) -> None:
-        loop = asyncio.get_running_loop()
-        for row in rows:
-            task = loop.create_task(self._deliver(row, claimed))
-            self._tasks.add(task)
-            task.add_done_callback(self._done)
-        if any(row["rate_limit"] for row in rows):
-            # The rate window these claims fill frees up then: claim again at that time.
-            loop.call_later(webhook_send.RATE_WINDOW, self.wake)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._room.set()
-
-    async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
-        """Passes until nothing is due, every request finished and every outcome written;
-        returns the deliveries attempted."""
-        total = 0
-        async with asyncio.timeout(timeout):
-            while True:
-                claimed = await self.run_pass()
-                total += claimed
-                if self._tasks:
-                    await asyncio.gather(*list(self._tasks), return_exceptions=True)
-                await self.flush()
-                total += self.refilled  # claimed by the recording statement
-                if claimed == 0 and not self._tasks:
-                    return total
-
-    # -- one request -------------------------------------------------------------------
-
-    async def _deliver(self, row: asyncpg.Record, claimed: float) -> None:
-        try:
-            outcome = await self.sender.attempt(row, claimed)
-            if outcome is None:  # its rate slot was missed: give it back unsent
-                await webhook_log.release(self.pool, self.worker_id, row["account_id"], row["id"])
-                self.wake()
-                return
-        except Exception:
-            # Left leased: the lease expires and a worker tries again.
-            log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
+    async def release(self, lanes: Iterable[Lane]) -> None:
+        """Give back lanes (idle, or all at a stop) and their unsent rows."""
+        lanes = list(lanes)
+        if not lanes:
             return
-        self._outcomes.append(outcome)
+        unsent = [(r["account_id"], r["id"]) for lane in lanes for r in self._drop(lane)]
+        async with self.pool.acquire(timeout=ACQUIRE) as conn:
+            await webhook_log.release_lanes(
+                conn,
+                self.worker_id,
+                self.clock(),
+                [lane.key for lane in lanes],
+                unsent,
+                RATE_WINDOW,
+            )
+
+    # -- requests ----------------------------------------------------------------------
+
+    def pump(self, only: Lane | None = None) -> None:
+        """Start every request that may start now."""
+        if self.stopping.is_set():
+            return
+        now, mono = self.clock(), time.monotonic()
+        loop = asyncio.get_running_loop()
+        for lane in [only] if only is not None else list(self.lanes.values()):
+            while len(self._tasks) < self.max_in_flight:
+                row = lane.next(now, mono)
+                if row is None:
+                    break
+                task = loop.create_task(self._deliver(lane, row))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            wait = lane.wait_for_rate(mono) if lane.queued else None
+            if wait is not None and not lane.timer:
+                lane.timer = True
+                loop.call_later(wait, self._rate_tick, lane)
+
+    def _rate_tick(self, lane: Lane) -> None:
+        lane.timer = False
+        if self.lanes.get(lane.key) is lane:
+            self.pump(lane)
+
+    async def _deliver(self, lane: Lane, row: Row) -> None:
+        try:
+            outcome = await self.sender.attempt(row)
+        except Exception:
+            # Left leased, no longer held: the lease lapses and the row is claimed again.
+            log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
+            self._held.pop((row["account_id"], row["id"]), None)
+            lane.finished(row)
+            lane.recorded(1)
+            return
+        lane.finished(row)
+        self._outcomes.append((lane, outcome))
         self._has_outcomes.set()
         metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
+        if self.lanes.get(lane.key) is lane:
+            self.pump(lane)
+            if len(self._tasks) < self.max_in_flight:
+                self.pump()  # room freed for a lane that waited on the worker's own cap
+            if lane.want(self.batch):
+                self._need.set()
 
     # -- recording ---------------------------------------------------------------------
 
     async def flush(self) -> int:
-        """Write the outcomes gathered so far in one statement that also claims replacements
-        on their endpoints (unless stopping); on a database error they stay queued for the
-        next flush (their leases protect them meanwhile). Sets `refilled`."""
-        self.refilled, self.flush_failed = 0, False
+        """Write the outcomes gathered so far in one statement; on a database error they stay
+        queued for the next flush (their leases protect them meanwhile)."""
+        self.flush_failed = False
         if not self._outcomes:
             return 0
         batch, self._outcomes = self._outcomes, []
-        room = 0 if self.stopping.is_set() else self.max_in_flight - len(self._tasks)
         try:
-            async with self.pool.acquire() as conn:
-                claimed = time.monotonic()
-                statuses, disabled, rows = await webhook_log.record_and_claim(
-                    conn,
-                    self.worker_id,
-                    batch,
-                    self.disable_after,
-                    self.clock(),
-                    limit=max(0, min(self.batch, room)),
-                    per_endpoint=PER_ENDPOINT,
-                    lease=self.lease,
+            async with self.pool.acquire(timeout=ACQUIRE) as conn:
+                statuses, disabled = await webhook_log.record(
+                    conn, self.worker_id, [o for _, o in batch], self.disable_after
                 )
-            self._start(rows, claimed)
-            self.refilled = len(rows)
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
+        except Exception as exc:  # any error: the batch stays (lost, its rows stayed held)
             log.warning(
                 "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
             )
             self._outcomes = batch + self._outcomes
             self.flush_failed = True
             return 0
+        for lane, outcome in batch:
+            self._held.pop((outcome.account_id, outcome.delivery_id), None)
+            lane.recorded(1)
+            # A follower's next event, left out while this one was unrecorded, may be due.
+            lane.exhausted = False
+        if any(lane.want(self.batch) for lane, _ in batch):
+            self._need.set()
         for status in statuses.values():
-            outcome = {"pending": "retrying"}.get(status, status)
-            metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+            outcome_label = {"pending": "retrying"}.get(status, status)
+            metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome_label).inc()
         for account_id, endpoint_id in disabled:
             log.warning(
                 "webhook endpoint disabled: every attempt failed",
@@ -200,76 +259,35 @@ class Dispatcher:
                     "endpoint_id": endpoint_id,
                 },
             )
+            lane_ = self.lanes.get((account_id, endpoint_id))
+            if lane_ is not None:
+                with contextlib.suppress(*DB_ERRORS):
+                    await self.release([lane_])
+        self.pump()  # lanes that waited for their outcomes to be written
         return len(statuses)
-
-    async def update_gauges(self) -> None:
-        """Queue depth of the deepest endpoints and the disabled count (bounded series)."""
-        async with self.pool.acquire() as conn:
-            depths = await webhook_log.queue_depths(conn, metrics.WEBHOOK_DEPTH_SERIES)
-            disabled = await webhook_log.disabled_endpoints(conn)
-        metrics.WEBHOOK_QUEUE_DEPTH.clear()
-        for r in depths:
-            metrics.WEBHOOK_QUEUE_DEPTH.labels(r["account_id"], r["endpoint_id"]).set(r["depth"])
-        metrics.WEBHOOK_ENDPOINTS_DISABLED.set(disabled)
 
     # -- running -----------------------------------------------------------------------
 
-    async def run(self, tick: float = 1.0) -> None:
-        """Until stopped: claim while there is work and room, woken by NOTIFY or the tick;
-        outcomes written as they come."""
-        recorder = asyncio.get_running_loop().create_task(self._recorder())
-        try:
-            while not self.stopping.is_set():
-                try:
-                    claimed = await self.run_pass()
-                    if time.monotonic() - self._depth_at >= DEPTH_EVERY:
-                        self._depth_at = time.monotonic()
-                        await self.update_gauges()
-                except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError) as exc:
-                    log.warning("webhook pass failed: %s", exc, extra={"action": "webhook_pass"})
-                    claimed = 0
-                if claimed and len(self._tasks) < self.max_in_flight:
-                    continue
-                self._room.clear()
-                waits = [self.woken.wait(), self.stopping.wait()]
-                if len(self._tasks) >= self.max_in_flight:
-                    waits = [self._room.wait(), self.stopping.wait()]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(*waits), timeout=tick)
-                self.woken.clear()
-        finally:
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=self.timeout + 1)
-            # Not cancelled: a cancelled recorder would drop the batch its statement is
-            # writing (requests made, outcomes never recorded, sent again after the lease).
-            self._closing = True
-            self._has_outcomes.set()
-            await recorder
-            await self.flush()
+    async def run_pass(self) -> int:
+        """Renew and take lanes, claim ahead for them and start what may start."""
+        await self.hold_lanes(take=True)
+        return await self.claim()
+
+    def _queued(self) -> int:
+        return sum(lane.queued for lane in self.lanes.values())
+
+    async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """Passes until nothing is due, every request finished and every outcome written;
+        gives the lanes back and returns the deliveries claimed."""
+        return await webhook_loop.drain(self, timeout)
+
+    async def update_gauges(self) -> None:
+        """Queue depth of the deepest endpoints and the disabled count (bounded series)."""
+        await webhook_loop.update_gauges(self)
 
     async def _recorder(self) -> None:
-        """Group commit: one statement for whatever finished while the last one ran."""
-        while True:
-            await self._has_outcomes.wait()
-            self._has_outcomes.clear()
-            if not self._outcomes:
-                if self._closing:
-                    return
-                continue
-            if await self.flush() > self.refilled:
-                self.wake()  # freed slots the statement did not refill: a full claim pass
-            elif self.flush_failed:
-                if self._closing:
-                    return  # `run` tries once more; the leases protect the rest
-                self._has_outcomes.set()
-                await asyncio.sleep(0.5)  # the database is away: do not spin
+        await webhook_loop.record_loop(self)
 
-
-async def _first(*waits: Any) -> None:
-    tasks = [asyncio.ensure_future(w) for w in waits]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    async def run(self, tick: float = 1.0) -> None:
+        """Until stopped (scheduler/webhook_loop.py)."""
+        await webhook_loop.run(self, tick)

@@ -8,6 +8,7 @@ receiver may hash it as well as deduplicate on `webhook-id`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from xml.sax import saxutils
 INBOUND_PREFIX = "evt_i"  # + the inbound_events id, 16 hex digits
 OTHER_PREFIX = "evt_o"  # + the webhook_events id
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 
 def event_id(inbound: bool, row_id: int) -> str:
@@ -37,6 +39,7 @@ def rfc3339(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=4096)  # field names repeat: computed once each
 def snake(name: str) -> str:
     """WeChat's field names in snake case: MsgId -> msg_id, Location_X -> location_x,
     MsgID -> msg_id, PicUrl -> pic_url."""
@@ -47,7 +50,7 @@ def callback_xml(fields: Mapping[str, str]) -> str:
     """The decrypted callback as XML, rebuilt from the stored fields (one element each)."""
     parts = ["<xml>"]
     for name, value in fields.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+        if not _ELEMENT.fullmatch(name):
             continue
         if value.startswith(f"<{name}") and value.endswith(f"</{name}>"):
             parts.append(value)  # a nested element, stored as its own XML

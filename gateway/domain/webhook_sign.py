@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import secrets
@@ -28,6 +29,7 @@ def new_secret() -> str:
     return PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
+@functools.lru_cache(maxsize=1024)  # decoded once per secret, not once per request
 def key(secret: str) -> bytes:
     """The HMAC key: the base64-decoded part after `whsec_` (a bare base64 string too)."""
     raw = secret.removeprefix(PREFIX)

@@ -31,60 +31,96 @@ class Outcome:
     next_at: dt.datetime | None
 
 
-async def claim(
+Key = tuple[str, str]  # (account_id, endpoint_id): a lane
+Held = tuple[str, int]  # (account_id, delivery id)
+
+
+def _columns(pairs: Sequence[tuple[Any, Any]]) -> list[list[Any]]:
+    return [[p[0] for p in pairs], [p[1] for p in pairs]]
+
+
+async def lanes(
     conn: pool.Connection,
     now: dt.datetime,
+    until: dt.datetime,
     *,
     worker_id: str,
-    limit: int,
-    per_endpoint: int,
-    lease: float,
-    rate_window: float,
+    mine: Sequence[Key],
+    held: Sequence[Held],
+    take: int,
 ) -> list[asyncpg.Record]:
-    """Lease up to `limit` due deliveries with what their requests need (SKIP LOCKED: any
-    number of workers claim disjoint rows; an expired lease is claimable again). A
-    rate-limited endpoint gets at most rate_limit claims per `rate_window` seconds, across
-    workers."""
+    """Renew until `until` the lanes `mine` and the leases of the deliveries `held`, and take
+    up to `take` free lanes with due work (SKIP LOCKED). Returns every lane held after it
+    (account_id, id, rate_limit): one of `mine` missing is lost."""
     return list(
         await conn.fetch(
-            queries.get("wh_claim"), now, limit, per_endpoint, lease, worker_id, rate_window
+            queries.get("wh_lanes"),
+            now,
+            worker_id,
+            until,
+            *_columns(mine),
+            *_columns(held),
+            take,
         )
     )
 
 
-async def release(db: Db, worker_id: str, account_id: str, delivery_id: int) -> None:
-    """Give back a claimed delivery without an attempt (its rate slot was missed)."""
-    await db.execute(queries.get("wh_release"), account_id, delivery_id, worker_id)
+async def claim(
+    conn: pool.Connection,
+    now: dt.datetime,
+    until: dt.datetime,
+    *,
+    worker_id: str,
+    wants: Sequence[tuple[str, str, int]],
+) -> list[asyncpg.Record]:
+    """Lease until `until` up to n due deliveries of each held lane (account, endpoint, n),
+    with what their requests need; see wh_claim for the follower-order rule."""
+    return list(
+        await conn.fetch(
+            queries.get("wh_claim"),
+            now,
+            worker_id,
+            until,
+            [w[0] for w in wants],
+            [w[1] for w in wants],
+            [w[2] for w in wants],
+        )
+    )
 
 
-async def record_and_claim(
+async def release_lanes(
+    conn: pool.Connection,
+    worker_id: str,
+    now: dt.datetime,
+    lanes_: Sequence[Key],
+    unsent: Sequence[Held],
+    rate_window: float,
+) -> None:
+    """Give back idle lanes and claimed deliveries that were not sent."""
+    await conn.execute(
+        queries.get("wh_lanes_release"),
+        worker_id,
+        now,
+        *_columns(lanes_),
+        *_columns(unsent),
+        rate_window,
+    )
+
+
+async def record(
     conn: pool.Connection,
     worker_id: str,
     outcomes: Sequence[Outcome],
     disable_after: dt.timedelta,
-    now: dt.datetime,
-    *,
-    limit: int,
-    per_endpoint: int,
-    lease: float,
-) -> tuple[dict[tuple[str, int], str], list[tuple[str, str]], list[asyncpg.Record]]:
-    """Write attempts and outcomes and, in the same statement, claim replacements on the
-    recorded rows' endpoints (not rate-limited ones) up to `per_endpoint` in flight. Returns
-    the new status of each delivery recorded (rows taken over by another worker are absent),
-    the endpoints disabled, and the claimed rows (as `claim` returns them)."""
+) -> tuple[dict[tuple[str, int], str], list[tuple[str, str]]]:
+    """Write attempts and outcomes in one statement. Returns the new status of each delivery
+    recorded (rows taken over by another worker are absent) and the endpoints disabled."""
     rows = await conn.fetch(
-        queries.get("wh_record_claim"),
-        worker_id,
-        disable_after,
-        *_outcome_columns(outcomes),
-        now,
-        limit,
-        per_endpoint,
-        lease,
+        queries.get("wh_record"), worker_id, disable_after, *_outcome_columns(outcomes)
     )
     statuses = {(r["account_id"], r["id"]): r["status"] for r in rows if r["kind"] == "delivery"}
     disabled = [(r["account_id"], r["endpoint_id"]) for r in rows if r["kind"] == "disabled"]
-    return statuses, disabled, [r for r in rows if r["kind"] == "claimed"]
+    return statuses, disabled
 
 
 def _outcome_columns(outcomes: Sequence[Outcome]) -> list[list[Any]]:

@@ -18,6 +18,7 @@ from aiohttp import web
 from gateway.domain import webhook_payload
 from gateway.store import embedded, migrate
 from gateway.store import pool as pool_mod
+from scheduler.webhook_lanes import UNRECORDED
 from tests import pg
 from tests.reliability import stack
 from tests.webhooks import hooks as h
@@ -121,19 +122,18 @@ async def test_a_worker_killed_during_a_burst(
     assert leased > 0  # the kill did leave work in flight, taken over after the lease
     # At least once: a repeat is a request the dead worker made but could not record.
     repeats = sum(c - 1 for counter in s.arrived.values() for c in counter.values())
-    assert repeats <= 16 * 2
+    assert repeats <= UNRECORDED * 2  # requests made and not yet recorded, per endpoint
 
 
 async def _at_least(s: Sink, n: int) -> bool:
     return s.total() >= n
 
 
-# Alone this takes about 15 s, also with the CPU kept busy. Beside the parallel suite it did
-# not finish in 3 of 5 runs: the worker's log goes quiet after its reconnect errors and not
-# every delivery is recorded; the cause is not found yet. `make test` runs it by itself after
-# the parallel part (marker `alone`).
+# This hung in 3 of 5 runs beside the parallel suite (the worker's log went quiet after its
+# reconnect errors): asyncpg's InternalClientError from a connection the restart broke is
+# neither a PostgresError nor an InterfaceError, and it ended the dispatcher's recorder (or
+# lost its batch). tests/webhooks/test_lanes.py reproduces that error on its own.
 @pytest.mark.slow
-@pytest.mark.alone
 @pytest.mark.timeout(300)
 async def test_postgres_restarted_during_a_burst(sink: tuple[Sink, str], tmp_path: Path) -> None:
     s, base = sink

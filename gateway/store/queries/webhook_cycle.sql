@@ -1,15 +1,125 @@
--- name: wh_record_claim
--- The outcome of attempts and the claim of replacements in one statement (one round trip per
--- cycle of a worker's freed slots): the outcomes $1-$11 are written (an attempt row each, the
--- delivery delivered / retried / failed, the endpoint's failure streak, disabling once every
--- attempt failed for $2; rows whose lease another worker took over are left to it), then the
--- endpoints of the recorded rows (enabled, not disabled by these outcomes, without a
--- rate_limit: those are claimed by wh_claim) get up to $14 in flight again, counting every
--- worker's live leases but the rows just recorded; at most $13 rows, leased until
--- $12 + $15 s to worker $1. The same statement's snapshot still shows the recorded rows
--- pending and never tried, so they are left out of the claim and of the order rule by id.
--- Rows: kind 'delivery' (a recorded row's new status), 'disabled' (endpoint_id), 'claimed'
--- (what a request needs, as wh_claim returns).
+-- name: wh_lanes
+-- A worker's lanes (README "Webhooks"): renews until $3 the lanes $4/$5 it holds (those still
+-- its own and enabled come back; a lost one does not) and the leases of the deliveries $6/$7
+-- it holds (queued, in flight or awaiting their record), and takes up to $8 more lanes: those
+-- of enabled endpoints with a due delivery whose lane is free, lapsed at $1 or already $2's
+-- (SKIP LOCKED: two workers never take the same lane). Rows: each lane held after it.
+WITH mine AS (
+    UPDATE webhook_endpoints e
+       SET lane_until = $3
+      FROM unnest($4::text[], $5::text[]) AS l (account_id, id)
+     WHERE e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $2
+       AND NOT e.disabled
+    RETURNING e.account_id, e.id, e.rate_limit
+), held AS (
+    UPDATE webhook_deliveries d
+       SET lease_until = $3
+      FROM unnest($6::text[], $7::bigint[]) AS h (account_id, id)
+     WHERE d.account_id = h.account_id AND d.id = h.id AND d.leased_by = $2
+       AND d.status = 'pending'
+), free AS (
+    SELECT ep.account_id, ep.id
+      FROM webhook_endpoints ep
+     WHERE NOT ep.disabled AND ep.mode = 'deliver'
+       AND (ep.lane_until IS NULL OR ep.lane_until < $1 OR ep.lane_owner = $2)
+       AND (ep.account_id, ep.id) NOT IN (SELECT * FROM unnest($4::text[], $5::text[]))
+       AND EXISTS (SELECT 1 FROM webhook_deliveries d
+                    WHERE d.account_id = ep.account_id AND d.endpoint_id = ep.id
+                      AND d.status = 'pending' AND d.next_attempt_at <= $1)
+     LIMIT $8
+       FOR UPDATE OF ep SKIP LOCKED
+), took AS (
+    UPDATE webhook_endpoints e
+       SET lane_owner = $2, lane_until = $3
+      FROM free f
+     WHERE e.account_id = f.account_id AND e.id = f.id
+    RETURNING e.account_id, e.id, e.rate_limit
+)
+SELECT account_id, id, rate_limit FROM mine
+UNION ALL
+SELECT account_id, id, rate_limit FROM took;
+
+-- name: wh_claim
+-- The one claim: lease until $3 to worker $2 up to n due deliveries of each lane
+-- ($4/$5/$6: account, endpoint, n) that $2 holds at $1 (pending, due, not leased, endpoint
+-- enabled), in (next_attempt_at, id) order. A delivery is left out while an earlier
+-- never-attempted delivery of the same follower to the same endpoint is pending outside this
+-- claim: the worker sends a follower's claimed rows one at a time in id order, so a follower's
+-- events are first attempted in stored order. Returns what a request needs: the endpoint and
+-- the event's row.
+WITH want AS (
+    SELECT * FROM unnest($4::text[], $5::text[], $6::integer[]) AS w (account_id, endpoint_id, n)
+), cand AS MATERIALIZED (
+    SELECT c.account_id, c.id, c.endpoint_id, c.openid
+      FROM want w
+      JOIN webhook_endpoints ep
+        ON ep.account_id = w.account_id AND ep.id = w.endpoint_id
+       AND ep.lane_owner = $2 AND ep.lane_until >= $1 AND NOT ep.disabled
+     CROSS JOIN LATERAL (
+           SELECT d.account_id, d.id, d.endpoint_id, d.openid
+             FROM webhook_deliveries d
+            WHERE d.account_id = w.account_id AND d.endpoint_id = w.endpoint_id
+              AND d.status = 'pending' AND d.next_attempt_at <= $1
+              AND (d.lease_until IS NULL OR d.lease_until < $1)
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT w.n) c
+), ids AS MATERIALIZED (
+    SELECT coalesce(array_agg(id), '{}') AS a FROM cand
+), ready AS (
+    SELECT c.account_id, c.id
+      FROM cand c, ids
+     -- a scalar subquery: a parameterized probe of the order index per row (an anti join
+     -- was planned without the openid as index condition: the whole endpoint per row)
+     WHERE (SELECT e.id FROM webhook_deliveries e
+             WHERE e.account_id = c.account_id AND e.endpoint_id = c.endpoint_id
+               AND e.openid = c.openid AND e.status = 'pending' AND e.attempts = 0
+               AND e.id < c.id AND e.id <> ALL (ids.a)
+             LIMIT 1) IS NULL
+), locked AS (
+    SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id
+      FROM webhook_deliveries d
+      JOIN ready r ON r.account_id = d.account_id AND r.id = d.id
+     WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
+       FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE webhook_deliveries d
+   SET lease_until = $3, leased_by = $2
+  FROM locked l
+  JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
+  LEFT JOIN inbound_events ie
+         ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
+  LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
+ WHERE d.account_id = l.account_id AND d.id = l.id
+RETURNING d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts, d.created_at,
+          ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
+          (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
+          ie.openid AS in_openid, ie.create_time AS in_create_time,
+          ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
+          coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data;
+
+-- name: wh_lanes_release
+-- Give back lanes $3/$4 of worker $1 that have nothing in flight, and the deliveries $5/$6
+-- it claimed and did not send (claimable again at once). A rate-limited endpoint's lane stays
+-- closed until $2 + $7 s (one rate window after the last start), an other's is free at once.
+WITH rows AS (
+    UPDATE webhook_deliveries d
+       SET lease_until = NULL, leased_by = NULL
+      FROM unnest($5::text[], $6::bigint[]) AS h (account_id, id)
+     WHERE d.account_id = h.account_id AND d.id = h.id AND d.leased_by = $1
+       AND d.status = 'pending'
+)
+UPDATE webhook_endpoints e
+   SET lane_owner = NULL,
+       lane_until = CASE WHEN e.rate_limit IS NULL THEN NULL
+                         ELSE $2::timestamptz + make_interval(secs => $7) END
+  FROM unnest($3::text[], $4::text[]) AS l (account_id, id)
+ WHERE e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $1;
+
+-- name: wh_record
+-- The outcome of attempts, many in one statement: the outcomes $3-$11 are written (an attempt
+-- row each, the delivery delivered / retried / failed, the endpoint's failure streak,
+-- disabling once every attempt failed for $2; rows whose lease another worker took over are
+-- left to it). Rows: kind 'delivery' (a recorded row's new status), 'disabled' (endpoint_id).
 WITH r AS (
     SELECT *
       FROM unnest($3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[],
@@ -58,70 +168,7 @@ WITH r AS (
      WHERE e.account_id = v.account_id AND e.id = v.endpoint_id
        AND (e.failing_since IS DISTINCT FROM v.since OR v.disable)
     RETURNING e.account_id, e.id, v.disable
-), done AS MATERIALIZED (
-    SELECT account_id, id FROM r
-), slots AS MATERIALIZED (
-    SELECT f.account_id, f.endpoint_id AS id,
-           $14 - (SELECT count(*) FROM webhook_deliveries b
-                   WHERE b.account_id = f.account_id AND b.endpoint_id = f.endpoint_id
-                     AND b.status = 'pending' AND b.lease_until >= $12
-                     AND (b.account_id, b.id) NOT IN (SELECT account_id, id FROM done))
-           AS free
-      FROM (SELECT DISTINCT account_id, endpoint_id FROM upd) f
-      JOIN webhook_endpoints ep ON ep.account_id = f.account_id AND ep.id = f.endpoint_id
-     WHERE NOT ep.disabled AND ep.rate_limit IS NULL
-       AND NOT EXISTS (SELECT 1 FROM verdict v
-                        WHERE v.account_id = f.account_id AND v.endpoint_id = f.endpoint_id
-                          AND v.disable)
-), pick AS MATERIALIZED (
-    SELECT c.account_id, c.id, c.next_attempt_at
-      FROM slots s
-     CROSS JOIN LATERAL (
-           SELECT d.account_id, d.id, d.next_attempt_at
-             FROM webhook_deliveries d
-            WHERE d.account_id = s.account_id AND d.endpoint_id = s.id
-              AND d.status = 'pending' AND d.next_attempt_at <= $12
-              AND (d.lease_until IS NULL OR d.lease_until < $12)
-              AND (d.account_id, d.id) NOT IN (SELECT account_id, id FROM done)
-              AND (SELECT e.id FROM webhook_deliveries e
-                    WHERE e.account_id = d.account_id AND e.endpoint_id = d.endpoint_id
-                      AND e.openid = d.openid AND e.status = 'pending' AND e.attempts = 0
-                      AND e.id < d.id
-                      AND (e.account_id, e.id) NOT IN (SELECT account_id, id FROM done)
-                    LIMIT 1) IS NULL
-            ORDER BY d.next_attempt_at, d.id
-            LIMIT s.free) c
-     WHERE s.free > 0
-     ORDER BY c.next_attempt_at, c.id
-     LIMIT $13
-), locked AS (
-    SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id
-      FROM webhook_deliveries d
-      JOIN pick p ON p.account_id = d.account_id AND p.id = d.id
-     WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $12)
-       FOR UPDATE OF d SKIP LOCKED
-), claimed AS (
-    UPDATE webhook_deliveries d
-       SET lease_until = $12 + make_interval(secs => $15), leased_by = $1
-      FROM locked l
-      JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
-      LEFT JOIN inbound_events ie
-             ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
-      LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
-     WHERE d.account_id = l.account_id AND d.id = l.id
-    RETURNING d.account_id, d.id, d.endpoint_id, d.event_type, d.attempts, d.created_at,
-              ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
-              (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
-              ie.openid AS in_openid, ie.create_time AS in_create_time,
-              ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
-              coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data
 )
-SELECT 'claimed' AS kind, NULL::text AS status, c.* FROM claimed c
+SELECT 'delivery' AS kind, u.status, u.account_id, u.id, NULL::text AS endpoint_id FROM upd u
 UNION ALL
-SELECT 'delivery', u.status, u.account_id, u.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM upd u
-UNION ALL
-SELECT 'disabled', NULL, e.account_id, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-  FROM eps e WHERE e.disable;
+SELECT 'disabled', NULL, e.account_id, NULL, e.id FROM eps e WHERE e.disable;
