@@ -58,6 +58,7 @@ def pages(endpoint: str, events: int, message_id: int) -> list[tuple[str, str]]:
         ("events time window", f"{acc}/events?{_day(15)}"),
         ("events type + time", f"{acc}/events?type=event.click&{_day(20)}"),
         ("events type + deep cursor", f"{acc}/events?type=message.image&cursor={deep}"),
+        ("events until 15 days back", f"{acc}/events?{_day(15).split('&')[1]}"),
         ("events empty window", f"{acc}/events?{day}"),
         ("endpoints", f"{acc}/endpoints"),
         ("endpoint deliveries", f"{acc}/endpoints/{endpoint}"),

@@ -20,6 +20,9 @@ from gateway.store import errors as store_errors
 
 PAGE = 25
 INTERACTIONS = 20
+# Accounts of the overview read at once (each its four reads at once, from the pool: the
+# pool's size bounds the connections, this bounds what one page queues on it).
+AT_ONCE = 4
 
 
 def context(request: web.Request, **values: Any) -> dict[str, Any]:
@@ -34,13 +37,17 @@ async def overview(request: web.Request) -> web.Response:
     only = None if grant.all_accounts else sorted(grant.accounts)
     pool, now = request.app[keys.POOL], dt.datetime.now(dt.UTC)
     rows = await accounts_store.list_accounts(pool, after, PAGE + 1, only)
-    accounts = []
-    for row in rows[:PAGE]:
-        stats, failing = await asyncio.gather(
-            account_stats.summary(pool, row["id"], now),
-            console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP),
-        )
-        accounts.append({"row": row, "stats": stats, "failing": failing})
+    gate = asyncio.Semaphore(AT_ONCE)
+
+    async def read(row: Any) -> dict[str, Any]:
+        async with gate:
+            stats, failing = await asyncio.gather(
+                account_stats.summary(pool, row["id"], now),
+                console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP),
+            )
+        return {"row": row, "stats": stats, "failing": failing}
+
+    accounts = await asyncio.gather(*(read(row) for row in rows[:PAGE]))
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
     return aiohttp_jinja2.render_template(

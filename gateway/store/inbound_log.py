@@ -13,8 +13,8 @@ from gateway.store import pool as pool_mod
 from gateway.store import queries
 
 Db = pool_mod.Connection | asyncpg.Pool
-# Callbacks received after a time filter's end beyond which the page is read from the
-# window's ids rather than by walking ids down from the newest.
+# Callbacks (of those the filter matches) received after a time filter's end beyond which
+# the page is read backwards from that end rather than by walking ids down from the newest.
 NEWER = 10_000
 
 
@@ -30,21 +30,34 @@ class Filter:
 
 
 async def _plan(db: Db, account_id: str, where: Filter) -> str:
-    """Which page query: by id from the newest, unless a time filter ends where NEWER or more
-    callbacks were received after it (then the window's ids come from the time index)."""
+    """Which reads: by id from the newest, unless a time filter ends where NEWER or more
+    callbacks were received after it (then from the time index backwards from its end)."""
     if where.until is None:
-        return "console_inbound_list"
-    newer = await db.fetchval(queries.get("console_inbound_newer"), account_id, where.until, NEWER)
-    return "console_inbound_list_window" if newer >= NEWER else "console_inbound_list"
+        return "by_id"
+    if where.openid is None and where.msg_type is None and where.event is None:
+        newer = await db.fetchval(
+            queries.get("console_inbound_newer"), account_id, where.until, NEWER
+        )
+    else:  # the walk by id reads only the callbacks the filter's index holds
+        (newer,) = await pool_mod.fetch_planned(
+            db,
+            queries.get("console_inbound_newer_matching"),
+            account_id,
+            where.until,
+            NEWER,
+            where.openid,
+            where.msg_type,
+            where.event.lower() if where.event is not None else None,
+        )
+        newer = newer["count"]
+    return "before_until" if newer >= NEWER else "by_id"
 
 
 async def list_events(
     db: Db, account_id: str, where: Filter, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Up to `limit` stored callbacks with ids below `before`, newest first."""
-    rows = await pool_mod.fetch_planned(
-        db,
-        queries.get(await _plan(db, account_id, where)),
+    args = (
         account_id,
         before,
         where.openid,
@@ -52,6 +65,34 @@ async def list_events(
         where.event.lower() if where.event is not None else None,
         where.since,
         where.until,
-        limit,
     )
+    if await _plan(db, account_id, where) == "by_id":
+        rows = await pool_mod.fetch_planned(db, queries.get("console_inbound_list"), *args, limit)
+    else:
+        rows = await _before_until(db, args, limit)
     return [dict(r) for r in rows]
+
+
+async def _before_until(db: Db, args: tuple[Any, ...], limit: int) -> list[Any]:
+    """The same page as console_inbound_list's, in bounded reads: the callbacks received last
+    before `until`, then the ones with higher ids received before it too (BRIN block ranges),
+    then the rows of the newest `limit` of both."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            return await _before_until(conn, args, limit)
+    async with db.transaction():
+        await db.execute(
+            "SET LOCAL plan_cache_mode = force_custom_plan;"
+            " SET LOCAL max_parallel_workers_per_gather = 0"  # two small reads: no workers
+        )
+        near = await db.fetchrow(queries.get("console_inbound_near"), *args, limit)
+        assert near is not None  # an aggregate: always one row
+        await db.execute(
+            "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off;"
+            " SET LOCAL enable_indexonlyscan = off"
+        )
+        late = await db.fetch(queries.get("console_inbound_late"), *args, near["above"])
+        await db.execute("RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan")
+        ids = sorted({*near["ids"], *(r["id"] for r in late)}, reverse=True)[:limit]
+        rows: list[Any] = await db.fetch(queries.get("console_inbound_rows"), args[0], ids)
+    return rows

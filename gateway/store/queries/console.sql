@@ -85,31 +85,72 @@ SELECT e.*
   JOIN inbound_events e ON e.account_id = $1 AND e.id = page.id
  ORDER BY e.id DESC;
 
--- name: console_inbound_list_window
--- console_inbound_list for a time filter that ends in the past ($7 given): the ids of the
--- whole window from the time index alone (it carries id and the type; `|| ''` keeps the
--- planner off the type index, which would read every callback of the type), the page's
--- newest of them, then their rows. The planner takes ids and times as unrelated and would
--- rather walk every newer callback by id.
-SELECT e.*
-  FROM (SELECT id
-          FROM (SELECT id
-                  FROM inbound_events
-                 WHERE account_id = $1
-                   AND ($2::bigint IS NULL OR id < $2)
-                   AND ($3::text IS NULL OR openid = $3)
-                   AND ($4::text IS NULL OR msg_type || '' = $4)
-                   AND ($5::text IS NULL OR lower(event) || '' = $5)
-                   AND ($6::timestamptz IS NULL OR received_at >= $6)
-                   AND received_at < $7
-                OFFSET 0) w
-         ORDER BY id DESC
-         LIMIT $8) page
-  JOIN inbound_events e ON e.account_id = $1 AND e.id = page.id
- ORDER BY e.id DESC;
+-- name: console_inbound_near
+-- The first read of console_inbound_list for a time filter ending where many callbacks were
+-- received after it (inbound_log.list_events): the ids of the $8 callbacks received last
+-- before $7 (and not after the cursor $2's own receipt: a deep cursor starts there), walked
+-- backwards on the time index (`|| ''` keeps the planner off the type index), and the id
+-- above which the page's other ids lie: the lowest of them; 0 (every id) when they are
+-- fewer than $8 because of the cursor's time; none above (the max) when they are all.
+WITH cursor_row AS (
+    SELECT received_at FROM inbound_events WHERE account_id = $1 AND id = $2
+), near AS (
+    SELECT id
+      FROM inbound_events
+     WHERE account_id = $1
+       AND ($2::bigint IS NULL OR id < $2)
+       AND ($3::text IS NULL OR openid = $3)
+       AND ($4::text IS NULL OR msg_type || '' = $4)
+       AND ($5::text IS NULL OR lower(event) || '' = $5)
+       AND ($6::timestamptz IS NULL OR received_at >= $6)
+       AND received_at < $7
+       AND received_at <= coalesce((SELECT received_at FROM cursor_row), 'infinity')
+     ORDER BY received_at DESC, id DESC
+     LIMIT $8
+)
+SELECT coalesce(array_agg(id), '{}') AS ids,
+       CASE WHEN count(*) = $8 THEN min(id)
+            WHEN EXISTS (SELECT FROM cursor_row) THEN 0
+            ELSE 9223372036854775807 END AS above
+  FROM near;
+
+-- name: console_inbound_late
+-- The rest of that page's candidates: callbacks with ids above $8 received before $7 (the
+-- filters as console_inbound_list's). Run with only bitmap scans allowed, so it reads the
+-- block ranges of the BRIN index on (id, received_at) whose ids reach above $8 and whose
+-- times reach below $7 (where ids ascend with receipt times, the few around $8). `|| ''`
+-- keeps the filters' btrees out (each would read most of the log, as would the time index
+-- or the primary key, which the planner costs above the BRIN index).
+SELECT id
+  FROM inbound_events
+ WHERE id > $8
+   AND received_at < $7
+   AND account_id = $1
+   AND ($2::bigint IS NULL OR id < $2)
+   AND ($3::text IS NULL OR openid || '' = $3)
+   AND ($4::text IS NULL OR msg_type || '' = $4)
+   AND ($5::text IS NULL OR lower(event) || '' = $5)
+   AND ($6::timestamptz IS NULL OR received_at >= $6);
+
+-- name: console_inbound_rows
+-- The rows of a page's ids, newest first.
+SELECT * FROM inbound_events WHERE account_id = $1 AND id = ANY($2::bigint[]) ORDER BY id DESC;
 
 -- name: console_inbound_newer
 -- How many of an account's callbacks were received at or after $2, counted up to $3 (an
 -- index range read alone): what walking the log by id from the newest would read first.
 SELECT count(*) FROM (SELECT 1 FROM inbound_events
                        WHERE account_id = $1 AND received_at >= $2 LIMIT $3) n;
+
+-- name: console_inbound_newer_matching
+-- console_inbound_newer for a filter by openid $4 or type ($5, event in lower case $6):
+-- walked by id from the newest on the filter's index, as console_inbound_list walks it
+-- (`+ interval '0'` keeps the planner off the time index, which would read every newer
+-- callback of other types).
+SELECT count(*) FROM (SELECT 1 FROM inbound_events
+                       WHERE account_id = $1
+                         AND ($4::text IS NULL OR openid = $4)
+                         AND ($5::text IS NULL OR msg_type = $5)
+                         AND ($6::text IS NULL OR lower(event) = $6)
+                         AND received_at + interval '0' >= $2
+                       ORDER BY id DESC LIMIT $3) n;
