@@ -71,8 +71,7 @@ async def create_account(request: web.Request) -> web.Response:
         ).value
     except encoding.ModeNeedsKey as exc:
         raise _mode_needs_key(exc) from None
-    with responses.mapped_errors():
-        row = await store.create_account(request.app[keys.POOL], **fields)
+    row = await store.create_account(request.app[keys.POOL], **fields)
     _forget(request, row["id"])
     await _notify(request.app[keys.ACCOUNT_CREATED_HOOKS], row)
     created = m.CreatedAccount(
@@ -96,8 +95,7 @@ async def list_accounts(request: web.Request) -> web.Response:
 
 async def get_account(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    with responses.mapped_errors():
-        row = await store.get_account(request.app[keys.POOL], account_id)
+    row = await store.get_account(request.app[keys.POOL], account_id)
     return responses.ok(m.Account(**public(row, request.app[keys.SETTINGS])))
 
 
@@ -108,15 +106,14 @@ async def update_account(request: web.Request) -> web.Response:
         **body.model_dump(exclude={"pay"}),
         given=frozenset(body.model_fields_set & {"encoding_aes_key", "original_id"}),
     )
-    with responses.mapped_errors():
-        if body.pay is not None:
-            await payconfig.check(request.app[keys.POOL], account_id, body.kind)
-        try:
-            row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
-        except encoding.ModeNeedsKey as exc:
-            raise _mode_needs_key(exc) from None
-        if body.pay is not None:
-            row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
+    if body.pay is not None:
+        await payconfig.check(request.app[keys.POOL], account_id, body.kind)
+    try:
+        row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
+    except encoding.ModeNeedsKey as exc:
+        raise _mode_needs_key(exc) from None
+    if body.pay is not None:
+        row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
     _forget(request, account_id)
     await _notify(request.app[keys.ACCOUNT_CHANGED_HOOKS], row)
     key = row["oauth_signing_key"] if body.rotate_oauth_signing_key else None

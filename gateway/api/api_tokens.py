@@ -53,6 +53,5 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 async def revoke_token(request: web.Request) -> web.Response:
     token_id = _token_id(request)
-    with responses.mapped_errors():
-        row = await store.revoke_token(request.app[keys.POOL], token_id)
+    row = await store.revoke_token(request.app[keys.POOL], token_id)
     return responses.ok(m.Token(**_resource(row)))

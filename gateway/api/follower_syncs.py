@@ -45,16 +45,11 @@ async def start_sync(request: web.Request) -> web.Response:
             m.NewSync.model_validate_json(raw, strict=True)
         except pydantic.ValidationError as exc:
             raise bodies.validation_error(exc) from None
-    with responses.mapped_errors():
-        try:
-            row = await store.start(request.app[keys.POOL], account_id)
-        except store.SyncRunning as exc:
-            raise errors.ApiError("sync_running", str(exc)) from None
+    row = await store.start(request.app[keys.POOL], account_id)
     return responses.ok(m.SyncStarted(id=row["id"], status="running"), status=202)
 
 
 async def get_sync(request: web.Request) -> web.Response:
     account_id, wanted = bodies.account_id(request), sync_id(request)
-    with responses.mapped_errors():
-        row = await store.get(request.app[keys.POOL], account_id, wanted)
+    row = await store.get(request.app[keys.POOL], account_id, wanted)
     return responses.ok(resource(row))

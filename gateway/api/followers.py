@@ -74,9 +74,8 @@ async def get_follower(request: web.Request) -> web.Response:
     account_id, openid = bodies.account_id(request), bodies.openid(request)
     pool, tz = request.app[keys.POOL], request.app[keys.SETTINGS].tz
     now = dt.datetime.now(dt.UTC)
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
+    account = await accounts_store.get_account(pool, account_id)
+    row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
     return responses.ok(_resource(row, account["kind"], now, tz))
 
 
@@ -86,17 +85,16 @@ async def list_followers(request: web.Request) -> web.Response:
     after = bodies.text_cursor(query.cursor)
     pool, tz = request.app[keys.POOL], request.app[keys.SETTINGS].tz
     now = dt.datetime.now(dt.UTC)
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        rows = await store.list_followers(
-            pool,
-            account_id,
-            window=query.window,
-            now=now,
-            period=periods.month_key(now, tz),
-            after=after,
-            limit=query.limit + 1,
-        )
+    account = await accounts_store.get_account(pool, account_id)
+    rows = await store.list_followers(
+        pool,
+        account_id,
+        window=query.window,
+        now=now,
+        period=periods.month_key(now, tz),
+        after=after,
+        limit=query.limit + 1,
+    )
     items = [_resource(r, account["kind"], now, tz) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     next_cursor = bodies.encode_cursor(items[-1].openid) if more else None

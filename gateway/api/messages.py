@@ -159,20 +159,18 @@ async def create_message(request: web.Request) -> web.Response:
     now = dt.datetime.now(dt.UTC)
     # Default expiry counts from when the message may first go out, not from now.
     expires_at = body.expires_at or max(now, body.not_before or now) + settings.default_ttl
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        _check_capability(account["kind"], body, expires_at)
-        _check_pay_config(account, body)
-        row, created = await store.enqueue_message(
-            pool, account_id, _new_message(body, key, expires_at)
-        )
+    account = await accounts_store.get_account(pool, account_id)
+    _check_capability(account["kind"], body, expires_at)
+    _check_pay_config(account, body)
+    row, created = await store.enqueue_message(
+        pool, account_id, _new_message(body, key, expires_at)
+    )
     return responses.ok(_resource(row), status=202 if created else 200)
 
 
 async def get_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.get_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.get_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
 
 
@@ -180,10 +178,9 @@ async def list_messages(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     query = bodies.parse_query(request, m.MessageQuery)
     before = bodies.int_cursor(query.cursor)
-    with responses.mapped_errors():
-        rows = await store.list_messages(
-            request.app[keys.POOL], account_id, query.status, before, query.limit + 1
-        )
+    rows = await store.list_messages(
+        request.app[keys.POOL], account_id, query.status, before, query.limit + 1
+    )
     items = [m.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
     return responses.ok(m.MessagePage(items=items, next_cursor=next_cursor))
@@ -191,13 +188,11 @@ async def list_messages(request: web.Request) -> web.Response:
 
 async def cancel_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
 
 
 async def retry_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.retry_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.retry_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row), status=202)

@@ -16,10 +16,9 @@ async def list_payments(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, m.PaymentQuery)
     before = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        capability.require(account["kind"], kinds.Capability.PAYMENTS)
-        rows = await store.list_payments(pool, account_id, query.openid, before, query.limit + 1)
+    account = await accounts_store.get_account(pool, account_id)
+    capability.require(account["kind"], kinds.Capability.PAYMENTS)
+    rows = await store.list_payments(pool, account_id, query.openid, before, query.limit + 1)
     items = [m.Payment(**r) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
     return responses.ok(m.PaymentPage(items=items, next_cursor=next_cursor))

@@ -22,6 +22,7 @@ from cryptography import x509
 from gateway import metrics
 from gateway.api import body_deadline, keys, payconfig
 from gateway.domain import kinds, rotation
+from gateway.store import errors as store_errors
 from gateway.store import payments as store
 from gateway.wechat import pay
 
@@ -196,7 +197,7 @@ async def notify(request: web.Request) -> web.Response:
         )
         _outcome(account_id, "replayed")
         return _fail(401, "replayed notification (nonce seen before)")
-    except Exception as exc:  # the database is down or restarting: the platform retries
+    except store_errors.FAILED as exc:  # the database is down or restarting: the platform retries
         log.warning(
             "pay notification not stored: %s",
             type(exc).__name__,

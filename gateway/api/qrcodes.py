@@ -132,10 +132,9 @@ async def create_qrcode(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     body = await bodies.read_json(request, m.NewQrCode)
     settings = request.app[keys.SETTINGS]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(request.app[keys.POOL], account_id)
-        _require_capability(account["kind"])
-        row, created = await _create(request.app, account, body)
+    account = await accounts_store.get_account(request.app[keys.POOL], account_id)
+    _require_capability(account["kind"])
+    row, created = await _create(request.app, account, body)
     resource = m.QrCode(
         ticket=row["ticket"],
         url=row["url"],

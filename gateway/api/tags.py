@@ -49,9 +49,8 @@ def _resource(row: dict[str, Any]) -> m.Tag:
 async def list_tags(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        rows = await store.list_tags(pool, account_id)
+    await accounts_store.get_account(pool, account_id)
+    rows = await store.list_tags(pool, account_id)
     return responses.ok(m.TagList(items=[_resource(r) for r in rows]))
 
 
@@ -61,9 +60,8 @@ async def create_tag(request: web.Request) -> web.Response:
     pool = request.app[keys.POOL]
     if RESERVED.match(body.name):
         raise errors.ApiError("validation_error", "tag names wxgate-<digits> are reserved")
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        existing = await store.list_tags(pool, account_id)
+    account = await accounts_store.get_account(pool, account_id)
+    existing = await store.list_tags(pool, account_id)
     if any(t["name"] == body.name for t in existing):
         raise errors.ApiError("conflict", "a tag of that name exists")
     if len(existing) >= MAX_TAGS:
@@ -80,9 +78,8 @@ async def create_tag(request: web.Request) -> web.Response:
 async def delete_tag(request: web.Request) -> web.Response:
     account_id, wanted = bodies.account_id(request), tag_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        row = await store.get_tag(pool, account_id, wanted)
+    account = await accounts_store.get_account(pool, account_id)
+    row = await store.get_tag(pool, account_id, wanted)
 
     async def delete(client: wx.WeChatClient, token: str) -> None:
         await client.delete_tag(token, wanted)
@@ -99,11 +96,10 @@ async def _members(request: web.Request, adding: bool) -> web.Response:
     body = await bodies.read_json(request, m.TagMembers)
     openids = list(dict.fromkeys(body.openids))
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        await store.get_tag(pool, account_id, wanted)
-        if adding:
-            held = await store.held(pool, account_id, openids, wanted)
+    account = await accounts_store.get_account(pool, account_id)
+    await store.get_tag(pool, account_id, wanted)
+    if adding:
+        held = await store.held(pool, account_id, openids, wanted)
     if adding:
         full = [o for o, (count, has) in held.items() if count >= MAX_TAGS_PER_FOLLOWER and not has]
         if full:

@@ -49,11 +49,8 @@ async def list_deliveries(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, m.DeliveryQuery)
     before = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await endpoints_store.get_endpoint(pool, account_id, eid)
-        rows = await store.list_deliveries(
-            pool, account_id, eid, query.status, before, query.limit + 1
-        )
+    await endpoints_store.get_endpoint(pool, account_id, eid)
+    rows = await store.list_deliveries(pool, account_id, eid, query.status, before, query.limit + 1)
     items = [_delivery(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     cursor = bodies.encode_cursor(items[-1].id) if more else None
@@ -64,12 +61,11 @@ async def retry_delivery(request: web.Request) -> web.Response:
     account_id, eid = bodies.account_id(request), webhooks.endpoint_id(request)
     did = _delivery_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await endpoints_store.get_endpoint(pool, account_id, eid)
-        row = await store.retry(pool, account_id, eid, did)
-        if row is None:
-            raise errors.ApiError("not_found", "no such delivery")
-        rows = await store.list_deliveries(pool, account_id, eid, None, did + 1, 1)
+    await endpoints_store.get_endpoint(pool, account_id, eid)
+    row = await store.retry(pool, account_id, eid, did)
+    if row is None:
+        raise errors.ApiError("not_found", "no such delivery")
+    rows = await store.list_deliveries(pool, account_id, eid, None, did + 1, 1)
     log.info(
         "webhook delivery retried",
         extra={"action": "delivery_retry", "account_id": account_id, "endpoint_id": eid},
@@ -90,9 +86,8 @@ async def replay(request: web.Request) -> web.Response:
             [{"type": "period", "loc": ["since"], "msg": refusal}],
         )
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await endpoints_store.get_endpoint(pool, account_id, eid)
-        count = await store.replay(pool, account_id, eid, body.since, until, body.event_types)
+    await endpoints_store.get_endpoint(pool, account_id, eid)
+    count = await store.replay(pool, account_id, eid, body.since, until, body.event_types)
     log.info(
         "webhook replay of %d events",
         count,
@@ -120,18 +115,17 @@ async def list_inbound(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, m.InboundQuery)
     after = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        rows = await store.list_inbound(
-            pool,
-            account_id,
-            openid=query.openid,
-            event_type=query.type,
-            since=query.since,
-            until=query.until,
-            after=after,
-            limit=query.limit + 1,
-        )
+    await accounts_store.get_account(pool, account_id)
+    rows = await store.list_inbound(
+        pool,
+        account_id,
+        openid=query.openid,
+        event_type=query.type,
+        since=query.since,
+        until=query.until,
+        after=after,
+        limit=query.limit + 1,
+    )
     items = [inbound_payload(account_id, r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     cursor = bodies.encode_cursor(rows[query.limit - 1]["id"]) if more else None

@@ -61,18 +61,17 @@ async def create_endpoint(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     body = await bodies.read_json(request, m.NewEndpoint)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        await _check_destination(request, body.url)
-        row = await store.create_endpoint(
-            pool,
-            account_id,
-            url=body.url,
-            description=body.description,
-            event_types=body.event_types,
-            disabled=body.disabled,
-            rate_limit=body.rate_limit,
-        )
+    await accounts_store.get_account(pool, account_id)
+    await _check_destination(request, body.url)
+    row = await store.create_endpoint(
+        pool,
+        account_id,
+        url=body.url,
+        description=body.description,
+        event_types=body.event_types,
+        disabled=body.disabled,
+        rate_limit=body.rate_limit,
+    )
     log.info(
         "webhook endpoint created",
         extra={"action": "endpoint_create", "account_id": account_id, "endpoint_id": row["id"]},
@@ -85,9 +84,8 @@ async def list_endpoints(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, models.PageQuery)
     after = bodies.text_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        rows = await store.list_endpoints(pool, account_id, after, query.limit + 1)
+    await accounts_store.get_account(pool, account_id)
+    rows = await store.list_endpoints(pool, account_id, after, query.limit + 1)
     items = [resource(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     return responses.ok(
@@ -99,8 +97,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 
 async def get_endpoint(request: web.Request) -> web.Response:
     account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.get_endpoint(request.app[keys.POOL], account_id, eid)
+    row = await store.get_endpoint(request.app[keys.POOL], account_id, eid)
     return responses.ok(resource(row))
 
 
@@ -108,11 +105,10 @@ async def update_endpoint(request: web.Request) -> web.Response:
     account_id, eid = bodies.account_id(request), endpoint_id(request)
     body = await bodies.read_json(request, m.EndpointChange)
     change = {name: getattr(body, name) for name in body.model_fields_set}
-    with responses.mapped_errors():
-        if body.url is not None:
-            await store.get_endpoint(request.app[keys.POOL], account_id, eid)
-            await _check_destination(request, body.url)
-        row = await store.update_endpoint(request.app[keys.POOL], account_id, eid, change)
+    if body.url is not None:
+        await store.get_endpoint(request.app[keys.POOL], account_id, eid)
+        await _check_destination(request, body.url)
+    row = await store.update_endpoint(request.app[keys.POOL], account_id, eid, change)
     log.info(
         "webhook endpoint changed",
         extra={"action": "endpoint_update", "account_id": account_id, "endpoint_id": eid},
@@ -122,8 +118,7 @@ async def update_endpoint(request: web.Request) -> web.Response:
 
 async def delete_endpoint(request: web.Request) -> web.Response:
     account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.delete_endpoint(request.app[keys.POOL], account_id, eid)
+    row = await store.delete_endpoint(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook endpoint deleted",
         extra={"action": "endpoint_delete", "account_id": account_id, "endpoint_id": eid},
@@ -133,8 +128,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 
 async def rotate_secret(request: web.Request) -> web.Response:
     account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.rotate_secret(request.app[keys.POOL], account_id, eid)
+    row = await store.rotate_secret(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook secret rotated",
         extra={"action": "endpoint_rotate", "account_id": account_id, "endpoint_id": eid},

@@ -39,10 +39,6 @@ async def emit(
     await conn.execute(queries.get("wh_emit"), account_id, event_type, openid, dict(data))
 
 
-def _fk_account(exc: asyncpg.ForeignKeyViolationError) -> errors.NotFound:
-    return errors.NotFound("no such account")
-
-
 async def create_endpoint(
     db: Db,
     account_id: str,
@@ -54,7 +50,7 @@ async def create_endpoint(
     rate_limit: int | None,
 ) -> dict[str, Any]:
     """A new endpoint with a fresh secret (returned here and by rotate only)."""
-    try:
+    with errors.translated():  # the account's foreign key: NotFound
         row = await db.fetchrow(
             queries.get("wh_endpoint_insert"),
             account_id,
@@ -66,8 +62,6 @@ async def create_endpoint(
             rate_limit,
             webhook_sign.new_secret(),
         )
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise _fk_account(exc) from None
     assert row is not None
     return dict(row)
 
