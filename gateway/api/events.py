@@ -16,7 +16,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import bodies, capability, errors, keys, qrcodes, responses
-from gateway.api import models_events as m
+from gateway.api.models import events
 from gateway.domain import kinds, marketing, redirects
 from gateway.store import accounts as accounts_store
 from gateway.store import events as store
@@ -55,8 +55,8 @@ def _survey_host_allowed(account: dict[str, Any], url: str) -> bool:
 
 def _resource(
     settings: settings_mod.Settings, event: dict[str, Any], stats: dict[str, int]
-) -> m.Event:
-    return m.Event(
+) -> events.Event:
+    return events.Event(
         id=event["id"],
         account_id=event["account_id"],
         name=event["name"],
@@ -68,7 +68,7 @@ def _resource(
         welcome_text=event["welcome_text"],
         survey_url=event["survey_url"],
         survey_template=event["survey_template"],
-        qrcode=m.EventQrCode(
+        qrcode=events.EventQrCode(
             ticket=event["qr_ticket"],
             url=event["qr_url"],
             scene=event["qr_scene"],
@@ -77,7 +77,7 @@ def _resource(
         ),
         registration_url=page_url(settings, event["account_id"], event["id"], "register"),
         survey_link=survey_link(settings, event),
-        stats=m.EventStats(**stats),
+        stats=events.EventStats(**stats),
         created_at=event["created_at"],
     )
 
@@ -91,7 +91,7 @@ def _template(template: Any) -> dict[str, Any] | None:
 
 async def create_event(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewEvent)
+    body = await bodies.read_json(request, events.NewEvent)
     app, settings = request.app, request.app[keys.SETTINGS]
     account = await accounts_store.get_account(app[keys.POOL], account_id)
     capability.require(account["kind"], kinds.Capability.MARKETING_EVENTS)

@@ -10,18 +10,18 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_messages as m
+from gateway.api.models import messages
 from gateway.domain import decide, kinds
 from gateway.store import accounts as accounts_store
 from gateway.store import messages as store
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_AUDIENCE: dict[type[m.Audience], decide.Audience] = {
-    m.OpenidsAudience: decide.Audience.OPENIDS,
-    m.TagAudience: decide.Audience.TAG,
-    m.AllAudience: decide.Audience.ALL,
+_AUDIENCE: dict[type[messages.Audience], decide.Audience] = {
+    messages.OpenidsAudience: decide.Audience.OPENIDS,
+    messages.TagAudience: decide.Audience.TAG,
+    messages.AllAudience: decide.Audience.ALL,
 }
-Body = m.AnyMessage
+Body = messages.AnyMessage
 
 
 def _idempotency_key(request: web.Request, body: Body) -> str | None:
@@ -67,8 +67,8 @@ def _request_hash(body: Body) -> str:
 
 
 def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
-    audience = _AUDIENCE[type(body.audience)] if isinstance(body, m.MassMessage) else None
-    outside = body.outside_window if isinstance(body, m.CustomerServiceMessage) else "hold"
+    audience = _AUDIENCE[type(body.audience)] if isinstance(body, messages.MassMessage) else None
+    outside = body.outside_window if isinstance(body, messages.CustomerServiceMessage) else "hold"
     message = decide.Message(
         type=decide.MessageType(body.type),
         audience=audience,
@@ -85,7 +85,9 @@ def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
 
 def _check_pay_config(account: dict[str, Any], body: Body) -> None:
     """Red packs and coupons go out through the account's merchant: it must be configured."""
-    if isinstance(body, m.RedPackMessage | m.CouponMessage) and not account.get("pay_mch_id"):
+    if isinstance(body, messages.RedPackMessage | messages.CouponMessage) and not account.get(
+        "pay_mch_id"
+    ):
         raise errors.ApiError(
             "conflict",
             "the account has no WeChat Pay merchant id; set pay.mch_id with "
@@ -95,22 +97,22 @@ def _check_pay_config(account: dict[str, Any], body: Body) -> None:
 
 
 def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.NewMessage:
-    recipient = body.to if not isinstance(body, m.MassMessage) else None
+    recipient = body.to if not isinstance(body, messages.MassMessage) else None
     openids: list[str | None] | None = [recipient]
     audience = content = template = None
-    if isinstance(body, m.MassMessage):
+    if isinstance(body, messages.MassMessage):
         audience = body.audience.model_dump()
-        if isinstance(body.audience, m.OpenidsAudience):
+        if isinstance(body.audience, messages.OpenidsAudience):
             openids = list(body.audience.openids)
-        elif isinstance(body.audience, m.AllAudience):
+        elif isinstance(body.audience, messages.AllAudience):
             openids = None  # the store fans out to subscribed followers (service accounts)
         else:
             openids = [None]
-    if isinstance(body, m.TemplateMessage):
+    if isinstance(body, messages.TemplateMessage):
         template = body.template.model_dump(mode="json", exclude_none=True)
-    elif isinstance(body, m.RedPackMessage):
+    elif isinstance(body, messages.RedPackMessage):
         content = {"red_pack": body.red_pack.model_dump(mode="json", exclude_none=True)}
-    elif isinstance(body, m.CouponMessage):
+    elif isinstance(body, messages.CouponMessage):
         content = {"coupon": body.coupon.model_dump(mode="json", exclude_none=True)}
     else:
         content = body.content.model_dump(mode="json", exclude_none=True)
@@ -121,7 +123,7 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
         content=content,
         template=template,
         outside_window=body.outside_window
-        if isinstance(body, m.CustomerServiceMessage)
+        if isinstance(body, messages.CustomerServiceMessage)
         else "hold",
         not_before=body.not_before,
         expires_at=expires_at,
@@ -132,28 +134,28 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
 
 
 def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: row[k] for k in m.MessageSummary.model_fields if k in row}
+    fields = {k: row[k] for k in messages.MessageSummary.model_fields if k in row}
     return {**fields, "to": row["recipient"], "msgid": row["wechat_msgid"]}
 
 
-def _resource(row: dict[str, Any]) -> m.Message:
+def _resource(row: dict[str, Any]) -> messages.Message:
     recipients = None
     if row["type"] == "mass":
-        recipients = m.RecipientCounts(total=row["recipients_total"], **row["counts"])
-    return m.Message(
+        recipients = messages.RecipientCounts(total=row["recipients_total"], **row["counts"])
+    return messages.Message(
         **_summary_fields(row),
         audience=row["audience"],
         content=row["content"],
         template=row["template"],
         outside_window=row["outside_window"],
         recipients=recipients,
-        history=[m.Transition(**h) for h in row["history"]],
+        history=[messages.Transition(**h) for h in row["history"]],
     )
 
 
 async def create_message(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = (await bodies.read_json(request, m.NewMessage)).root
+    body = (await bodies.read_json(request, messages.NewMessage)).root
     key = _idempotency_key(request, body)
     pool, settings = request.app[keys.POOL], request.app[keys.SETTINGS]
     now = dt.datetime.now(dt.UTC)
@@ -176,14 +178,14 @@ async def get_message(request: web.Request) -> web.Response:
 
 async def list_messages(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    query = bodies.parse_query(request, m.MessageQuery)
+    query = bodies.parse_query(request, messages.MessageQuery)
     before = bodies.int_cursor(query.cursor)
     rows = await store.list_messages(
         request.app[keys.POOL], account_id, query.status, before, query.limit + 1
     )
-    items = [m.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
+    items = [messages.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
-    return responses.ok(m.MessagePage(items=items, next_cursor=next_cursor))
+    return responses.ok(messages.MessagePage(items=items, next_cursor=next_cursor))
 
 
 async def cancel_message(request: web.Request) -> web.Response:

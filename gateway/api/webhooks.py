@@ -4,31 +4,24 @@ is in the create and rotate answers only, and never logged."""
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
 
 from gateway import webhook_net
 from gateway.api import bodies, errors, keys, models, responses
-from gateway.api import models_webhooks as m
+from gateway.api.models import webhooks
 from gateway.store import accounts as accounts_store
 from gateway.store import webhooks as store
 
 log = logging.getLogger(__name__)
 
-_ENDPOINT_ID = re.compile(r"^ep_[0-9a-f]{24}$")
+# The console's endpoint pages parse the path segment the same way.
+endpoint_id = bodies.endpoint_id
 
 
-def endpoint_id(request: web.Request) -> str:
-    value = request.match_info["eid"]
-    if not _ENDPOINT_ID.fullmatch(value):
-        raise errors.ApiError("not_found", "no such endpoint")
-    return value
-
-
-def resource(row: dict[str, Any]) -> m.Endpoint:
-    return m.Endpoint(
+def resource(row: dict[str, Any]) -> webhooks.Endpoint:
+    return webhooks.Endpoint(
         id=row["id"],
         url=row["url"],
         description=row["description"],
@@ -42,8 +35,8 @@ def resource(row: dict[str, Any]) -> m.Endpoint:
     )
 
 
-def _with_secret(row: dict[str, Any]) -> m.EndpointWithSecret:
-    return m.EndpointWithSecret(**resource(row).model_dump(), secret=row["secret"])
+def _with_secret(row: dict[str, Any]) -> webhooks.EndpointWithSecret:
+    return webhooks.EndpointWithSecret(**resource(row).model_dump(), secret=row["secret"])
 
 
 async def _check_destination(request: web.Request, url: str) -> None:
@@ -59,7 +52,7 @@ async def _check_destination(request: web.Request, url: str) -> None:
 
 async def create_endpoint(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewEndpoint)
+    body = await bodies.read_json(request, webhooks.NewEndpoint)
     pool = request.app[keys.POOL]
     await accounts_store.get_account(pool, account_id)
     await _check_destination(request, body.url)
@@ -89,21 +82,21 @@ async def list_endpoints(request: web.Request) -> web.Response:
     items = [resource(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     return responses.ok(
-        m.EndpointPage(
+        webhooks.EndpointPage(
             items=items, next_cursor=bodies.encode_cursor(items[-1].id) if more else None
         )
     )
 
 
 async def get_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
     row = await store.get_endpoint(request.app[keys.POOL], account_id, eid)
     return responses.ok(resource(row))
 
 
 async def update_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
-    body = await bodies.read_json(request, m.EndpointChange)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
+    body = await bodies.read_json(request, webhooks.EndpointChange)
     change = {name: getattr(body, name) for name in body.model_fields_set}
     if body.url is not None:
         await store.get_endpoint(request.app[keys.POOL], account_id, eid)
@@ -117,7 +110,7 @@ async def update_endpoint(request: web.Request) -> web.Response:
 
 
 async def delete_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
     row = await store.delete_endpoint(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook endpoint deleted",
@@ -127,7 +120,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
     row = await store.rotate_secret(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook secret rotated",

@@ -15,6 +15,8 @@ from yarl import URL
 
 from gateway import metrics
 
+# The platform itself; settings.wechat_api_base points elsewhere (the mock) when set.
+REAL_API_BASE = "https://api.weixin.qq.com"
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011})
 # The payment API (red packs, coupons): the real paths, in the JSON dialect of the rest of the
 # API (access token; the mock platform implements it), not the merchant-certificate XML one.
