@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pydantic
 from aiohttp import web
 
-from gateway import logs
+from gateway import errors, logs
 from gateway import settings as settings_mod
 from gateway.api import app as app_mod
 from gateway.store import embedded, migrate
@@ -23,7 +23,7 @@ from gateway.wechat import client as wx
 log = logging.getLogger("gateway")
 
 
-class CommandError(Exception):
+class CommandError(errors.WxgateError):
     """A one-line failure shown to the user without a traceback."""
 
 

@@ -16,4 +16,4 @@ class WxgateError(Exception):
     details: Any = None
 
     def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or (self.__doc__ or "").strip())
+        super().__init__((self.__doc__ or "").strip() if message is None else message)

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from cryptography import x509
 
-from gateway import metrics
+from gateway import errors, metrics
 from gateway.api import body_deadline, keys, payconfig
 from gateway.domain import kinds, rotation
 from gateway.store import errors as store_errors
@@ -32,7 +32,7 @@ MAX_SKEW = dt.timedelta(minutes=5)
 SUCCESS_EVENT = "TRANSACTION.SUCCESS"
 
 
-class Refused(Exception):
+class Refused(errors.WxgateError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status

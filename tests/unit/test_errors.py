@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from gateway import errors
+from gateway import cli, errors, settings, simulate, sync_cli
+from gateway.api import body_deadline, event_pages, paynotify
 from gateway.api import errors as api_errors
-from gateway.domain import kinds
+from gateway.domain import encoding, kinds, marketing, redirects, webhook_rules, webhook_sign
 from gateway.store import errors as store_errors
+from gateway.store import migrate
+from gateway.wechat import client, crypto, inbound, pay, xmlcodec
 
 
 def _pg(cls: type[asyncpg.PostgresError], code: str, constraint: str = "") -> BaseException:
@@ -123,16 +126,60 @@ def test_the_failed_list_holds_every_database_failure_the_scheduler_logs() -> No
     assert not isinstance(ValueError(), store_errors.FAILED)
 
 
-def test_every_product_error_has_the_one_root() -> None:
-    for cls in [
-        store_errors.StoreError,
-        store_errors.NotFound,
-        store_errors.Unavailable,
-        api_errors.ApiError,
-        kinds.DowngradeNotAllowed,
-    ]:
-        assert issubclass(cls, errors.WxgateError)
+PRODUCT_ERRORS: list[type[Exception]] = [
+    store_errors.StoreError,
+    store_errors.NotFound,
+    store_errors.Unavailable,
+    api_errors.ApiError,
+    kinds.DowngradeNotAllowed,
+    cli.CommandError,
+    simulate.SimulateError,
+    settings.SettingsError,
+    sync_cli.SyncError,
+    migrate.MigrationError,
+    xmlcodec.XmlError,
+    client.WeChatError,
+    client.TransportError,
+    crypto.CryptoError,
+    pay.PayCryptoError,
+    inbound.InvalidMessage,
+    marketing.InvalidSchedule,
+    webhook_rules.InvalidDestination,
+    webhook_sign.InvalidSecret,
+    redirects.BadTarget,
+    encoding.ModeNeedsKey,
+    body_deadline.TooSlow,
+    event_pages.PageError,
+    paynotify.Refused,
+]
+# Raised inside pydantic validators or caught as ValueError by callers: still ValueErrors.
+VALUE_ERRORS: list[type[Exception]] = [
+    xmlcodec.XmlError,
+    pay.PayCryptoError,
+    inbound.InvalidMessage,
+    marketing.InvalidSchedule,
+    webhook_rules.InvalidDestination,
+    webhook_sign.InvalidSecret,
+    redirects.BadTarget,
+    encoding.ModeNeedsKey,
+]
+
+
+@pytest.mark.parametrize("cls", PRODUCT_ERRORS, ids=lambda cls: cls.__qualname__)
+def test_every_product_error_has_the_one_root(cls: type[Exception]) -> None:
+    assert issubclass(cls, errors.WxgateError)
+
+
+@pytest.mark.parametrize("cls", VALUE_ERRORS, ids=lambda cls: cls.__qualname__)
+def test_value_errors_stay_value_errors_with_their_message(cls: type[Exception]) -> None:
+    assert issubclass(cls, ValueError)
+    assert str(cls("why")) == "why"
+    assert str(cls("")) == ""  # an empty message stays empty; only None takes the docstring
+
+
+def test_the_docstring_is_the_default_message() -> None:
     assert str(store_errors.NotFound()) == "No such row."
+    assert str(store_errors.NotFound("no such tag")) == "no such tag"
 
 
 @pytest.mark.parametrize(("cls", "answer"), sorted(api_errors.MAPPED.items(), key=str))
