@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from gateway.store import webhook_log
 from scheduler import webhook_start
 from scheduler import webhooks as dispatch
 from tests.webhooks import hooks as h
@@ -96,14 +97,14 @@ async def test_a_stop_during_a_recording_statement_still_records_its_outcomes(
     await h.add_endpoint(pool, url)
     await h.store(pool, [h.record(n, f"o{n}") for n in range(5)])
     writing, go_on = asyncio.Event(), asyncio.Event()
-    record_and_claim = dispatch.webhook_log.record_and_claim
+    record_and_claim = webhook_log.record_and_claim
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
         writing.set()
         await go_on.wait()  # the statement is under way when the stop comes
         return await record_and_claim(*args, **kwargs)
 
-    monkeypatch.setattr(dispatch.webhook_log, "record_and_claim", slow)
+    monkeypatch.setattr(webhook_log, "record_and_claim", slow)  # the dispatcher's module
     handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
     await asyncio.wait_for(writing.wait(), timeout=30)
     stopping = asyncio.create_task(handle.stop())
