@@ -94,6 +94,7 @@ _UNIQUE: dict[str, type[StoreError] | tuple[type[StoreError], str]] = {
 }
 _FOREIGN_KEY: dict[str, tuple[type[StoreError], str]] = {
     "webhook_endpoints_account_id_fkey": (NotFound, "no such account"),
+    "reply_rules_account_id_fkey": (NotFound, "no such account"),
 }
 
 

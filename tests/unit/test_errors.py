@@ -9,7 +9,15 @@ import pytest
 from gateway import cli, errors, settings, simulate, sync_cli
 from gateway.api import body_deadline, event_pages, paynotify
 from gateway.api import errors as api_errors
-from gateway.domain import encoding, kinds, marketing, redirects, webhook_rules, webhook_sign
+from gateway.domain import (
+    encoding,
+    kinds,
+    marketing,
+    redirects,
+    reply_content,
+    webhook_rules,
+    webhook_sign,
+)
 from gateway.store import errors as store_errors
 from gateway.store import migrate
 from gateway.wechat import client, crypto, inbound, pay, xmlcodec
@@ -67,8 +75,11 @@ def test_an_unknown_constraint_is_not_translated() -> None:
     assert store_errors.translate(_pg(asyncpg.CheckViolationError, "23514", "x")) is None
 
 
-def test_the_endpoint_account_foreign_key_is_not_found() -> None:
-    exc = _pg(asyncpg.ForeignKeyViolationError, "23503", "webhook_endpoints_account_id_fkey")
+@pytest.mark.parametrize(
+    "constraint", ["webhook_endpoints_account_id_fkey", "reply_rules_account_id_fkey"]
+)
+def test_an_account_foreign_key_is_not_found(constraint: str) -> None:
+    exc = _pg(asyncpg.ForeignKeyViolationError, "23503", constraint)
     error = store_errors.translate(exc)
     assert type(error) is store_errors.NotFound and str(error) == "no such account"
 
@@ -156,6 +167,7 @@ PRODUCT_ERRORS: list[type[Exception]] = [
     body_deadline.TooSlow,
     event_pages.PageError,
     paynotify.Refused,
+    reply_content.Invalid,
 ]
 # Raised inside pydantic validators or caught as ValueError by callers: still ValueErrors.
 VALUE_ERRORS: list[type[Exception]] = [
