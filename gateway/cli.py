@@ -14,15 +14,16 @@ from collections.abc import Sequence
 import pydantic
 from aiohttp import web
 
-from gateway import logs
+from gateway import errors, logs
 from gateway import settings as settings_mod
 from gateway.api import app as app_mod
 from gateway.store import embedded, migrate
+from gateway.wechat import client as wx
 
 log = logging.getLogger("gateway")
 
 
-class CommandError(Exception):
+class CommandError(errors.WxgateError):
     """A one-line failure shown to the user without a traceback."""
 
 
@@ -150,7 +151,7 @@ def cmd_worker(settings: settings_mod.Settings, args: argparse.Namespace) -> Non
 
     dsn = _require_database(settings)
     if not settings.wechat_api_base:
-        settings = settings.model_copy(update={"wechat_api_base": app_mod.REAL_API_BASE})
+        settings = settings.model_copy(update={"wechat_api_base": wx.REAL_API_BASE})
     asyncio.run(_check_reachable(dsn))
     _fast_loop()
     asyncio.run(lifecycle.run_worker(settings))

@@ -10,10 +10,11 @@ from typing import Literal
 import pydantic
 import pydantic_settings
 
+from gateway import errors
 from gateway.domain import webhook_rules
 
 
-class SettingsError(Exception):
+class SettingsError(errors.WxgateError):
     """A setting is missing or invalid; the message is one line naming it."""
 
 

@@ -17,13 +17,14 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from gateway import errors
 from gateway.wechat import crypto, signature, xmlcodec
 
 ACTIONS = ("subscribe", "unsubscribe", "scan", "text", "click", "location", "view")
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 
 
-class SimulateError(Exception):
+class SimulateError(errors.WxgateError):
     """A one-line failure for the command line."""
 
 

@@ -21,11 +21,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from gateway import errors
+
 DEFAULT_URL = "http://127.0.0.1:8080"
 POLL_SECONDS = 0.5
 
 
-class SyncError(Exception):
+class SyncError(errors.WxgateError):
     """The sync could not be started or watched, or it failed: one line for the user."""
 
 

@@ -12,13 +12,13 @@ import asyncpg
 
 from gateway import metrics
 from gateway.domain import periods
-from gateway.store import expiry, oauth_states, retention, webhook_log
+from gateway.store import errors, expiry, oauth_states, retention, webhook_log
 from scheduler import credentials, options
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 5000
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+DB_ERRORS = errors.FAILED
 
 
 class Maintenance:

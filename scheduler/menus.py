@@ -18,14 +18,14 @@ import logging
 
 import asyncpg
 
-from gateway.store import menus
+from gateway.store import errors, menus
 from gateway.wechat import client as wx
 from scheduler import backoff, credentials
 from scheduler import options as options_mod
 
 log = logging.getLogger(__name__)
 
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+DB_ERRORS = errors.FAILED
 
 
 class _Retry(Exception):

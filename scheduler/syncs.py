@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from gateway.store import delivery_rows, syncs, tags
+from gateway.store import delivery_rows, errors, syncs, tags
 from gateway.wechat import client as wx
 from scheduler import credentials
 
@@ -32,7 +32,7 @@ ATTEMPTS = 4
 INTERNAL_TAG = re.compile(r"^wxgate-\d+$")  # the release worker's one-member tags
 A = TypeVar("A")
 R = TypeVar("R")
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+DB_ERRORS = errors.FAILED
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,6 +25,7 @@ from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.domain import send_outcomes
 from gateway.store import delivery_rows, message_status
+from gateway.store import errors as store_errors
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
@@ -239,7 +240,7 @@ class Worker:
                     conn, self.worker_id, now, planned, self.refresh_throttle
                 )
             )
-        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+        except store_errors.FAILED:
             log.exception("recording results failed", extra={"action": "record_failed"})
             return 0
         _observe_transitions(transitions)
@@ -281,8 +282,9 @@ class Worker:
         for attempt in range(3):
             try:
                 async with self.pool.acquire() as conn:
-                    return await work_(conn)
-            except asyncpg.DeadlockDetectedError:
+                    with store_errors.translated():
+                        return await work_(conn)
+            except store_errors.Retryable:
                 if attempt == 2:
                     raise
                 log.info("deadlock, retrying", extra={"action": "deadlock_retry"})

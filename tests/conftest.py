@@ -9,6 +9,12 @@ import pytest
 from gateway.store import pool as pool_mod
 from tests import pg
 
+# No test reads the shell's WXGATE_* settings (a developer's WXGATE_DATABASE_URL, say): every
+# one is cleared here, at import, and a test that needs one sets it. The run's own knobs
+# (WXGATE_TEST_*) were read by tests.knobs first (tests.pg imports it).
+for _name in [name for name in os.environ if name.startswith("WXGATE_")]:
+    del os.environ[_name]
+
 os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +13,7 @@ import asyncpg
 import pytest
 
 from gateway.store import embedded, migrate
+from tests import knobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SQL_DIR = ROOT / "sql"
@@ -39,7 +39,7 @@ class TestPostgres:
         self.template = ""
 
     def start(self) -> None:
-        url = os.environ.get("WXGATE_TEST_DATABASE_URL")
+        url = knobs.DATABASE_URL
         if not url:
             self._embedded = embedded.EmbeddedPostgres(ROOT / ".wxgate-test")
             url = self._embedded.start()

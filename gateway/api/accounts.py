@@ -10,7 +10,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import bodies, keys, models, payconfig, responses
-from gateway.api import models_accounts as m
+from gateway.api.models import accounts
 from gateway.domain import encoding
 from gateway.store import accounts as store
 
@@ -62,7 +62,7 @@ def _mode_needs_key(exc: encoding.ModeNeedsKey) -> Exception:
 
 
 async def create_account(request: web.Request) -> web.Response:
-    body = await bodies.read_json(request, m.NewAccount)
+    body = await bodies.read_json(request, accounts.NewAccount)
     fields = body.model_dump()
     try:
         fields["encoding_mode"] = encoding.resolve_mode(
@@ -71,11 +71,10 @@ async def create_account(request: web.Request) -> web.Response:
         ).value
     except encoding.ModeNeedsKey as exc:
         raise _mode_needs_key(exc) from None
-    with responses.mapped_errors():
-        row = await store.create_account(request.app[keys.POOL], **fields)
+    row = await store.create_account(request.app[keys.POOL], **fields)
     _forget(request, row["id"])
     await _notify(request.app[keys.ACCOUNT_CREATED_HOOKS], row)
-    created = m.CreatedAccount(
+    created = accounts.CreatedAccount(
         **public(row, request.app[keys.SETTINGS]), oauth_signing_key=row["oauth_signing_key"]
     )
     return responses.ok(created, status=201)
@@ -88,37 +87,37 @@ async def list_accounts(request: web.Request) -> web.Response:
     only = None if grant.all_accounts else sorted(grant.accounts)
     rows = await store.list_accounts(request.app[keys.POOL], after, query.limit + 1, only)
     settings = request.app[keys.SETTINGS]
-    items = [m.Account(**public(r, settings)) for r in rows[: query.limit]]
+    items = [accounts.Account(**public(r, settings)) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     next_cursor = bodies.encode_cursor(items[-1].id) if more else None
-    return responses.ok(m.AccountPage(items=items, next_cursor=next_cursor))
+    return responses.ok(accounts.AccountPage(items=items, next_cursor=next_cursor))
 
 
 async def get_account(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    with responses.mapped_errors():
-        row = await store.get_account(request.app[keys.POOL], account_id)
-    return responses.ok(m.Account(**public(row, request.app[keys.SETTINGS])))
+    row = await store.get_account(request.app[keys.POOL], account_id)
+    return responses.ok(accounts.Account(**public(row, request.app[keys.SETTINGS])))
 
 
 async def update_account(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.AccountChange)
+    body = await bodies.read_json(request, accounts.AccountChange)
     change = store.Change(
         **body.model_dump(exclude={"pay"}),
         given=frozenset(body.model_fields_set & {"encoding_aes_key", "original_id"}),
     )
-    with responses.mapped_errors():
-        if body.pay is not None:
-            await payconfig.check(request.app[keys.POOL], account_id, body.kind)
-        try:
-            row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
-        except encoding.ModeNeedsKey as exc:
-            raise _mode_needs_key(exc) from None
-        if body.pay is not None:
-            row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
+    if body.pay is not None:
+        await payconfig.check(request.app[keys.POOL], account_id, body.kind)
+    try:
+        row, _ = await store.update_account(request.app[keys.POOL], account_id, change)
+    except encoding.ModeNeedsKey as exc:
+        raise _mode_needs_key(exc) from None
+    if body.pay is not None:
+        row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
     _forget(request, account_id)
     await _notify(request.app[keys.ACCOUNT_CHANGED_HOOKS], row)
     key = row["oauth_signing_key"] if body.rotate_oauth_signing_key else None
-    updated = m.UpdatedAccount(**public(row, request.app[keys.SETTINGS]), oauth_signing_key=key)
+    updated = accounts.UpdatedAccount(
+        **public(row, request.app[keys.SETTINGS]), oauth_signing_key=key
+    )
     return responses.ok(updated)

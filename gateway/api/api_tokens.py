@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, models, responses
-from gateway.api import models_tokens as m
+from gateway.api.models import tokens
 from gateway.store import api_tokens as store
 
 _MAX_ID = 2**63 - 1
@@ -34,25 +34,24 @@ def _token_id(request: web.Request) -> int:
 
 
 async def create_token(request: web.Request) -> web.Response:
-    body = await bodies.read_json(request, m.NewToken)
+    body = await bodies.read_json(request, tokens.NewToken)
     accounts = None if body.accounts == "*" else list(body.accounts)
     row, token = await store.create_token(
         request.app[keys.POOL], name=body.name, accounts=accounts, scopes=list(body.scopes)
     )
-    return responses.ok(m.CreatedToken(**_resource(row), token=token), status=201)
+    return responses.ok(tokens.CreatedToken(**_resource(row), token=token), status=201)
 
 
 async def list_tokens(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, models.PageQuery)
     after = bodies.int_cursor(query.cursor)
     rows = await store.list_tokens(request.app[keys.POOL], after, query.limit + 1)
-    items = [m.Token(**_resource(r)) for r in rows[: query.limit]]
+    items = [tokens.Token(**_resource(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
-    return responses.ok(m.TokenPage(items=items, next_cursor=next_cursor))
+    return responses.ok(tokens.TokenPage(items=items, next_cursor=next_cursor))
 
 
 async def revoke_token(request: web.Request) -> web.Response:
     token_id = _token_id(request)
-    with responses.mapped_errors():
-        row = await store.revoke_token(request.app[keys.POOL], token_id)
-    return responses.ok(m.Token(**_resource(row)))
+    row = await store.revoke_token(request.app[keys.POOL], token_id)
+    return responses.ok(tokens.Token(**_resource(row)))

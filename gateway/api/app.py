@@ -42,9 +42,6 @@ from gateway.store import group_commit
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wechat_client
 
-MAX_BODY = 64 * 1024
-REAL_API_BASE = "https://api.weixin.qq.com"
-
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
@@ -72,7 +69,7 @@ async def _wechat_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     async with aiohttp.ClientSession() as session:
         app[keys.WECHAT] = wechat_client.WeChatClient(
-            session, settings.wechat_api_base or REAL_API_BASE
+            session, settings.wechat_api_base or wechat_client.REAL_API_BASE
         )
         yield
 
@@ -149,7 +146,7 @@ def setup_routes(app: web.Application) -> None:
 
 def create_app(settings: settings_mod.Settings) -> web.Application:
     app = web.Application(
-        client_max_size=MAX_BODY,
+        client_max_size=callbacks.MAX_BODY,  # callbacks and WeChat Pay notifications
         middlewares=[errors.middleware, auth.middleware, console_session.middleware],
     )
     app[keys.SETTINGS] = settings

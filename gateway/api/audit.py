@@ -6,12 +6,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from gateway.api import bodies, keys, responses
-from gateway.api import models_tokens as m
+from gateway.api.models import tokens
 from gateway.store import audit as store
 
 
 async def list_audit(request: web.Request) -> web.Response:
-    query = bodies.parse_query(request, m.AuditQuery)
+    query = bodies.parse_query(request, tokens.AuditQuery)
     before = bodies.int_cursor(query.cursor)
     where = store.Filter(
         account_id=query.account_id,
@@ -22,6 +22,6 @@ async def list_audit(request: web.Request) -> web.Response:
         until=query.until,
     )
     rows = await store.list_entries(request.app[keys.POOL], where, before, query.limit + 1)
-    items = [m.AuditEntry(**r) for r in rows[: query.limit]]
+    items = [tokens.AuditEntry(**r) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
-    return responses.ok(m.AuditPage(items=items, next_cursor=next_cursor))
+    return responses.ok(tokens.AuditPage(items=items, next_cursor=next_cursor))

@@ -23,6 +23,7 @@ API_MAX_BODY = 1024 * 1024
 
 ACCOUNT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 OPENID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ENDPOINT_ID = re.compile(r"^ep_[0-9a-f]{24}$")
 _MAX_BIGINT = 2**63 - 1
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -132,6 +133,14 @@ def account_id(request: web.Request) -> str:
     value = request.match_info["id"]
     if not ACCOUNT_ID.fullmatch(value):
         raise errors.ApiError("not_found", f"no account {value!r}")
+    return value
+
+
+def endpoint_id(request: web.Request) -> str:
+    """The {eid} path segment of a webhook endpoint; a malformed id is a 404."""
+    value = request.match_info["eid"]
+    if not ENDPOINT_ID.fullmatch(value):
+        raise errors.ApiError("not_found", "no such endpoint")
     return value
 
 

@@ -12,6 +12,7 @@ from typing import TypeVar
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from gateway import errors
 from gateway.api import keys
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class TooSlow(Exception):
+class TooSlow(errors.WxgateError):
     """The request body did not arrive in time."""
 
 

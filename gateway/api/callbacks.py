@@ -14,6 +14,7 @@ from aiohttp import web
 from gateway import metrics
 from gateway.api import account_cache, checkin, keys, passive
 from gateway.domain import encoding
+from gateway.store import errors as store_errors
 from gateway.store import group_commit, inbound
 from gateway.wechat import crypto, reply_xml, signature, xmlcodec
 from gateway.wechat import inbound as wx_inbound
@@ -217,7 +218,7 @@ async def receive(request: web.Request) -> web.Response:
         reply = await passive.decide(
             request, account, message, raw_xml, received_at, started, deadline
         )
-    except Exception as exc:  # the stored-reply look: the database is down or slow
+    except store_errors.FAILED as exc:  # the stored-reply look: the database is down or slow
         _outcome(account.id, "unavailable")
         log.warning(
             "callback reply not decided: %s",

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from gateway.api import events, keys
 from gateway.domain import kinds
+from gateway.store import errors as store_errors
 from gateway.store import events as store
 from gateway.store import inbound
 
@@ -43,7 +44,7 @@ async def after_callback(app: web.Application, record: inbound.EventRecord) -> b
                 settings.default_ttl,
                 functools.partial(events.survey_link, settings),
             )
-    except Exception as exc:  # the database is down, slow or restarting
+    except store_errors.FAILED as exc:  # the database is down, slow or restarting
         log.warning(
             "check-in not stored: %s",
             type(exc).__name__,

@@ -1,4 +1,5 @@
-"""The one error shape of the HTTP API: {"error": {"code", "message", "details"}}."""
+"""The one error shape of the HTTP API: {"error": {"code", "message", "details"}}, and the one
+table from error class to (HTTP status, code) that the middleware answers with."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway import errors
 from gateway.api import body_deadline
+from gateway.domain import kinds
 from gateway.store import errors as store_errors
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ STATUS = {
 }
 
 
-class ApiError(Exception):
+class ApiError(errors.WxgateError):
     """Raised by handlers and turned into the error shape by the middleware."""
 
     def __init__(self, code: str, message: str, details: Any = None) -> None:
@@ -52,6 +55,33 @@ class ApiError(Exception):
         return STATUS[self.code]
 
 
+# What a store or domain error answers: the nearest class of the error's MRO listed here. An
+# error not listed (a bug, a duplicate the store should have handled) stays a 500.
+MAPPED: dict[type[BaseException], tuple[int, str]] = {
+    store_errors.NotFound: (404, "not_found"),
+    store_errors.AccountExists: (409, "conflict"),  # details: {"field": "id" | "app_id"}
+    store_errors.IdempotencyConflict: (409, "idempotency_conflict"),
+    store_errors.InvalidState: (409, "conflict"),
+    store_errors.PermanentQrLimit: (409, "qr_permanent_limit_reached"),
+    store_errors.SyncRunning: (409, "sync_running"),
+    store_errors.Unavailable: (503, "unavailable"),
+    kinds.DowngradeNotAllowed: (409, "downgrade_not_allowed"),
+}
+
+
+def mapped(exc: BaseException) -> tuple[errors.WxgateError, int, str] | None:
+    """The error to answer with and its (status, code), for an error the table lists,
+    directly or once the store translated a driver error; None for any other."""
+    error = exc if isinstance(exc, errors.WxgateError) else store_errors.translate(exc)
+    if error is None:
+        return None
+    for cls in type(error).__mro__:
+        if cls in MAPPED:
+            status, code = MAPPED[cls]
+            return error, status, code
+    return None
+
+
 def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -62,7 +92,8 @@ def response(code: str, message: str, details: Any = None) -> web.Response:
 
 @web.middleware
 async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """ApiError and aiohttp's own 404/405/413 become the error shape."""
+    """ApiError, the errors MAPPED lists and aiohttp's own 404/405/413 become the error
+    shape."""
     try:
         resp: web.StreamResponse = await handler(request)
         return resp
@@ -81,13 +112,20 @@ async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         )
         resp.headers["Allow"] = ",".join(sorted(exc.allowed_methods))
         return resp
-    except store_errors.UNAVAILABLE as exc:
+    except Exception as exc:
+        found = mapped(exc)
+        if found is None:
+            raise
+        error, status, code = found
+        if code != "unavailable":
+            return web.json_response(body(code, str(error), error.details), status=status)
         # Nothing was done: the client may retry (with its idempotency key, for an enqueue).
+        cause = exc.__cause__ if isinstance(exc, store_errors.Unavailable) else exc
         log.warning(
             "database unavailable: %s",
-            type(exc).__name__,
+            type(cause or exc).__name__,
             extra={"action": "api_unavailable", "path": request.path},
         )
-        resp = response("unavailable", "the database is unavailable; retry later")
+        resp = web.json_response(body(code, str(error)), status=status)
         resp.headers["Retry-After"] = "1"
         return resp

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+import gateway.errors
 from gateway import oauth_sign
 from gateway.api import bodies, body_deadline, errors, events, keys, oauth
 from gateway.domain import kinds, marketing
@@ -30,7 +31,7 @@ COMMENT_MAX = 2000
 RATINGS = range(1, 6)
 
 
-class PageError(Exception):
+class PageError(gateway.errors.WxgateError):
     def __init__(self, status: int, title: str, text: str) -> None:
         super().__init__(text)
         self.status, self.title, self.text = status, title, text

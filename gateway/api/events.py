@@ -16,7 +16,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import bodies, capability, errors, keys, qrcodes, responses
-from gateway.api import models_events as m
+from gateway.api.models import events
 from gateway.domain import kinds, marketing, redirects
 from gateway.store import accounts as accounts_store
 from gateway.store import events as store
@@ -55,8 +55,8 @@ def _survey_host_allowed(account: dict[str, Any], url: str) -> bool:
 
 def _resource(
     settings: settings_mod.Settings, event: dict[str, Any], stats: dict[str, int]
-) -> m.Event:
-    return m.Event(
+) -> events.Event:
+    return events.Event(
         id=event["id"],
         account_id=event["account_id"],
         name=event["name"],
@@ -68,7 +68,7 @@ def _resource(
         welcome_text=event["welcome_text"],
         survey_url=event["survey_url"],
         survey_template=event["survey_template"],
-        qrcode=m.EventQrCode(
+        qrcode=events.EventQrCode(
             ticket=event["qr_ticket"],
             url=event["qr_url"],
             scene=event["qr_scene"],
@@ -77,7 +77,7 @@ def _resource(
         ),
         registration_url=page_url(settings, event["account_id"], event["id"], "register"),
         survey_link=survey_link(settings, event),
-        stats=m.EventStats(**stats),
+        stats=events.EventStats(**stats),
         created_at=event["created_at"],
     )
 
@@ -91,53 +91,51 @@ def _template(template: Any) -> dict[str, Any] | None:
 
 async def create_event(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewEvent)
+    body = await bodies.read_json(request, events.NewEvent)
     app, settings = request.app, request.app[keys.SETTINGS]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(app[keys.POOL], account_id)
-        capability.require(account["kind"], kinds.Capability.MARKETING_EVENTS)
-        if body.survey_url is not None and not _survey_host_allowed(account, body.survey_url):
-            raise errors.ApiError(
-                "validation_error",
-                "request is invalid",
-                [
-                    {
-                        "type": "value_error",
-                        "loc": ["survey_url"],
-                        "msg": "survey_url must be an http(s) URL on one of the account's "
-                        "oauth_redirect_hosts",
-                    }
-                ],
-            )
-        seconds = marketing.qr_expire_seconds(body.ends_at, dt.datetime.now(dt.UTC))
-        qr = await qrcodes.create_temporary(app, account, new_scene(), seconds)
-        event = await store.create_event(
-            app[keys.POOL],
-            account_id,
-            store.NewEvent(
-                name=body.name,
-                starts_at=body.starts_at,
-                ends_at=body.ends_at,
-                capacity=body.capacity,
-                reminder_offsets=list(body.reminder_offsets),
-                reminder_template=_template(body.reminder_template),
-                welcome_text=body.welcome_text or f"Welcome to {body.name}! You are checked in.",
-                survey_url=body.survey_url,
-                survey_template=_template(body.survey_template),
-                qr_scene=qr["scene"],
-                qr_ticket=qr["ticket"],
-                qr_url=qr["url"],
-                qr_expires_at=qr["expires_at"],
-            ),
+    account = await accounts_store.get_account(app[keys.POOL], account_id)
+    capability.require(account["kind"], kinds.Capability.MARKETING_EVENTS)
+    if body.survey_url is not None and not _survey_host_allowed(account, body.survey_url):
+        raise errors.ApiError(
+            "validation_error",
+            "request is invalid",
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["survey_url"],
+                    "msg": "survey_url must be an http(s) URL on one of the account's "
+                    "oauth_redirect_hosts",
+                }
+            ],
         )
-        stats = await store.event_stats(app[keys.POOL], account_id, event["id"])
+    seconds = marketing.qr_expire_seconds(body.ends_at, dt.datetime.now(dt.UTC))
+    qr = await qrcodes.create_temporary(app, account, new_scene(), seconds)
+    event = await store.create_event(
+        app[keys.POOL],
+        account_id,
+        store.NewEvent(
+            name=body.name,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            capacity=body.capacity,
+            reminder_offsets=list(body.reminder_offsets),
+            reminder_template=_template(body.reminder_template),
+            welcome_text=body.welcome_text or f"Welcome to {body.name}! You are checked in.",
+            survey_url=body.survey_url,
+            survey_template=_template(body.survey_template),
+            qr_scene=qr["scene"],
+            qr_ticket=qr["ticket"],
+            qr_url=qr["url"],
+            qr_expires_at=qr["expires_at"],
+        ),
+    )
+    stats = await store.event_stats(app[keys.POOL], account_id, event["id"])
     return responses.ok(_resource(settings, event, stats), status=201)
 
 
 async def get_event(request: web.Request) -> web.Response:
     account_id, wanted = bodies.account_id(request), event_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        event = await store.get_event(pool, account_id, wanted)
-        stats = await store.event_stats(pool, account_id, wanted)
+    event = await store.get_event(pool, account_id, wanted)
+    stats = await store.event_stats(pool, account_id, wanted)
     return responses.ok(_resource(request.app[keys.SETTINGS], event, stats))

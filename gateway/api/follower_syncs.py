@@ -8,7 +8,7 @@ import pydantic
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_syncs as m
+from gateway.api.models import syncs
 from gateway.store import syncs as store
 
 MAX_ID = 2**63 - 1
@@ -21,8 +21,8 @@ def sync_id(request: web.Request) -> int:
     return int(value)
 
 
-def resource(row: dict[str, Any]) -> m.FollowerSync:
-    return m.FollowerSync(
+def resource(row: dict[str, Any]) -> syncs.FollowerSync:
+    return syncs.FollowerSync(
         id=row["id"],
         account_id=row["account_id"],
         status=row["status"],
@@ -42,19 +42,14 @@ async def start_sync(request: web.Request) -> web.Response:
     raw = await bodies.read_body(request)
     if raw.strip():  # no body at all is fine too
         try:
-            m.NewSync.model_validate_json(raw, strict=True)
+            syncs.NewSync.model_validate_json(raw, strict=True)
         except pydantic.ValidationError as exc:
             raise bodies.validation_error(exc) from None
-    with responses.mapped_errors():
-        try:
-            row = await store.start(request.app[keys.POOL], account_id)
-        except store.SyncRunning as exc:
-            raise errors.ApiError("sync_running", str(exc)) from None
-    return responses.ok(m.SyncStarted(id=row["id"], status="running"), status=202)
+    row = await store.start(request.app[keys.POOL], account_id)
+    return responses.ok(syncs.SyncStarted(id=row["id"], status="running"), status=202)
 
 
 async def get_sync(request: web.Request) -> web.Response:
     account_id, wanted = bodies.account_id(request), sync_id(request)
-    with responses.mapped_errors():
-        row = await store.get(request.app[keys.POOL], account_id, wanted)
+    row = await store.get(request.app[keys.POOL], account_id, wanted)
     return responses.ok(resource(row))

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, keys, responses
-from gateway.api import models_followers as m
+from gateway.api.models import followers
 from gateway.domain import kinds, periods, window
 from gateway.store import accounts as accounts_store
 from gateway.store import follower_views as store
@@ -17,7 +17,7 @@ from gateway.store import follower_views as store
 
 def _resource(
     row: dict[str, Any], kind: str, now: dt.datetime, tz: zoneinfo.ZoneInfo
-) -> m.Follower:
+) -> followers.Follower:
     current = window.Window(row["window_ends_at"], row["window_remaining"])
     is_open = window.is_open(current, now)
     quota = None
@@ -25,7 +25,7 @@ def _resource(
         period = periods.month_period(now, tz)
         limit = periods.MASS_LIMIT[kinds.AccountKind.SERVICE]
         used = row["mass_used"] or 0
-        quota = m.MassQuota(
+        quota = followers.MassQuota(
             period=period.key,
             limit=limit,
             used=used,
@@ -34,13 +34,13 @@ def _resource(
         )
     oauth = None
     if row["oauth_scope"] is not None or row["unionid"] is not None:
-        oauth = m.OAuthGrant(
+        oauth = followers.OAuthGrant(
             scope=row["oauth_scope"],
             at=row["oauth_at"],
             unionid=row["unionid"],
             nickname=row["nickname"],
         )
-    return m.Follower(
+    return followers.Follower(
         account_id=row["account_id"],
         openid=row["openid"],
         subscribed=row["subscribed"],
@@ -51,7 +51,7 @@ def _resource(
         first_qr_scene=row["first_qr_scene"],
         latest_qr_scene=row["latest_qr_scene"],
         oauth=oauth,
-        window=m.Window(
+        window=followers.Window(
             open=is_open,
             expires_at=current.ends_at if is_open else None,
             remaining=current.remaining if is_open else None,
@@ -74,30 +74,28 @@ async def get_follower(request: web.Request) -> web.Response:
     account_id, openid = bodies.account_id(request), bodies.openid(request)
     pool, tz = request.app[keys.POOL], request.app[keys.SETTINGS].tz
     now = dt.datetime.now(dt.UTC)
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
+    account = await accounts_store.get_account(pool, account_id)
+    row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
     return responses.ok(_resource(row, account["kind"], now, tz))
 
 
 async def list_followers(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    query = bodies.parse_query(request, m.FollowerQuery)
+    query = bodies.parse_query(request, followers.FollowerQuery)
     after = bodies.text_cursor(query.cursor)
     pool, tz = request.app[keys.POOL], request.app[keys.SETTINGS].tz
     now = dt.datetime.now(dt.UTC)
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        rows = await store.list_followers(
-            pool,
-            account_id,
-            window=query.window,
-            now=now,
-            period=periods.month_key(now, tz),
-            after=after,
-            limit=query.limit + 1,
-        )
+    account = await accounts_store.get_account(pool, account_id)
+    rows = await store.list_followers(
+        pool,
+        account_id,
+        window=query.window,
+        now=now,
+        period=periods.month_key(now, tz),
+        after=after,
+        limit=query.limit + 1,
+    )
     items = [_resource(r, account["kind"], now, tz) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     next_cursor = bodies.encode_cursor(items[-1].openid) if more else None
-    return responses.ok(m.FollowerPage(items=items, next_cursor=next_cursor))
+    return responses.ok(followers.FollowerPage(items=items, next_cursor=next_cursor))

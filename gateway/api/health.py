@@ -7,11 +7,16 @@ import asyncio
 from aiohttp import web
 
 from gateway.api import keys
+from gateway.store import errors as store_errors
 from gateway.store import migrate
 
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+# The database is down, restarting or slow, or the migration files cannot be read.
+_NOT_READY: tuple[type[Exception], ...] = (*store_errors.FAILED, migrate.MigrationError)
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -24,7 +29,7 @@ async def readyz(request: web.Request) -> web.Response:
                 missing = await migrate.pending(
                     conn, migrate.load(settings.sql_dir or migrate.default_sql_dir())
                 )
-    except Exception as exc:  # OSError, timeouts and asyncpg's many kinds while it restarts
+    except _NOT_READY as exc:
         body = {"status": "unavailable", "database": type(exc).__name__}
         return web.json_response(body, status=503)
     if missing:

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_menus as m
+from gateway.api.models import menus
 from gateway.domain import menu
 from gateway.store import menus as store
 
@@ -30,30 +30,27 @@ async def put_menu(request: web.Request) -> web.Response:
     problem = _problems(data)
     if problem is not None:
         raise problem
-    bodies.validate_json(text, m.MenuIn)
-    with responses.mapped_errors():
-        row = await store.put(request.app[keys.POOL], account_id, data)
-    return responses.ok(m.MenuAccepted(**row), status=202)
+    bodies.validate_json(text, menus.MenuIn)
+    row = await store.put(request.app[keys.POOL], account_id, data)
+    return responses.ok(menus.MenuAccepted(**row), status=202)
 
 
 async def get_menu(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    with responses.mapped_errors():
-        row = await store.get(request.app[keys.POOL], account_id)
+    row = await store.get(request.app[keys.POOL], account_id)
     return responses.ok(resource(row))
 
 
 async def delete_menu(request: web.Request) -> web.Response:
     """202: a worker calls /cgi-bin/menu/delete, then the menu is gone (GET 404)."""
     account_id = bodies.account_id(request)
-    with responses.mapped_errors():
-        row = await store.delete(request.app[keys.POOL], account_id)
-    return responses.ok(m.MenuAccepted(**row), status=202)
+    row = await store.delete(request.app[keys.POOL], account_id)
+    return responses.ok(menus.MenuAccepted(**row), status=202)
 
 
-def resource(row: dict[str, Any]) -> m.Menu:
+def resource(row: dict[str, Any]) -> menus.Menu:
     body = row["body"]
-    return m.Menu(
+    return menus.Menu(
         account_id=row["account_id"],
         button=None if body is None else list(body["button"]),
         state=row["state"],

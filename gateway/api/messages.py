@@ -10,13 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_messages as m
+from gateway.api.models import messages
 from gateway.domain import decide, kinds
 from gateway.store import accounts as accounts_store
 from gateway.store import messages as store
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-Body = m.AnyMessage
+Body = messages.AnyMessage
 
 
 def _idempotency_key(request: web.Request, body: Body) -> str | None:
@@ -62,8 +62,8 @@ def _request_hash(body: Body) -> str:
 
 
 def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
-    audience = body.audience.model_dump() if isinstance(body, m.MassMessage) else None
-    outside = body.outside_window if isinstance(body, m.CustomerServiceMessage) else "hold"
+    audience = body.audience.model_dump() if isinstance(body, messages.MassMessage) else None
+    outside = body.outside_window if isinstance(body, messages.CustomerServiceMessage) else "hold"
     message = decide.message_of(body.type, audience, outside, body.not_before, expires_at)
     rejected = decide.check_enqueue(kinds.AccountKind(kind), message)
     if rejected is not None:
@@ -74,7 +74,9 @@ def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
 
 def _check_pay_config(account: dict[str, Any], body: Body) -> None:
     """Red packs and coupons go out through the account's merchant: it must be configured."""
-    if isinstance(body, m.RedPackMessage | m.CouponMessage) and not account.get("pay_mch_id"):
+    if isinstance(body, messages.RedPackMessage | messages.CouponMessage) and not account.get(
+        "pay_mch_id"
+    ):
         raise errors.ApiError(
             "conflict",
             "the account has no WeChat Pay merchant id; set pay.mch_id with "
@@ -84,22 +86,22 @@ def _check_pay_config(account: dict[str, Any], body: Body) -> None:
 
 
 def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.NewMessage:
-    recipient = body.to if not isinstance(body, m.MassMessage) else None
+    recipient = body.to if not isinstance(body, messages.MassMessage) else None
     openids: list[str | None] | None = [recipient]
     audience = content = template = None
-    if isinstance(body, m.MassMessage):
+    if isinstance(body, messages.MassMessage):
         audience = body.audience.model_dump()
-        if isinstance(body.audience, m.OpenidsAudience):
+        if isinstance(body.audience, messages.OpenidsAudience):
             openids = list(body.audience.openids)
-        elif isinstance(body.audience, m.AllAudience):
+        elif isinstance(body.audience, messages.AllAudience):
             openids = None  # the store fans out to subscribed followers (service accounts)
         else:
             openids = [None]
-    if isinstance(body, m.TemplateMessage):
+    if isinstance(body, messages.TemplateMessage):
         template = body.template.model_dump(mode="json", exclude_none=True)
-    elif isinstance(body, m.RedPackMessage):
+    elif isinstance(body, messages.RedPackMessage):
         content = {"red_pack": body.red_pack.model_dump(mode="json", exclude_none=True)}
-    elif isinstance(body, m.CouponMessage):
+    elif isinstance(body, messages.CouponMessage):
         content = {"coupon": body.coupon.model_dump(mode="json", exclude_none=True)}
     else:
         content = body.content.model_dump(mode="json", exclude_none=True)
@@ -110,7 +112,7 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
         content=content,
         template=template,
         outside_window=body.outside_window
-        if isinstance(body, m.CustomerServiceMessage)
+        if isinstance(body, messages.CustomerServiceMessage)
         else "hold",
         not_before=body.not_before,
         expires_at=expires_at,
@@ -121,72 +123,67 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
 
 
 def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: row[k] for k in m.MessageSummary.model_fields if k in row}
+    fields = {k: row[k] for k in messages.MessageSummary.model_fields if k in row}
     return {**fields, "to": row["recipient"], "msgid": row["wechat_msgid"]}
 
 
-def _resource(row: dict[str, Any]) -> m.Message:
+def _resource(row: dict[str, Any]) -> messages.Message:
     recipients = None
     if row["type"] == "mass":
-        recipients = m.RecipientCounts(total=row["recipients_total"], **row["counts"])
-    return m.Message(
+        recipients = messages.RecipientCounts(total=row["recipients_total"], **row["counts"])
+    return messages.Message(
         **_summary_fields(row),
         audience=row["audience"],
         content=row["content"],
         template=row["template"],
         outside_window=row["outside_window"],
         recipients=recipients,
-        history=[m.Transition(**h) for h in row["history"]],
+        history=[messages.Transition(**h) for h in row["history"]],
     )
 
 
 async def create_message(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = (await bodies.read_json(request, m.NewMessage)).root
+    body = (await bodies.read_json(request, messages.NewMessage)).root
     key = _idempotency_key(request, body)
     pool, settings = request.app[keys.POOL], request.app[keys.SETTINGS]
     now = dt.datetime.now(dt.UTC)
     # Default expiry counts from when the message may first go out, not from now.
     expires_at = body.expires_at or max(now, body.not_before or now) + settings.default_ttl
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        _check_capability(account["kind"], body, expires_at)
-        _check_pay_config(account, body)
-        row, created = await store.enqueue_message(
-            pool, account_id, _new_message(body, key, expires_at)
-        )
+    account = await accounts_store.get_account(pool, account_id)
+    _check_capability(account["kind"], body, expires_at)
+    _check_pay_config(account, body)
+    row, created = await store.enqueue_message(
+        pool, account_id, _new_message(body, key, expires_at)
+    )
     return responses.ok(_resource(row), status=202 if created else 200)
 
 
 async def get_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.get_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.get_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
 
 
 async def list_messages(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    query = bodies.parse_query(request, m.MessageQuery)
+    query = bodies.parse_query(request, messages.MessageQuery)
     before = bodies.int_cursor(query.cursor)
-    with responses.mapped_errors():
-        rows = await store.list_messages(
-            request.app[keys.POOL], account_id, query.status, before, query.limit + 1
-        )
-    items = [m.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
+    rows = await store.list_messages(
+        request.app[keys.POOL], account_id, query.status, before, query.limit + 1
+    )
+    items = [messages.MessageSummary(**_summary_fields(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
-    return responses.ok(m.MessagePage(items=items, next_cursor=next_cursor))
+    return responses.ok(messages.MessagePage(items=items, next_cursor=next_cursor))
 
 
 async def cancel_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.cancel_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
 
 
 async def retry_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
-    with responses.mapped_errors():
-        row = await store.retry_message(request.app[keys.POOL], account_id, message_id)
+    row = await store.retry_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row), status=202)

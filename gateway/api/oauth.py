@@ -21,7 +21,7 @@ from aiohttp import web
 from gateway import oauth_sign
 from gateway.api import errors, keys
 from gateway.domain import kinds, redirects
-from gateway.store import oauth_states, queries, webhooks
+from gateway.store import oauth_grants, oauth_states
 from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ _BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 async def _account(request: web.Request) -> dict[str, object]:
     account_id = request.match_info["account_id"]
-    row = await request.app[keys.POOL].fetchrow(queries.get("oauth_account"), account_id)
+    row = await oauth_grants.get_oauth_account(request.app[keys.POOL], account_id)
     if row is None:
         raise errors.ApiError("not_found", f"account {account_id!r} not found")
     kind = kinds.AccountKind(row["kind"])
@@ -47,7 +47,7 @@ async def _account(request: web.Request) -> dict[str, object]:
         raise errors.ApiError(
             "capability_not_available", kinds.refusal(kind, kinds.Capability.OAUTH)
         )
-    return dict(row)
+    return row
 
 
 def _browser_id(request: web.Request) -> str | None:
@@ -186,19 +186,6 @@ async def callback(request: web.Request) -> web.Response:
     location = _location(
         row["target"], {"openid": openid, "issued_at": issued_at, "signature": signature}
     )
-    async with db.acquire() as conn, conn.transaction():
-        await conn.execute(
-            queries.get("oauth_record_grant"),
-            account["id"],
-            openid,
-            row["scope"],
-            unionid,
-            nickname,
-        )
-        # The grant's webhook (SPEC 7) in the transaction that records it.
-        grant_data = {"openid": openid, "scope": row["scope"], "unionid": unionid}
-        if nickname is not None:
-            grant_data["nickname"] = nickname
-        await webhooks.emit(conn, str(account["id"]), "oauth.granted", openid, grant_data)
+    await oauth_grants.record_grant(db, str(account["id"]), openid, row["scope"], unionid, nickname)
     log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account["id"]})
     raise web.HTTPFound(location)

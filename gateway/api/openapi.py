@@ -19,14 +19,8 @@ from gateway.api import (
     openapi_syncs,
     openapi_webhooks,
 )
-from gateway.api import models_accounts as ma
-from gateway.api import models_events as me
-from gateway.api import models_followers as mf
-from gateway.api import models_messages as mm
-from gateway.api import models_payments as mp
-from gateway.api import models_qrcodes as mq
-from gateway.api import models_tokens as mt
 from gateway.api import openapi_examples as examples
+from gateway.api.models import accounts, events, followers, messages, payments, qrcodes, tokens
 
 Model = openapi_ops.Model
 REF = "#/components/schemas/{model}"
@@ -85,16 +79,16 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC,
         "createAccount",
         "Create an account; returns its OAuth signing key once",
-        {201: ("created", ma.CreatedAccount)},
+        {201: ("created", accounts.CreatedAccount)},
         (409,),
-        ma.NewAccount,
+        accounts.NewAccount,
     ),
     Operation(
         "get",
         _ACC,
         "listAccounts",
         "List accounts (keyset pages by id)",
-        {200: ("a page", ma.AccountPage)},
+        {200: ("a page", accounts.AccountPage)},
         (422,),
         query=models.PageQuery,
     ),
@@ -103,7 +97,7 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC + "/{id}",
         "getAccount",
         "An account (never its secrets)",
-        {200: ("the account", ma.Account)},
+        {200: ("the account", accounts.Account)},
         (404,),
     ),
     Operation(
@@ -113,25 +107,25 @@ OPERATIONS: tuple[Operation, ...] = (
         "Rotate secrets or keys, change profile or hosts, upgrade to service "
         "(409 downgrade_not_allowed for service -> subscription), set WeChat Pay settings "
         "(`pay`, service accounts only: 403 otherwise)",
-        {200: ("the account", ma.UpdatedAccount)},
+        {200: ("the account", accounts.UpdatedAccount)},
         (403, 404, 409),
-        ma.AccountChange,
+        accounts.AccountChange,
     ),
     Operation(
         "get",
         _ACC + "/{id}/followers",
         "listFollowers",
         "Followers by window state (keyset pages by openid)",
-        {200: ("a page", mf.FollowerPage)},
+        {200: ("a page", followers.FollowerPage)},
         (404, 422),
-        query=mf.FollowerQuery,
+        query=followers.FollowerQuery,
     ),
     Operation(
         "get",
         _ACC + "/{id}/followers/{openid}",
         "getFollower",
         "A follower's state, window and mass quota",
-        {200: ("the follower", mf.Follower)},
+        {200: ("the follower", followers.Follower)},
         (404,),
     ),
     Operation(
@@ -140,9 +134,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "createMessage",
         "Queue a message (202); a repeated idempotency key returns the original (200) "
         "or 409 idempotency_conflict",
-        {202: ("queued", mm.Message), 200: ("the original message", mm.Message)},
+        {202: ("queued", messages.Message), 200: ("the original message", messages.Message)},
         (403, 404, 409),
-        mm.NewMessage,
+        messages.NewMessage,
         headers=("Idempotency-Key",),
     ),
     Operation(
@@ -150,16 +144,16 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC + "/{id}/messages",
         "listMessages",
         "Messages, newest first",
-        {200: ("a page", mm.MessagePage)},
+        {200: ("a page", messages.MessagePage)},
         (404, 422),
-        query=mm.MessageQuery,
+        query=messages.MessageQuery,
     ),
     Operation(
         "get",
         _ACC + "/{id}/messages/{message_id}",
         "getMessage",
         "A message with its per-recipient counts and history",
-        {200: ("the message", mm.Message)},
+        {200: ("the message", messages.Message)},
         (404,),
     ),
     Operation(
@@ -167,7 +161,7 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC + "/{id}/messages/{message_id}",
         "cancelMessage",
         "Cancel what is not yet sent (409 conflict if already terminal)",
-        {200: ("the message", mm.Message)},
+        {200: ("the message", messages.Message)},
         (404, 409),
     ),
     Operation(
@@ -176,7 +170,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "retryMessage",
         "Send a failed message again as a new send (202), also one that failed "
         "`outcome_unknown` (an earlier attempt may have arrived); 409 conflict unless failed",
-        {202: ("queued again", mm.Message)},
+        {202: ("queued again", messages.Message)},
         (404, 409),
     ),
     Operation(
@@ -184,34 +178,34 @@ OPERATIONS: tuple[Operation, ...] = (
         _ACC + "/{id}/qrcodes",
         "createQrCode",
         "Create a parametric QR code (service accounts; 409 qr_permanent_limit_reached)",
-        {201: ("created", mq.QrCode), 200: ("the existing permanent code", mq.QrCode)},
+        {201: ("created", qrcodes.QrCode), 200: ("the existing permanent code", qrcodes.QrCode)},
         (403, 404, 409, 502),
-        mq.NewQrCode,
+        qrcodes.NewQrCode,
     ),
     Operation(
         "get",
         _ACC + "/{id}/payments",
         "listPayments",
         "Payments WeChat Pay notified, newest first (service accounts)",
-        {200: ("a page", mp.PaymentPage)},
+        {200: ("a page", payments.PaymentPage)},
         (403, 404, 422),
-        query=mp.PaymentQuery,
+        query=payments.PaymentQuery,
     ),
     Operation(
         "post",
         _ACC + "/{id}/events",
         "createEvent",
         "Create a marketing event with its check-in QR code (service accounts)",
-        {201: ("created", me.Event)},
+        {201: ("created", events.Event)},
         (403, 404, 502),
-        me.NewEvent,
+        events.NewEvent,
     ),
     Operation(
         "get",
         _ACC + "/{id}/events/{event_id}",
         "getEvent",
         "An event with its numbers: registered, checked in, reminders sent, surveys answered",
-        {200: ("the event", me.Event)},
+        {200: ("the event", events.Event)},
         (404,),
     ),
     *openapi_syncs.OPERATIONS,
@@ -223,16 +217,16 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/tokens",
         "createToken",
         "Create a scoped API token (administrator only); its text is in this answer only",
-        {201: ("created", mt.CreatedToken)},
+        {201: ("created", tokens.CreatedToken)},
         (),
-        mt.NewToken,
+        tokens.NewToken,
     ),
     Operation(
         "get",
         "/api/v1/tokens",
         "listTokens",
         "List the scoped tokens, revoked ones included, never their text (administrator only)",
-        {200: ("a page", mt.TokenPage)},
+        {200: ("a page", tokens.TokenPage)},
         (422,),
         query=models.PageQuery,
     ),
@@ -241,7 +235,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/tokens/{token_id}",
         "revokeToken",
         "Revoke a token at once, and end its console sessions (administrator only)",
-        {200: ("the revoked token", mt.Token)},
+        {200: ("the revoked token", tokens.Token)},
         (404,),
     ),
     Operation(
@@ -249,9 +243,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "/api/v1/audit",
         "listAudit",
         "Every change made through the API or the console, newest first (administrator only)",
-        {200: ("a page", mt.AuditPage)},
+        {200: ("a page", tokens.AuditPage)},
         (422,),
-        query=mt.AuditQuery,
+        query=tokens.AuditQuery,
     ),
 )
 

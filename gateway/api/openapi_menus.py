@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.api import models_menus as mm
+from gateway.api.models import menus
 from gateway.api.openapi_ops import Operation
 
 _MENU = "/api/v1/accounts/{id}/menu"
@@ -14,9 +14,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "Set the custom menu in WeChat's format (202): checked here (422 names the path, such "
         "as button[1].sub_button[2].key), then applied by a worker with /cgi-bin/menu/create, "
         "retried like a message",
-        {202: ("accepted", mm.MenuAccepted)},
+        {202: ("accepted", menus.MenuAccepted)},
         (404,),
-        mm.MenuIn,
+        menus.MenuIn,
     ),
     Operation(
         "get",
@@ -24,7 +24,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "getMenu",
         "The menu with its state (pending, applied, failed with WeChat's errcode and errmsg, "
         "deleting) and applied_at; 404 when the account has none",
-        {200: ("the menu", mm.Menu)},
+        {200: ("the menu", menus.Menu)},
         (404,),
     ),
     Operation(
@@ -32,7 +32,7 @@ OPERATIONS: tuple[Operation, ...] = (
         _MENU,
         "deleteMenu",
         "Remove the menu (202): a worker calls /cgi-bin/menu/delete, then GET answers 404",
-        {202: ("accepted", mm.MenuAccepted)},
+        {202: ("accepted", menus.MenuAccepted)},
         (404,),
     ),
 )

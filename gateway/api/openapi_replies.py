@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.api import models_replies as mr
 from gateway.api import openapi_ops
+from gateway.api.models import replies
 
 Op = openapi_ops.Operation
 _RULES = "/api/v1/accounts/{id}/reply-rules"
@@ -17,16 +17,16 @@ OPERATIONS: tuple[openapi_ops.Operation, ...] = (
         "default_reply answers user messages no rule matched). Checked against WeChat's "
         "limits: a 422 names each offending path, e.g. rules[3].reply.text.content. Takes "
         "effect at once on this process, within 5 s on the others",
-        {200: ("the rule set stored", mr.ReplyRulesResource)},
+        {200: ("the rule set stored", replies.ReplyRulesResource)},
         (404,),
-        mr.ReplyRules,
+        replies.ReplyRules,
     ),
     Op(
         "get",
         _RULES,
         "getReplyRules",
         "The account's reply rules (empty before the first PUT) and its reply endpoint",
-        {200: ("the rule set", mr.ReplyRulesResource)},
+        {200: ("the rule set", replies.ReplyRulesResource)},
         (404,),
     ),
 )

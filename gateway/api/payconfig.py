@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from gateway.api import capability
-from gateway.api import models_payments as m
+from gateway.api.models import payments
 from gateway.domain import kinds
 from gateway.store import accounts as accounts_store
 from gateway.store import payments as store
@@ -31,7 +31,7 @@ async def check(pool: asyncpg.Pool, account_id: str, new_kind: str | None) -> No
         raise capability.refusal(kind, kinds.Capability.PAYMENTS)
 
 
-async def apply(pool: asyncpg.Pool, account_id: str, config: m.PayConfig) -> dict[str, Any]:
+async def apply(pool: asyncpg.Pool, account_id: str, config: payments.PayConfig) -> dict[str, Any]:
     """Write the given settings; the certificate's serial is read from the certificate."""
     serial = None
     if config.platform_certificate is not None:

@@ -19,9 +19,10 @@ from typing import Any
 from aiohttp import web
 from cryptography import x509
 
-from gateway import metrics
+from gateway import errors, metrics
 from gateway.api import body_deadline, keys, payconfig
 from gateway.domain import kinds, rotation
+from gateway.store import errors as store_errors
 from gateway.store import payments as store
 from gateway.wechat import pay
 
@@ -31,7 +32,7 @@ MAX_SKEW = dt.timedelta(minutes=5)
 SUCCESS_EVENT = "TRANSACTION.SUCCESS"
 
 
-class Refused(Exception):
+class Refused(errors.WxgateError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -196,7 +197,7 @@ async def notify(request: web.Request) -> web.Response:
         )
         _outcome(account_id, "replayed")
         return _fail(401, "replayed notification (nonce seen before)")
-    except Exception as exc:  # the database is down or restarting: the platform retries
+    except store_errors.FAILED as exc:  # the database is down or restarting: the platform retries
         log.warning(
             "pay notification not stored: %s",
             type(exc).__name__,

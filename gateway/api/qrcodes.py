@@ -11,7 +11,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_qrcodes as m
+from gateway.api.models import qrcodes
 from gateway.domain import kinds
 from gateway.store import accounts as accounts_store
 from gateway.store import qrcodes as store
@@ -20,30 +20,29 @@ from gateway.wechat import client as wx
 
 log = logging.getLogger(__name__)
 
-REAL_API_BASE = "https://api.weixin.qq.com"
 REAL_SHOW_BASE = "https://mp.weixin.qq.com"
 
 
 def api_base(settings: settings_mod.Settings) -> str:
     """The WeChat API base: the configured one, else the real platform."""
-    return (settings.wechat_api_base or REAL_API_BASE).rstrip("/")
+    return (settings.wechat_api_base or wx.REAL_API_BASE).rstrip("/")
 
 
 def image_url(settings: settings_mod.Settings, ticket: str) -> str:
     # The real platform serves images from mp.weixin.qq.com; a mock serves them itself.
     base = api_base(settings)
-    host = REAL_SHOW_BASE if base == REAL_API_BASE else base
+    host = REAL_SHOW_BASE if base == wx.REAL_API_BASE else base
     return f"{host}/cgi-bin/showqrcode?ticket={quote(ticket, safe='')}"
 
 
-def _payload(body: m.NewQrCode) -> dict[str, Any]:
+def _payload(body: qrcodes.NewQrCode) -> dict[str, Any]:
     is_int = isinstance(body.scene, int)
     scene = {"scene_id": body.scene} if is_int else {"scene_str": body.scene}
     if body.permanent:
         action = "QR_LIMIT_SCENE" if is_int else "QR_LIMIT_STR_SCENE"
         return {"action_name": action, "action_info": {"scene": scene}}
     action = "QR_SCENE" if is_int else "QR_STR_SCENE"
-    seconds = body.expire_seconds or m.DEFAULT_EXPIRY
+    seconds = body.expire_seconds or qrcodes.DEFAULT_EXPIRY
     return {"expire_seconds": seconds, "action_name": action, "action_info": {"scene": scene}}
 
 
@@ -69,7 +68,7 @@ def _creator(app: web.Application, token: str, payload: dict[str, Any]) -> store
 
 
 async def _attempts(
-    app: web.Application, account: dict[str, Any], body: m.NewQrCode
+    app: web.Application, account: dict[str, Any], body: qrcodes.NewQrCode
 ) -> tuple[dict[str, Any], bool]:
     """Create through WeChat; a stale token (40001/42001) is dropped and the call tried once
     more with a fresh one. The token is fetched before any slot is reserved."""
@@ -91,7 +90,7 @@ async def _attempts(
 
 
 async def _create(
-    app: web.Application, account: dict[str, Any], body: m.NewQrCode
+    app: web.Application, account: dict[str, Any], body: qrcodes.NewQrCode
 ) -> tuple[dict[str, Any], bool]:
     """(row, created); WeChat's refusals and silences become 502 upstream_error."""
     try:
@@ -113,7 +112,7 @@ async def create_temporary(
 ) -> dict[str, Any]:
     """A temporary string-scene code through WeChat, recorded like any other (marketing
     events use one for check-in); WeChat's refusals and silences are 502 upstream_error."""
-    body = m.NewQrCode(scene=scene, permanent=False, expire_seconds=seconds)
+    body = qrcodes.NewQrCode(scene=scene, permanent=False, expire_seconds=seconds)
     row, _ = await _create(app, account, body)
     return row
 
@@ -130,13 +129,12 @@ def _require_capability(kind_name: str) -> None:
 
 async def create_qrcode(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewQrCode)
+    body = await bodies.read_json(request, qrcodes.NewQrCode)
     settings = request.app[keys.SETTINGS]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(request.app[keys.POOL], account_id)
-        _require_capability(account["kind"])
-        row, created = await _create(request.app, account, body)
-    resource = m.QrCode(
+    account = await accounts_store.get_account(request.app[keys.POOL], account_id)
+    _require_capability(account["kind"])
+    row, created = await _create(request.app, account, body)
+    resource = qrcodes.QrCode(
         ticket=row["ticket"],
         url=row["url"],
         scene=int(row["scene"]) if row["scene_is_int"] else row["scene"],

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses
-from gateway.api import models_replies as m
+from gateway.api.models import replies
 from gateway.domain import reply_content, reply_rules
 from gateway.store import replies as store
 
@@ -28,14 +28,14 @@ def _invalid(exc: reply_content.Invalid) -> errors.ApiError:
     return errors.ApiError("validation_error", "reply rules are invalid", details)
 
 
-def _resource(row: dict[str, Any]) -> m.ReplyRulesResource:
+def _resource(row: dict[str, Any]) -> replies.ReplyRulesResource:
     stored = row.get("rules") or reply_rules.EMPTY.as_json()
     endpoint = None
     if row.get("endpoint_id") is not None:
-        endpoint = m.ReplyEndpoint(
+        endpoint = replies.ReplyEndpoint(
             id=row["endpoint_id"], url=row["endpoint_url"], disabled=row["endpoint_disabled"]
         )
-    return m.ReplyRulesResource(
+    return replies.ReplyRulesResource(
         rules=stored["rules"],
         default_reply=stored.get("default_reply"),
         version=row.get("version") or 0,
@@ -52,9 +52,8 @@ async def put_rules(request: web.Request) -> web.Response:
     except reply_content.Invalid as exc:
         raise _invalid(exc) from None
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await store.put_rules(pool, account_id, rules.as_json())
-        row = await store.get_rules(pool, account_id)
+    await store.put_rules(pool, account_id, rules.as_json())
+    row = await store.get_rules(pool, account_id)
     request.app[keys.ACCOUNT_CACHE].forget(account_id)
     log.info(
         "reply rules replaced",
@@ -70,6 +69,5 @@ async def put_rules(request: web.Request) -> web.Response:
 
 async def get_rules(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    with responses.mapped_errors():
-        row = await store.get_rules(request.app[keys.POOL], account_id)
+    row = await store.get_rules(request.app[keys.POOL], account_id)
     return responses.ok(_resource(row))

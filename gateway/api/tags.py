@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.api import bodies, errors, keys, responses, wechat_calls
-from gateway.api import models_syncs as m
+from gateway.api.models import syncs
 from gateway.store import accounts as accounts_store
 from gateway.store import tags as store
 from gateway.wechat import client as wx
@@ -42,28 +42,26 @@ def tag_id(request: web.Request) -> int:
     return int(value)
 
 
-def _resource(row: dict[str, Any]) -> m.Tag:
-    return m.Tag(id=row["tag_id"], name=row["name"], count=row["count"])
+def _resource(row: dict[str, Any]) -> syncs.Tag:
+    return syncs.Tag(id=row["tag_id"], name=row["name"], count=row["count"])
 
 
 async def list_tags(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        rows = await store.list_tags(pool, account_id)
-    return responses.ok(m.TagList(items=[_resource(r) for r in rows]))
+    await accounts_store.get_account(pool, account_id)
+    rows = await store.list_tags(pool, account_id)
+    return responses.ok(syncs.TagList(items=[_resource(r) for r in rows]))
 
 
 async def create_tag(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewTag)
+    body = await bodies.read_json(request, syncs.NewTag)
     pool = request.app[keys.POOL]
     if RESERVED.match(body.name):
         raise errors.ApiError("validation_error", "tag names wxgate-<digits> are reserved")
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        existing = await store.list_tags(pool, account_id)
+    account = await accounts_store.get_account(pool, account_id)
+    existing = await store.list_tags(pool, account_id)
     if any(t["name"] == body.name for t in existing):
         raise errors.ApiError("conflict", "a tag of that name exists")
     if len(existing) >= MAX_TAGS:
@@ -80,9 +78,8 @@ async def create_tag(request: web.Request) -> web.Response:
 async def delete_tag(request: web.Request) -> web.Response:
     account_id, wanted = bodies.account_id(request), tag_id(request)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        row = await store.get_tag(pool, account_id, wanted)
+    account = await accounts_store.get_account(pool, account_id)
+    row = await store.get_tag(pool, account_id, wanted)
 
     async def delete(client: wx.WeChatClient, token: str) -> None:
         await client.delete_tag(token, wanted)
@@ -96,14 +93,13 @@ async def delete_tag(request: web.Request) -> web.Response:
 
 async def _members(request: web.Request, adding: bool) -> web.Response:
     account_id, wanted = bodies.account_id(request), tag_id(request)
-    body = await bodies.read_json(request, m.TagMembers)
+    body = await bodies.read_json(request, syncs.TagMembers)
     openids = list(dict.fromkeys(body.openids))
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        account = await accounts_store.get_account(pool, account_id)
-        await store.get_tag(pool, account_id, wanted)
-        if adding:
-            held = await store.held(pool, account_id, openids, wanted)
+    account = await accounts_store.get_account(pool, account_id)
+    await store.get_tag(pool, account_id, wanted)
+    if adding:
+        held = await store.held(pool, account_id, openids, wanted)
     if adding:
         full = [o for o, (count, has) in held.items() if count >= MAX_TAGS_PER_FOLLOWER and not has]
         if full:
@@ -127,7 +123,7 @@ async def _members(request: web.Request, adding: bool) -> web.Response:
             await store.add_members(pool, account_id, wanted, batch)
         else:
             await store.remove_members(pool, account_id, wanted, batch)
-    return responses.ok(m.TagMembersResult(tag_id=wanted, openids=len(openids), calls=calls))
+    return responses.ok(syncs.TagMembersResult(tag_id=wanted, openids=len(openids), calls=calls))
 
 
 async def add_members(request: web.Request) -> web.Response:

@@ -4,31 +4,24 @@ is in the create and rotate answers only, and never logged."""
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from aiohttp import web
 
 from gateway import webhook_net
 from gateway.api import bodies, errors, keys, models, responses
-from gateway.api import models_webhooks as m
+from gateway.api.models import webhooks
 from gateway.store import accounts as accounts_store
 from gateway.store import webhooks as store
 
 log = logging.getLogger(__name__)
 
-_ENDPOINT_ID = re.compile(r"^ep_[0-9a-f]{24}$")
+# The console's endpoint pages parse the path segment the same way.
+endpoint_id = bodies.endpoint_id
 
 
-def endpoint_id(request: web.Request) -> str:
-    value = request.match_info["eid"]
-    if not _ENDPOINT_ID.fullmatch(value):
-        raise errors.ApiError("not_found", "no such endpoint")
-    return value
-
-
-def resource(row: dict[str, Any]) -> m.Endpoint:
-    return m.Endpoint(
+def resource(row: dict[str, Any]) -> webhooks.Endpoint:
+    return webhooks.Endpoint(
         id=row["id"],
         url=row["url"],
         description=row["description"],
@@ -43,8 +36,8 @@ def resource(row: dict[str, Any]) -> m.Endpoint:
     )
 
 
-def _with_secret(row: dict[str, Any]) -> m.EndpointWithSecret:
-    return m.EndpointWithSecret(**resource(row).model_dump(), secret=row["secret"])
+def _with_secret(row: dict[str, Any]) -> webhooks.EndpointWithSecret:
+    return webhooks.EndpointWithSecret(**resource(row).model_dump(), secret=row["secret"])
 
 
 async def _check_destination(request: web.Request, url: str) -> None:
@@ -60,21 +53,20 @@ async def _check_destination(request: web.Request, url: str) -> None:
 
 async def create_endpoint(request: web.Request) -> web.Response:
     account_id = bodies.account_id(request)
-    body = await bodies.read_json(request, m.NewEndpoint)
+    body = await bodies.read_json(request, webhooks.NewEndpoint)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        await _check_destination(request, body.url)
-        row = await store.create_endpoint(
-            pool,
-            account_id,
-            url=body.url,
-            description=body.description,
-            event_types=body.event_types,
-            disabled=body.disabled,
-            rate_limit=body.rate_limit,
-            mode=body.mode,
-        )
+    await accounts_store.get_account(pool, account_id)
+    await _check_destination(request, body.url)
+    row = await store.create_endpoint(
+        pool,
+        account_id,
+        url=body.url,
+        description=body.description,
+        event_types=body.event_types,
+        disabled=body.disabled,
+        rate_limit=body.rate_limit,
+        mode=body.mode,
+    )
     log.info(
         "webhook endpoint created",
         extra={"action": "endpoint_create", "account_id": account_id, "endpoint_id": row["id"]},
@@ -87,34 +79,31 @@ async def list_endpoints(request: web.Request) -> web.Response:
     query = bodies.parse_query(request, models.PageQuery)
     after = bodies.text_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    with responses.mapped_errors():
-        await accounts_store.get_account(pool, account_id)
-        rows = await store.list_endpoints(pool, account_id, after, query.limit + 1)
+    await accounts_store.get_account(pool, account_id)
+    rows = await store.list_endpoints(pool, account_id, after, query.limit + 1)
     items = [resource(r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     return responses.ok(
-        m.EndpointPage(
+        webhooks.EndpointPage(
             items=items, next_cursor=bodies.encode_cursor(items[-1].id) if more else None
         )
     )
 
 
 async def get_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.get_endpoint(request.app[keys.POOL], account_id, eid)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
+    row = await store.get_endpoint(request.app[keys.POOL], account_id, eid)
     return responses.ok(resource(row))
 
 
 async def update_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
-    body = await bodies.read_json(request, m.EndpointChange)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
+    body = await bodies.read_json(request, webhooks.EndpointChange)
     change = {name: getattr(body, name) for name in body.model_fields_set}
-    with responses.mapped_errors():
-        if body.url is not None:
-            await store.get_endpoint(request.app[keys.POOL], account_id, eid)
-            await _check_destination(request, body.url)
-        row = await store.update_endpoint(request.app[keys.POOL], account_id, eid, change)
+    if body.url is not None:
+        await store.get_endpoint(request.app[keys.POOL], account_id, eid)
+        await _check_destination(request, body.url)
+    row = await store.update_endpoint(request.app[keys.POOL], account_id, eid, change)
     log.info(
         "webhook endpoint changed",
         extra={"action": "endpoint_update", "account_id": account_id, "endpoint_id": eid},
@@ -123,9 +112,8 @@ async def update_endpoint(request: web.Request) -> web.Response:
 
 
 async def delete_endpoint(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.delete_endpoint(request.app[keys.POOL], account_id, eid)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
+    row = await store.delete_endpoint(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook endpoint deleted",
         extra={"action": "endpoint_delete", "account_id": account_id, "endpoint_id": eid},
@@ -134,9 +122,8 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
-    account_id, eid = bodies.account_id(request), endpoint_id(request)
-    with responses.mapped_errors():
-        row = await store.rotate_secret(request.app[keys.POOL], account_id, eid)
+    account_id, eid = bodies.account_id(request), bodies.endpoint_id(request)
+    row = await store.rotate_secret(request.app[keys.POOL], account_id, eid)
     log.info(
         "webhook secret rotated",
         extra={"action": "endpoint_rotate", "account_id": account_id, "endpoint_id": eid},

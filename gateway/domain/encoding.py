@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 
+from gateway import errors
+
 
 class EncodingMode(enum.StrEnum):
     # WeChat's console names: 明文 plaintext, 兼容 compatible, 安全 safe.
@@ -13,7 +15,7 @@ class EncodingMode(enum.StrEnum):
     SAFE = "safe"
 
 
-class ModeNeedsKey(ValueError):
+class ModeNeedsKey(errors.WxgateError, ValueError):
     """An encrypted mode (compatible, safe) needs an encoding_aes_key to decrypt with."""
 
 

@@ -11,6 +11,8 @@ import enum
 import types
 from collections.abc import Mapping
 
+from gateway import errors
+
 
 class AccountKind(enum.StrEnum):
     SERVICE = "service"
@@ -68,7 +70,7 @@ _REFUSALS: Mapping[Capability, str] = types.MappingProxyType(
 )
 
 
-class DowngradeNotAllowed(Exception):
+class DowngradeNotAllowed(errors.WxgateError):
     """A service account can never be changed back to a subscription account."""
 
 

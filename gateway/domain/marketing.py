@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import math
 
+from gateway import errors
 from gateway.domain import periods
 
 MAX_AHEAD = dt.timedelta(days=30)  # a temporary QR code lives at most 2,592,000 s
@@ -19,7 +20,7 @@ QR_MAX_SECONDS = 2_592_000
 MAX_REMINDERS = 10
 
 
-class InvalidSchedule(ValueError):
+class InvalidSchedule(errors.WxgateError, ValueError):
     """The event's times cannot work (the message says which rule)."""
 
 

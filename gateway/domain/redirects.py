@@ -12,10 +12,12 @@ import unicodedata
 import urllib.parse
 from collections.abc import Iterable, Mapping
 
+from gateway import errors
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class BadTarget(ValueError):
+class BadTarget(errors.WxgateError, ValueError):
     """The target is not an absolute http(s) URL that can be redirected to."""
 
 

@@ -11,6 +11,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from gateway import errors
+
 TEXT_MAX_BYTES = 2048
 ID_MAX_BYTES = 256
 SHORT_MAX_BYTES = 512
@@ -39,7 +41,7 @@ class Problem:
         return out
 
 
-class Invalid(ValueError):
+class Invalid(errors.WxgateError, ValueError):
     """The value breaks the shape or a limit; `problems` says where and why."""
 
     def __init__(self, problems: list[Problem]) -> None:

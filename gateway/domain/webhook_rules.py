@@ -9,6 +9,8 @@ import re
 import urllib.parse
 from collections.abc import Sequence
 
+from gateway import errors
+
 MAX_URL = 2048
 DEFAULT_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 JITTER = 0.2  # up to 20 % longer
@@ -23,7 +25,7 @@ FIXED_TYPES = frozenset(
 _OPEN_TYPE = re.compile(r"^(message|event)\.[a-z0-9_]{1,64}$")
 
 
-class InvalidDestination(ValueError):
+class InvalidDestination(errors.WxgateError, ValueError):
     """The endpoint URL is not one wxgate may send to."""
 
 

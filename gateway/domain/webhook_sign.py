@@ -15,13 +15,15 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from gateway import errors
+
 PREFIX = "whsec_"
 SECRET_BYTES = 32
 # Receivers should refuse timestamps further than this from their clock (replays).
 TOLERANCE_SECONDS = 300
 
 
-class InvalidSecret(ValueError):
+class InvalidSecret(errors.WxgateError, ValueError):
     """The secret is not `whsec_` + base64."""
 
 

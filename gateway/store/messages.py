@@ -243,9 +243,10 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
         try:
             async with pool.acquire() as conn:
                 now = dt.datetime.now(dt.UTC)
-                canceled = await expiry.cancel_message(conn, account_id, message_id, now)
+                with errors.translated():
+                    canceled = await expiry.cancel_message(conn, account_id, message_id, now)
             break
-        except asyncpg.DeadlockDetectedError:
+        except errors.Retryable:
             # A worker locked the message first; the loser of the deadlock tries again.
             if attempt == 2:
                 raise

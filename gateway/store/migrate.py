@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
+from gateway import errors
 from gateway.store import pool
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ _NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x77786761  # "wxga"
 
 
-class MigrationError(Exception):
+class MigrationError(errors.WxgateError):
     """The database's migrations do not match the files."""
 
 

@@ -15,10 +15,8 @@ Db = pool.Connection | asyncpg.Pool
 
 async def put_rules(db: Db, account_id: str, rules: Mapping[str, Any]) -> dict[str, Any]:
     """Store the checked rule set; NotFound for an unknown account."""
-    try:
+    with errors.translated():  # the account's foreign key: NotFound
         row = await db.fetchrow(queries.get("reply_rules_put"), account_id, dict(rules))
-    except asyncpg.ForeignKeyViolationError:
-        raise errors.NotFound(f"no account {account_id!r}") from None
     assert row is not None
     return dict(row)
 

@@ -18,8 +18,7 @@ from gateway.store import pool as pool_mod
 Db = pool_mod.Connection | asyncpg.Pool
 
 
-class SyncRunning(errors.StoreError):
-    """A follower sync of this account is already running."""
+SyncRunning = errors.SyncRunning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,12 +57,8 @@ async def start(db: Db, account_id: str) -> dict[str, Any]:
     """A new running sync; SyncRunning while one runs, NotFound for an unknown account."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    try:
+    with errors.translated():  # the one running sync per account: SyncRunning
         row = await db.fetchrow(queries.get("sync_start"), account_id)
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name == "follower_syncs_one_running":
-            raise SyncRunning() from exc
-        raise
     assert row is not None
     await db.execute(queries.get("api_notify_release"), account_id)
     return dict(row)

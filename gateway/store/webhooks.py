@@ -39,10 +39,6 @@ async def emit(
     await conn.execute(queries.get("wh_emit"), account_id, event_type, openid, dict(data))
 
 
-def _fk_account(exc: asyncpg.ForeignKeyViolationError) -> errors.NotFound:
-    return errors.NotFound("no such account")
-
-
 async def create_endpoint(
     db: Db,
     account_id: str,
@@ -56,7 +52,7 @@ async def create_endpoint(
 ) -> dict[str, Any]:
     """A new endpoint with a fresh secret (returned here and by rotate only). A second
     endpoint in mode reply of one account is InvalidState (one per account)."""
-    try:
+    with errors.translated():  # the account's foreign key: NotFound; a second reply: InvalidState
         row = await db.fetchrow(
             queries.get("wh_endpoint_insert"),
             account_id,
@@ -69,12 +65,6 @@ async def create_endpoint(
             webhook_sign.new_secret(),
             mode,
         )
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise _fk_account(exc) from None
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name != "webhook_endpoints_one_reply_idx":
-            raise
-        raise errors.InvalidState("the account already has an endpoint in mode reply") from None
     assert row is not None
     return dict(row)
 

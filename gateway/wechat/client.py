@@ -13,8 +13,10 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from gateway import metrics
+from gateway import errors, metrics
 
+# The platform itself; settings.wechat_api_base points elsewhere (the mock) when set.
+REAL_API_BASE = "https://api.weixin.qq.com"
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011})
 # The payment API (red packs, coupons): the real paths, in the JSON dialect of the rest of the
 # API (access token; the mock platform implements it), not the merchant-certificate XML one.
@@ -23,7 +25,7 @@ COUPON_PATH = "/mmpaymkttransfers/send_coupon"
 STALE_TOKEN_ERRCODES = frozenset({40001, 42001, 40014})
 
 
-class WeChatError(Exception):
+class WeChatError(errors.WxgateError):
     """WeChat answered with an errcode."""
 
     def __init__(self, errcode: int, errmsg: str, payload: dict[str, Any] | None = None) -> None:
@@ -33,7 +35,7 @@ class WeChatError(Exception):
         self.payload = payload or {}
 
 
-class TransportError(Exception):
+class TransportError(errors.WxgateError):
     """No usable answer: timeout, reset, or HTTP status outside 2xx."""
 
 

@@ -15,6 +15,7 @@ import string
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from gateway import errors
 from gateway.wechat import signature, xmlcodec
 
 _KEY_RE = re.compile(r"[A-Za-z0-9]{43}")
@@ -25,7 +26,7 @@ _HEADER = _RANDOM_LEN + 4  # random || msg_len (4 bytes, big-endian)
 _MAX_MSG = 2**32 - 1
 
 
-class CryptoError(Exception):
+class CryptoError(errors.WxgateError):
     """A message could not be encrypted or decrypted; `reason` names the failed check.
 
     Reasons: "bad key", "bad appid", "bad base64", "bad length", "bad padding", "bad random",

@@ -7,6 +7,8 @@ import re
 import types
 from collections.abc import Mapping
 
+from gateway import errors
+
 _DIGITS_RE = re.compile(r"[0-9]{1,20}")
 _MAX_CREATE_TIME = 2**32 - 1
 _MAX_MSG_ID = 2**64 - 1
@@ -28,7 +30,7 @@ _MESSAGE_FIELDS: Mapping[str, tuple[str, ...]] = {
 _JOB_EVENTS = frozenset({"TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"})
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(errors.WxgateError, ValueError):
     """A callback lacks a required field or holds one that is malformed or out of bounds."""
 
 

@@ -23,13 +23,15 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
+from gateway import errors
+
 ALGORITHM = "AEAD_AES_256_GCM"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 APIV3_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 HEADERS = ("Wechatpay-Signature", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Wechatpay-Serial")
 
 
-class PayCryptoError(ValueError):
+class PayCryptoError(errors.WxgateError, ValueError):
     """A certificate, signature or resource that does not check out."""
 
 

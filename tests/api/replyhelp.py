@@ -7,14 +7,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import standardwebhooks
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from lxml import etree
-from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
 from tests import wx
 from tests.api import apihelp
@@ -96,7 +96,9 @@ async def post(
     return Answer(resp.status, await resp.text(), params)
 
 
-async def post_same(client: Client, fields: dict[str, Any], mode: str = "plain") -> Any:
+async def post_same(
+    client: Client, fields: dict[str, Any], mode: str = "plain"
+) -> Callable[[], Awaitable[Answer]]:
     """A (query, body) pair to post more than once, as WeChat's retries do."""
     params, body = wx.callback(fields, mode=mode, app_id=APP_ID)
 

@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import asyncpg
 import pydantic
 import pytest
@@ -26,11 +27,11 @@ COOKIE = "wxgate_oauth"  # the browser-binding cookie
 CAP = 10_000  # pending states per account (README, Decisions)
 
 
-async def callback(gateway: Client, code: str, state: str) -> web.Response:
-    resp = await gateway.get(
+async def callback(gateway: Client, code: str, state: str) -> aiohttp.ClientResponse:
+    resp: aiohttp.ClientResponse = await gateway.get(
         "/oauth/acme/callback", params={"code": code, "state": state}, allow_redirects=False
     )
-    return resp  # type: ignore[return-value]
+    return resp
 
 
 async def state_row(pool: asyncpg.Pool, state: str) -> asyncpg.Record:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from aiohttp.test_utils import TestServer
 from gateway import settings as settings_mod
 from gateway.api import app as app_mod
 from gateway.store import menus
+from tests import knobs
 from tests.api import apihelp
 from tests.api.conftest import API_TOKEN, ClientFactory
 from tests.console import data
@@ -39,7 +39,6 @@ ARGS = [
     "--no-first-run",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = Path(os.environ.get("WXGATE_TEST_OUTPUT", ROOT / ".wxgate-test" / "screenshots"))
 MENU = {
     "button": [
         {"type": "click", "name": "<b>Today</b>", "key": "<script>alert('menu')</script>"},
@@ -49,8 +48,10 @@ MENU = {
         },
     ]
 }
-LAPTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
+OUTPUT = Path(knobs.OUTPUT or ROOT / ".wxgate-test" / "screenshots")
+# Annotated with playwright's type, imported below once chromium is known to exist.
+LAPTOP: ViewportSize = {"width": 1280, "height": 860}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 if not CHROMIUM.exists():
     # Shown in the -ra summary of every run (pyproject's addopts), `make test` included.
@@ -60,7 +61,13 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.async_api import Browser, Page, async_playwright, expect  # noqa: E402
+from playwright.async_api import (  # noqa: E402
+    Browser,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 
 @pytest.fixture
@@ -278,7 +285,8 @@ async def test_the_console_in_a_browser(browser: Browser, stack: Stack) -> None:
     await shot(page, "menu")
 
     phone = await browser.new_context(viewport=PHONE, is_mobile=True)
-    await phone.add_cookies(await context.cookies())
+    # playwright types cookies() as Cookie and add_cookies() as SetCookieParam, the same keys.
+    await phone.add_cookies(await context.cookies())  # type: ignore[arg-type]
     small = await phone.new_page()
     for path in (
         "/console/",

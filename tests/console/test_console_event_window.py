@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from gateway.store import inbound_log, queries
+from gateway.store import pool as pool_mod
 from tests.api.apihelp import Client
 from tests.api.conftest import API_TOKEN
 from tests.console import data
@@ -119,7 +120,7 @@ async def test_a_window_far_back_reads_the_window_and_pages_as_the_plain_query(
     assert times == [r["received_at"].strftime("%Y-%m-%d %H:%M:%S UTC") for r in truth]
 
 
-async def _explain(conn: asyncpg.Connection, sql: str, *args: Any) -> int:
+async def _explain(conn: pool_mod.Connection, sql: str, *args: Any) -> int:
     """The shared buffers (hit or read) `sql` touches, from EXPLAIN (ANALYZE, BUFFERS)."""
     plan = await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {sql}", *args)
     top = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
@@ -130,7 +131,7 @@ class _Reads:
     """A connection that runs each read under EXPLAIN (ANALYZE, BUFFERS) first and adds up the
     buffers the page's reads touch (the plan choice's count aside)."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: pool_mod.Connection) -> None:
         self.conn, self.buffers = conn, 0
 
     def transaction(self) -> Any:

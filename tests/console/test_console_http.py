@@ -186,8 +186,8 @@ async def test_a_scoped_token_sees_only_its_accounts(
     assert 'id="cancel"' not in message
     url = f"/console/accounts/acme/messages/{seeded['held']}/cancel"
     assert (await client.post(url, data={"csrf": csrf}, allow_redirects=False)).status == 403
-    other = f"/console/accounts/other/messages/{seeded['held']}/cancel"
-    assert (await client.post(other, data={"csrf": csrf}, allow_redirects=False)).status == 404
+    other_url = f"/console/accounts/other/messages/{seeded['held']}/cancel"
+    assert (await client.post(other_url, data={"csrf": csrf}, allow_redirects=False)).status == 404
 
 
 @pytest.mark.usefixtures("seeded")

@@ -66,6 +66,7 @@ async def test_a_sync_of_25000_followers_in_three_pages(
             "SELECT count(*) FILTER (WHERE subscribed) AS subscribed,"
             " count(*) FILTER (WHERE window_ends_at IS NOT NULL) AS windows FROM followers"
         )
+        assert counts is not None
         assert (counts["subscribed"], counts["windows"]) == (25_000, 1)
         rows = {
             r["openid"]: r
@@ -194,6 +195,7 @@ async def test_a_synced_follower_receives_what_waited_for_them(
         await h.add_messages(pool, "svc", "template", [[seeded("oW", 1)]], at=now)
         await worker.drain(timeout=10)
         held = await pool.fetchrow("SELECT status, reason FROM deliveries")
+        assert held is not None
         assert (held["status"], held["reason"]) == ("held", "not_subscribed")
         await syncs.start(pool, "svc")
         await job(pool, client).drain(timeout=30)

@@ -38,7 +38,7 @@ def _message(type_: str, openids: list[str | None] | None, **kw: Any) -> message
     return messages.NewMessage(**fields)
 
 
-CASES = {
+CASES: dict[str, tuple[str, list[str | None] | None, dict[str, Any]]] = {
     "one_recipient": ("customer_service", ["o1"], {}),
     "openid_list": ("mass", ["o1", "o2"], {"audience": {"openids": ["o1", "o2"]}}),
     "service_all": ("mass", None, {"audience": {"all": True}}),

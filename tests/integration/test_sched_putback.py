@@ -176,6 +176,7 @@ async def test_a_put_back_count_is_not_added_to_an_allowance_joined_since(
         client = SlowFirstAnswer(base, clock, clicks)
         await _first_pass(pool, db_url, mock, client, clock)
         row = await pool.fetchrow("SELECT window_ends_at, window_remaining FROM followers")
+        assert row is not None
         assert (row["window_ends_at"], row["window_remaining"]) == (ends_at, 3)
 
 

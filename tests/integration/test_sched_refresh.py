@@ -162,10 +162,12 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
             later,
         )
         before = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        assert before is not None
         key = [("svc", message_id)]
         async with pool.acquire() as conn:
             fast = await message_status.refresh_messages(conn, key, now, {"by": "test"})
         single = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        assert single is not None
         single_history = await h.history(pool, "svc", message_id)
         # Back to before, then the general statement.
         await pool.execute(
@@ -178,9 +180,9 @@ async def test_one_delivery_recomputes_as_the_general_aggregate(pool: asyncpg.Po
         general = await pool.fetch(
             queries.get("refresh_message_status"), ["svc"], [message_id], now, {"by": "test"}
         )
-        assert dict(single) == dict(
-            await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
-        ), status
+        after = await pool.fetchrow(f"SELECT {COLUMNS} FROM messages WHERE id = $1", message_id)
+        assert after is not None
+        assert dict(single) == dict(after), status
         assert single_history == await h.history(pool, "svc", message_id), status
         assert [(t.status, t.reason) for t in fast] == [
             (t["status"], t["reason"]) for t in general

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import asyncpg
 import pytest
@@ -25,7 +26,7 @@ from scheduler import claim as claim_mod
 from tests.integration import sched_helpers as h
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
-Ingest = Callable[[pool_mod.Connection], Awaitable[object]]
+Ingest = Callable[[pool_mod.Connection], Coroutine[Any, Any, object]]
 
 
 async def _lock_wait(pool: asyncpg.Pool, pid: int, what: str) -> None:

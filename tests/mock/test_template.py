@@ -77,7 +77,11 @@ async def test_client_msg_id_dedupes_for_ten_minutes(platform: Platform, clock: 
     )
     for answer in (first, other, later):
         msgid = str(answer["msgid"])
-        await platform.gateway.wait_for(lambda p, m=msgid: p["fields"].get("MsgID") == m)
+
+        def pushed(push: dict[str, Any], msgid: str = msgid) -> bool:
+            return bool(push["fields"].get("MsgID") == msgid)
+
+        await platform.gateway.wait_for(pushed)
     finished = [
         p for p in platform.gateway.pushes if p["fields"].get("Event") == "TEMPLATESENDJOBFINISH"
     ]

@@ -52,13 +52,15 @@ async def test_a_killed_sync_resumes_without_loss_or_doubles(
             worker = await stack.start_worker(db_url, mock.base, log, *FLAGS)
 
             async def finished() -> bool:
-                return (await _sync(pool, started["id"]))["status"] != "running"
+                status: str = (await _sync(pool, started["id"]))["status"]
+                return status != "running"
 
             await stack.until(finished, "the sync finished", 90)
             assert await stack.stop(worker, within=10) == 0
         finally:
             await stack.kill(worker)
         done = await pool.fetchrow("SELECT * FROM follower_syncs WHERE id = $1", started["id"])
+        assert done is not None
         assert done["status"] == "completed", done["error"]
         # every page counted once: a page is committed with its cursor, or not at all
         assert (done["pages"], done["followers_seen"]) == (COUNT // 10_000, COUNT)
@@ -67,6 +69,7 @@ async def test_a_killed_sync_resumes_without_loss_or_doubles(
             " count(*) FILTER (WHERE subscribed AND synced_at >= $1) AS synced FROM followers",
             started["started_at"],
         )
+        assert rows is not None
         assert (rows["n"], rows["distinct_n"], rows["synced"]) == (COUNT, COUNT, COUNT)
         assert done["leased_by"] is None and first_holder is not None
         # the second worker resumed: the first page was listed once, not again from the start

@@ -215,7 +215,8 @@ nows = seconds.map(lambda d: dt.datetime(2026, 6, 1, tzinfo=dt.UTC) + d)
 def messages(draw: st.DrawFn) -> decide.Message:
     kind = draw(st.sampled_from(list(decide.MessageType)))
     audience = draw(st.sampled_from(list(decide.Audience))) if kind == "mass" else None
-    outside = draw(st.sampled_from(["hold", "reach"])) if kind == "customer_service" else "hold"
+    modes: list[Literal["hold", "reach"]] = ["hold", "reach"]
+    outside = draw(st.sampled_from(modes)) if kind == "customer_service" else "hold"
     base = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
     not_before = draw(st.one_of(st.none(), seconds.map(lambda d: base + d)))
     expires_at = base + draw(seconds) + dt.timedelta(days=draw(st.integers(0, 60)))

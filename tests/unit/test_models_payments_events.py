@@ -9,14 +9,14 @@ from typing import Any
 import pydantic
 import pytest
 
-from gateway.api import models_events, models_messages, models_payments
+from gateway.api.models import events, messages, payments
 from tests import paykeys
 
 OPENID = "oAbCdEfGhIjKlMnOpQr000000001"
 
 
 def _message(**fields: Any) -> pydantic.BaseModel:
-    parsed = models_messages.NewMessage.model_validate_json(json.dumps(fields), strict=True)
+    parsed = messages.NewMessage.model_validate_json(json.dumps(fields), strict=True)
     return parsed.root
 
 
@@ -28,7 +28,7 @@ def _red_pack(**red_pack: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("amount", [100, 888, 20_000])
 def test_red_pack_amounts_within_wechats_limits(amount: int) -> None:
     message = _message(**_red_pack(amount=amount))
-    assert isinstance(message, models_messages.RedPackMessage)
+    assert isinstance(message, messages.RedPackMessage)
     assert message.red_pack.amount == amount
 
 
@@ -62,14 +62,14 @@ def test_red_pack_needs_all_of_amount_wishing_act_name() -> None:
 
 def test_coupons() -> None:
     message = _message(type="coupon", to=OPENID, coupon={"stock_id": "9856888"})
-    assert isinstance(message, models_messages.CouponMessage)
+    assert isinstance(message, messages.CouponMessage)
     for stock in ("", "has space", "x" * 65):
         with pytest.raises(pydantic.ValidationError):
             _message(type="coupon", to=OPENID, coupon={"stock_id": stock})
 
 
 def test_pay_config() -> None:
-    config = models_payments.PayConfig.model_validate(
+    config = payments.PayConfig.model_validate(
         {
             "mch_id": "1900000109",
             "apiv3_key": paykeys.APIV3_KEY,
@@ -77,7 +77,7 @@ def test_pay_config() -> None:
         }
     )
     assert config.mch_id == "1900000109"
-    assert models_payments.PayConfig.model_validate({}).model_fields_set == set()
+    assert payments.PayConfig.model_validate({}).model_fields_set == set()
     for bad in (
         {"mch_id": "19000x"},
         {"apiv3_key": "short"},
@@ -86,7 +86,7 @@ def test_pay_config() -> None:
         {"platform_certificate": paykeys.pem().replace("A", "B", 5)},
     ):
         with pytest.raises(pydantic.ValidationError):
-            models_payments.PayConfig.model_validate(bad)
+            payments.PayConfig.model_validate(bad)
 
 
 def _event(**fields: Any) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def _event(**fields: Any) -> dict[str, Any]:
 
 
 def test_event_request() -> None:
-    event = models_events.NewEvent.model_validate_json(json.dumps(_event()), strict=True)
+    event = events.NewEvent.model_validate_json(json.dumps(_event()), strict=True)
     assert event.reminder_offsets == [3600] and event.survey_template is None
 
 
@@ -123,7 +123,7 @@ def test_event_request() -> None:
 )
 def test_invalid_events(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(pydantic.ValidationError, match=message):
-        models_events.NewEvent.model_validate_json(json.dumps(_event(**fields)), strict=True)
+        events.NewEvent.model_validate_json(json.dumps(_event(**fields)), strict=True)
 
 
 def test_events_end_at_most_30_days_ahead() -> None:
@@ -133,4 +133,4 @@ def test_events_end_at_most_30_days_ahead() -> None:
         "ends_at": (now + dt.timedelta(days=31)).isoformat(),
     }
     with pytest.raises(pydantic.ValidationError, match="30 days"):
-        models_events.NewEvent.model_validate_json(json.dumps(_event(**far)), strict=True)
+        events.NewEvent.model_validate_json(json.dumps(_event(**far)), strict=True)

@@ -57,7 +57,9 @@ def _row(
     )
 
 
-def _follower(openid: str, w: window.Window = OPEN, subscribed: bool = True, account: str = "svc"):
+def _follower(
+    openid: str, w: window.Window = OPEN, subscribed: bool = True, account: str = "svc"
+) -> delivery_rows.LockedFollower:
     return delivery_rows.LockedFollower(account, openid, True, False, subscribed, w)
 
 

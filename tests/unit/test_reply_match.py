@@ -35,7 +35,9 @@ RULES = reply_match.compiled_from_json(
 )
 
 
-def _cb(msg_type: str, event: str | None = None, key: str | None = None, text: str | None = None):
+def _cb(
+    msg_type: str, event: str | None = None, key: str | None = None, text: str | None = None
+) -> M.Callback | None:
     return M.callback_of(msg_type, event, key, text)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from lxml import etree
-from wechatpy.crypto import WeChatCrypto
+from wechatpy.crypto import WeChatCrypto  # type: ignore[import-untyped]
 
 from gateway.domain import reply_content
 from gateway.wechat import crypto, reply_xml, xmlcodec

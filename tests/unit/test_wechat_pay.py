@@ -76,7 +76,7 @@ def _sealed() -> dict[str, str]:
 def test_tampered_resources_do_not_decrypt(change: dict[str, object]) -> None:
     resource = {**_sealed(), **change}
     with pytest.raises(pay.PayCryptoError):
-        pay.decrypt(paykeys.APIV3_KEY, resource)  # type: ignore[arg-type]
+        pay.decrypt(paykeys.APIV3_KEY, resource)
 
 
 def test_another_apiv3_key_does_not_decrypt() -> None:

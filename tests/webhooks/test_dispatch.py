@@ -110,6 +110,7 @@ async def test_a_500_is_retried_on_the_schedule_with_the_same_id(
     for delay in schedule:
         assert await d.drain() == 1
         row = await pool.fetchrow("SELECT * FROM webhook_deliveries")
+        assert row is not None
         wait = (row["next_attempt_at"] - at()).total_seconds()
         assert delay <= wait <= delay * 1.2 + 1e-6, (delay, wait)
         at.advance(seconds=delay - 1)

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from gateway.store import webhook_log
 from scheduler import webhook_start
 from scheduler import webhooks as dispatch
 from tests.reliability import stack
@@ -90,7 +91,7 @@ async def test_two_workers_claiming_at_the_same_moment_keep_16_in_flight(
             passes = [asyncio.create_task(d.run_pass()) for d in ds]
 
             async def inside_or_done() -> bool:
-                waiting = await pool.fetchval(
+                waiting: int = await pool.fetchval(
                     "SELECT count(*) FROM pg_stat_activity"
                     " WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
                 )
@@ -101,7 +102,7 @@ async def test_two_workers_claiming_at_the_same_moment_keep_16_in_flight(
         started = sum(len(d._tasks) for d in ds)
 
         async def arrived() -> bool:
-            return rec.now >= started
+            return bool(rec.now >= started)
 
         await stack.until(arrived, "every request started reached the receiver", 20)
         assert sum(claimed) >= 16
@@ -155,14 +156,14 @@ async def test_a_stop_during_a_recording_statement_still_records_its_outcomes(
     await h.add_endpoint(pool, url)
     await h.store(pool, [h.record(n, f"o{n}") for n in range(5)])
     writing, go_on = asyncio.Event(), asyncio.Event()
-    record = dispatch.webhook_log.record
+    record = webhook_log.record
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
         writing.set()
         await go_on.wait()  # the statement is under way when the stop comes
         return await record(*args, **kwargs)
 
-    monkeypatch.setattr(dispatch.webhook_log, "record", slow)
+    monkeypatch.setattr(webhook_log, "record", slow)
     handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
     await asyncio.wait_for(writing.wait(), timeout=30)
     stopping = asyncio.create_task(handle.stop())
@@ -188,7 +189,7 @@ async def test_an_unexpected_client_error_while_recording_keeps_the_outcomes(
     rec.count = 40
     await h.add_endpoint(pool, url)
     await h.store(pool, [h.record(n, f"o{n % 10}") for n in range(40)])
-    record = dispatch.webhook_log.record
+    record = webhook_log.record
     failed: list[int] = []
 
     async def once(*args: Any, **kwargs: Any) -> Any:
@@ -199,7 +200,7 @@ async def test_an_unexpected_client_error_while_recording_keeps_the_outcomes(
             )
         return await record(*args, **kwargs)
 
-    monkeypatch.setattr(dispatch.webhook_log, "record", once)
+    monkeypatch.setattr(webhook_log, "record", once)
     handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
     try:
 

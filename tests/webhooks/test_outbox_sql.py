@@ -14,7 +14,9 @@ from gateway.store import inbound, webhooks
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def rec(n: int, openid: str, msg_type: str, event: str | None, profile: window.RuleProfile):
+def rec(
+    n: int, openid: str, msg_type: str, event: str | None, profile: window.RuleProfile
+) -> inbound.EventRecord:
     return inbound.EventRecord(
         account_id="acme",
         kind=kinds.AccountKind.SERVICE,

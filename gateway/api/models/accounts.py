@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 import pydantic
 
-from gateway.api import models, models_payments
+from gateway.api import models
+from gateway.api.models import payments
 
 AccountId = Annotated[
     str,
@@ -73,7 +74,7 @@ class AccountChange(models.Request):
     rule_profile: Profile | None = None
     oauth_redirect_hosts: Hosts | None = None
     rotate_oauth_signing_key: bool = False
-    pay: models_payments.PayConfig | None = pydantic.Field(
+    pay: payments.PayConfig | None = pydantic.Field(
         default=None, description="WeChat Pay settings (service accounts only; never returned)"
     )
 

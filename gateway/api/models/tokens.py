@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import pydantic
 
 from gateway.api import models
-from gateway.api import models_accounts as ma
+from gateway.api.models import accounts
 
 Scope = Literal["read", "send", "manage"]
 TokenName = Annotated[
@@ -21,7 +21,8 @@ TokenName = Annotated[
 class NewToken(models.Request):
     name: TokenName
     accounts: (
-        Literal["*"] | Annotated[list[ma.AccountId], pydantic.Field(min_length=1, max_length=1000)]
+        Literal["*"]
+        | Annotated[list[accounts.AccountId], pydantic.Field(min_length=1, max_length=1000)]
     )
     scopes: Annotated[list[Scope], pydantic.Field(min_length=1, max_length=3)] = pydantic.Field(
         description="read: GETs; send adds messages, QR codes, replays and retries; manage "
@@ -49,7 +50,7 @@ class TokenPage(models.Resource):
 
 
 class AuditQuery(models.PageQuery):
-    account_id: ma.AccountId | None = None
+    account_id: accounts.AccountId | None = None
     actor: TokenName | None = pydantic.Field(
         default=None, description="'admin', 'anonymous' or a token's name"
     )

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import pydantic
 
-from gateway.api import models, models_content, models_messages
+from gateway.api import models
+from gateway.api.models import content, messages
 from gateway.domain import marketing
 
 Offset = Annotated[int, pydantic.Field(ge=1, le=marketing.QR_MAX_SECONDS)]
@@ -28,20 +29,20 @@ class NewEvent(models.Request):
         description="seconds before the start at which each registered follower gets the "
         "reminder template",
     )
-    reminder_template: models_messages.Template | None = pydantic.Field(
+    reminder_template: messages.Template | None = pydantic.Field(
         default=None, description="required when reminder_offsets is not empty"
     )
-    welcome_text: models_content.TextContent | None = pydantic.Field(
+    welcome_text: content.TextContent | None = pydantic.Field(
         default=None,
         description="the customer-service message a follower gets on checking in; default: "
         "'Welcome to <name>! You are checked in.'",
     )
-    survey_url: models_content.Url | None = pydantic.Field(
+    survey_url: content.Url | None = pydantic.Field(
         default=None,
         description="an external survey on one of the account's oauth_redirect_hosts (reached "
         "through OAuth with a signed identity); default: the gateway's own survey form",
     )
-    survey_template: models_messages.Template | None = pydantic.Field(
+    survey_template: messages.Template | None = pydantic.Field(
         default=None,
         description="sent after the end to everyone checked in; its url is set to the survey link",
     )

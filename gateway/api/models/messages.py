@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
-from gateway.api import models, models_content, models_payments
+from gateway.api import models
+from gateway.api.models import content, payments
 
 MAX_OPENIDS = 10_000
 
@@ -77,29 +78,27 @@ class CustomerServiceMessage(_Timing):
     outside_window: Literal["hold", "reach"] = pydantic.Field(
         default="hold",
         description="reach: outside the window, send as a 1-recipient mass (service only; "
-        "content of msgtype " + ", ".join(sorted(models_content.REACH_MSGTYPES)) + ")",
+        "content of msgtype " + ", ".join(sorted(content.REACH_MSGTYPES)) + ")",
     )
-    content: models_content.CustomerServiceContent
+    content: content.CustomerServiceContent
 
     @pydantic.field_validator("content")
     @classmethod
     def _reachable(
-        cls, content: pydantic.BaseModel, info: pydantic.ValidationInfo
+        cls, value: pydantic.BaseModel, info: pydantic.ValidationInfo
     ) -> pydantic.BaseModel:
-        msgtype = getattr(content, "msgtype", None)
-        if info.data.get("outside_window") == "reach" and msgtype not in (
-            models_content.REACH_MSGTYPES
-        ):
+        msgtype = getattr(value, "msgtype", None)
+        if info.data.get("outside_window") == "reach" and msgtype not in (content.REACH_MSGTYPES):
             raise ValueError(
                 f"content.msgtype {msgtype!r} cannot go out with outside_window=reach: the mass"
-                " API takes only " + ", ".join(sorted(models_content.REACH_MSGTYPES))
+                " API takes only " + ", ".join(sorted(content.REACH_MSGTYPES))
             )
-        return content
+        return value
 
 
 class MiniProgram(models.Request):
-    appid: models_content.Id
-    pagepath: models_content.Url
+    appid: content.Id
+    pagepath: content.Url
 
 
 class TemplateValue(models.Request):
@@ -108,14 +107,14 @@ class TemplateValue(models.Request):
 
 
 class Template(models.Request):
-    template_id: models_content.Id
+    template_id: content.Id
     data: Annotated[
         dict[
             Annotated[str, pydantic.StringConstraints(min_length=1, max_length=64)], TemplateValue
         ],
         pydantic.Field(min_length=1, max_length=64),
     ]
-    url: models_content.Url | None = None
+    url: content.Url | None = None
     miniprogram: MiniProgram | None = None
 
 
@@ -128,7 +127,7 @@ class TemplateMessage(_Timing):
 class MassMessage(_Timing):
     type: Literal["mass"]
     audience: Audience
-    content: models_content.MassContent
+    content: content.MassContent
 
 
 class RedPackMessage(_Timing):
@@ -137,7 +136,7 @@ class RedPackMessage(_Timing):
 
     type: Literal["red_pack"]
     to: OpenId
-    red_pack: models_payments.RedPack
+    red_pack: payments.RedPack
 
 
 class CouponMessage(_Timing):
@@ -145,7 +144,7 @@ class CouponMessage(_Timing):
 
     type: Literal["coupon"]
     to: OpenId
-    coupon: models_payments.Coupon
+    coupon: payments.Coupon
 
 
 AnyMessage = CustomerServiceMessage | TemplateMessage | MassMessage | RedPackMessage | CouponMessage
