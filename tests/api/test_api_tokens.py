@@ -12,7 +12,7 @@ from aiohttp import web
 
 from gateway import settings as settings_mod
 from gateway.api import app as app_mod
-from gateway.api import openapi
+from gateway.api import openapi, openapi_render
 from tests.api import apihelp
 from tests.api.apihelp import Client
 from tests.api.conftest import AUTH, ClientFactory
@@ -28,7 +28,7 @@ def concrete(path: str, account: str) -> str:
     """The route with the account and, for every other path parameter, the OpenAPI
     document's example value (so the route matches and only the account can refuse it)."""
     path = path.replace("{id}", account)
-    for name, (_, _, example) in openapi._PATH.items():
+    for name, (_, _, example) in openapi_render.PATH.items():
         path = path.replace("{" + name + "}", str(example))
     assert "{" not in path, path
     return path
