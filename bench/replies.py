@@ -116,6 +116,9 @@ def run(
         f"signature={signature.sign(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
     )
     results: dict[str, list[common.WrkResult]] = {name: [] for name in ACCOUNTS}
+    # CPU per callback (gateway process + Postgres cluster), which other load on the machine
+    # changes much less than the rate.
+    cpu: dict[str, list[float]] = {name: [] for name in ACCOUNTS}
     offset = 0
     with common.database(server, "replies") as db:
         asyncio.run(_prepare(db.admin_url))
@@ -125,7 +128,7 @@ def run(
             common.gateway_env(db, port),
             f"http://127.0.0.1:{port}/healthz",
             name="gateway",
-        ):
+        ) as gateway:
             for r in range(rounds):
                 for name in ACCOUNTS:
                     offset += ROUND_OFFSET
@@ -134,10 +137,14 @@ def run(
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
                     )
+                    before = _cpu(server, gateway.pid)
                     res = common.wrk(
                         f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
                     )
+                    after = _cpu(server, gateway.pid)
                     results[name].append(res)
+                    if before is not None and after is not None:
+                        cpu[name].append(1e6 * (after - before) / max(res.requests, 1))
                     common.log(
                         f"replies round {r + 1}/{rounds} {name}: {res.rps:.0f} req/s"
                         f" p99 {res.p99_ms:.1f} ms errors {res.errors}"
@@ -153,6 +160,15 @@ def run(
         for name, rs in results.items()
     }
     base = med["none"]["rps"]
+    cpu_med = {name: round(common.median(v), 1) for name, v in cpu.items() if v}
+    cpu_ratios = (
+        {
+            "rules200": round(cpu_med["none"] / cpu_med["rules200"], 3),
+            "match1": round(cpu_med["none"] / cpu_med["match1"], 3),
+        }
+        if len(cpu_med) == len(ACCOUNTS)
+        else {}
+    )
     return {
         "benchmark": "replies",
         "machine": common.machine(),
@@ -162,6 +178,8 @@ def run(
         "median": med,
         "ratio_rules200_to_none": round(med["rules200"]["rps"] / base, 3),
         "ratio_match1_to_none": round(med["match1"]["rps"] / base, 3),
+        "cpu_us_per_callback": cpu_med,
+        "cpu_ratio_to_none": cpu_ratios,
         "stored": counts,
         "rounds_raw": {name: [x.row() for x in rs] for name, rs in results.items()},
     }
@@ -187,7 +205,20 @@ def report(summary: dict[str, Any]) -> str:
     lines.append(
         f"1 matching keyword rule / no rules:  {summary['ratio_match1_to_none']:.2f} (target 0.85)"
     )
+    cpu, ratios = summary.get("cpu_us_per_callback", {}), summary.get("cpu_ratio_to_none", {})
+    if ratios:
+        lines.append(
+            f"CPU per callback (gateway + Postgres), medians: no rules {cpu['none']} us,"
+            f" 200 rules {cpu['rules200']} us (ratio {ratios['rules200']:.2f}),"
+            f" 1 matching {cpu['match1']} us (ratio {ratios['match1']:.2f})"
+        )
     return "\n".join(lines)
+
+
+def _cpu(server: common.Server, pid: int) -> float | None:
+    """CPU seconds so far of the gateway process and the private Postgres cluster."""
+    postgres = common.postgres_cpu_seconds(server)
+    return None if postgres is None else common.cpu_seconds(pid) + postgres
 
 
 def main() -> None:
