@@ -16,7 +16,7 @@ import time
 import asyncpg
 
 from gateway.domain import encoding, kinds, reply_content, reply_match, rotation, window
-from gateway.store import queries
+from gateway.store import callback_accounts
 from gateway.store import webhooks as webhooks_store
 from gateway.wechat import crypto
 
@@ -90,7 +90,7 @@ class AccountCache:
         if hit:
             return cached
         now = time.monotonic()
-        row = await self._pool.fetchrow(queries.get("inbound_account"), account_id)
+        row = await callback_accounts.load(self._pool, account_id)
         account = None if row is None else _build(row, self._rules(row))
         self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)
         self._entries.move_to_end(account_id)
@@ -99,55 +99,57 @@ class AccountCache:
             self._compiled.pop(evicted, None)
         return account
 
-    def _rules(self, row: asyncpg.Record) -> reply_match.Compiled:
+    def _rules(self, row: callback_accounts.CallbackAccountRow) -> reply_match.Compiled:
         """The account's rule set compiled, reused while its version stays the same."""
-        version = row["rules_version"]
+        version = row.rules_version
         if version is None:
-            self._compiled.pop(row["id"], None)
+            self._compiled.pop(row.id, None)
             return reply_match.EMPTY
-        known = self._compiled.get(row["id"])
+        known = self._compiled.get(row.id)
         if known is not None and known[0] == version:
             return known[1]
         try:
-            compiled = reply_match.compiled_from_json(row["rules"])
+            compiled = reply_match.compiled_from_json(row.rules)
         except reply_content.Invalid:
             # Checked when saved; a set a later version's checks refuse answers nothing
             # rather than keeping the account's callbacks from being stored.
             log.warning(
                 "stored reply rules refused; no rule answers",
-                extra={"action": "reply_rules_refused", "account_id": row["id"]},
+                extra={"action": "reply_rules_refused", "account_id": row.id},
             )
             compiled = reply_match.EMPTY
-        self._compiled[row["id"]] = (version, compiled)
+        self._compiled[row.id] = (version, compiled)
         return compiled
 
 
-def _endpoint(row: asyncpg.Record) -> ReplyEndpoint | None:
-    if row["reply_endpoint_id"] is None:
+def _endpoint(row: callback_accounts.CallbackAccountRow) -> ReplyEndpoint | None:
+    if row.reply_endpoint_id is None or row.reply_url is None:
         return None
-    types = row["reply_event_types"]
+    now = dt.datetime.now(dt.UTC)
     return ReplyEndpoint(
-        id=row["reply_endpoint_id"],
-        url=row["reply_url"],
-        secrets=tuple(webhooks_store.active_secrets(dict(row), dt.datetime.now(dt.UTC))),
-        event_types=None if types is None else tuple(types),
+        id=row.reply_endpoint_id,
+        url=row.reply_url,
+        secrets=tuple(webhooks_store.active_secrets(row.endpoint_secrets(), now)),
+        event_types=row.reply_event_types,
     )
 
 
-def _build(row: asyncpg.Record, replies: reply_match.Compiled) -> CallbackAccount:
-    keys = [row["encoding_aes_key"]]
-    if rotation.previous_trusted(row["aes_key_rotated_at"], dt.datetime.now(dt.UTC)):
-        keys.append(row["previous_aes_key"])  # only within the grace period after rotation
-    keys = [k for k in keys if k]
+def _build(
+    row: callback_accounts.CallbackAccountRow, replies: reply_match.Compiled
+) -> CallbackAccount:
+    keys = [row.encoding_aes_key]
+    if rotation.previous_trusted(row.aes_key_rotated_at, dt.datetime.now(dt.UTC)):
+        keys.append(row.previous_aes_key)  # only within the grace period after rotation
+    present = [k for k in keys if k]
     return CallbackAccount(
-        id=row["id"],
-        kind=kinds.AccountKind(row["kind"]),
-        app_id=row["app_id"],
-        token=row["token"],
-        profile=window.RuleProfile(row["rule_profile"]),
-        cryptos=tuple(crypto.MessageCrypto(row["token"], k, row["app_id"]) for k in keys),
-        encoding_mode=encoding.EncodingMode(row["encoding_mode"]),
-        original_id=row["original_id"],
+        id=row.id,
+        kind=kinds.AccountKind(row.kind),
+        app_id=row.app_id,
+        token=row.token,
+        profile=window.RuleProfile(row.rule_profile),
+        cryptos=tuple(crypto.MessageCrypto(row.token, k, row.app_id) for k in present),
+        encoding_mode=encoding.EncodingMode(row.encoding_mode),
+        original_id=row.original_id,
         replies=replies,
         reply_endpoint=_endpoint(row),
     )

@@ -1,0 +1,53 @@
+"""What the callback path reads of one account: its keys and encoding mode, its reply rules
+and its enabled reply endpoint, as one frozen row (the interpretation is the caller's)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from gateway.store import queries
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackAccountRow:
+    id: str
+    kind: str
+    app_id: str
+    token: str = dataclasses.field(repr=False)
+    encoding_aes_key: str | None = dataclasses.field(repr=False)
+    previous_aes_key: str | None = dataclasses.field(repr=False)
+    aes_key_rotated_at: dt.datetime | None
+    rule_profile: str
+    encoding_mode: str
+    original_id: str | None
+    rules_version: int | None  # None: no reply rules stored
+    rules: Any  # the stored rule set (JSON), checked when it was saved
+    reply_endpoint_id: str | None  # None: no enabled endpoint in mode reply
+    reply_url: str | None = dataclasses.field(repr=False)
+    reply_event_types: tuple[str, ...] | None
+    secret: str | None = dataclasses.field(repr=False)
+    previous_secret: str | None = dataclasses.field(repr=False)
+    previous_expires_at: dt.datetime | None
+
+    def endpoint_secrets(self) -> dict[str, Any]:
+        """The reply endpoint's secret columns, as webhooks.active_secrets reads them."""
+        return {
+            "secret": self.secret,
+            "previous_secret": self.previous_secret,
+            "previous_expires_at": self.previous_expires_at,
+        }
+
+
+async def load(pool: asyncpg.Pool, account_id: str) -> CallbackAccountRow | None:
+    """The account's row, or None when there is no such account."""
+    row = await pool.fetchrow(queries.get("inbound_account"), account_id)
+    if row is None:
+        return None
+    fields = dict(row)
+    types = fields["reply_event_types"]
+    fields["reply_event_types"] = None if types is None else tuple(types)
+    return CallbackAccountRow(**fields)
