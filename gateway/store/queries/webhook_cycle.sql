@@ -68,11 +68,13 @@ WITH want AS (
 ), ready AS (
     SELECT c.account_id, c.id
       FROM cand c, ids
-     -- a scalar subquery: a parameterized probe of the order index per row (an anti join
-     -- was planned without the openid as index condition: the whole endpoint per row)
+     -- a scalar subquery: a parameterized probe per row of the follower index (0037), the one
+     -- index keyed by this array (account, endpoint, follower), so no plan reads the whole
+     -- endpoint per row, statistics or not; the array's equality filters by account_id
      WHERE (SELECT e.id FROM webhook_deliveries e
-             WHERE e.account_id = c.account_id AND e.endpoint_id = c.endpoint_id
-               AND e.openid = c.openid AND e.status = 'pending' AND e.attempts = 0
+             WHERE ARRAY[e.account_id, e.endpoint_id, e.openid]
+                   = ARRAY[c.account_id, c.endpoint_id, c.openid]
+               AND e.status = 'pending' AND e.attempts = 0
                AND e.id < c.id AND e.id <> ALL (ids.a)
              LIMIT 1) IS NULL
 ), locked AS (
