@@ -24,7 +24,7 @@ WITH mine AS (
        AND (ep.lane_until IS NULL OR ep.lane_until < $1 OR ep.lane_owner = $2)
        AND (ep.account_id, ep.id) NOT IN (SELECT * FROM unnest($4::text[], $5::text[]))
        AND EXISTS (SELECT 1 FROM webhook_deliveries d
-                    WHERE d.account_id = ep.account_id AND d.endpoint_id = ep.id
+                    WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
                       AND d.status = 'pending' AND d.next_attempt_at <= $1)
      LIMIT $8
        FOR UPDATE OF ep SKIP LOCKED
@@ -58,7 +58,9 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT d.account_id, d.id, d.endpoint_id, d.openid
              FROM webhook_deliveries d
-            WHERE d.account_id = w.account_id AND d.endpoint_id = w.endpoint_id
+            -- the queue index (0037), the one index keyed by this array: the endpoint's
+            -- pending rows in claim order, statistics or not (the array filters by account_id)
+            WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[w.account_id, w.endpoint_id]
               AND d.status = 'pending' AND d.next_attempt_at <= $1
               AND (d.lease_until IS NULL OR d.lease_until < $1)
             ORDER BY d.next_attempt_at, d.id
@@ -68,11 +70,13 @@ WITH want AS (
 ), ready AS (
     SELECT c.account_id, c.id
       FROM cand c, ids
-     -- a scalar subquery: a parameterized probe of the order index per row (an anti join
-     -- was planned without the openid as index condition: the whole endpoint per row)
+     -- a scalar subquery: a parameterized probe per row of the follower index (0037), the one
+     -- index keyed by this array (account, endpoint, follower), so no plan reads the whole
+     -- endpoint per row, statistics or not; the array's equality filters by account_id
      WHERE (SELECT e.id FROM webhook_deliveries e
-             WHERE e.account_id = c.account_id AND e.endpoint_id = c.endpoint_id
-               AND e.openid = c.openid AND e.status = 'pending' AND e.attempts = 0
+             WHERE ARRAY[e.account_id, e.endpoint_id, e.openid]
+                   = ARRAY[c.account_id, c.endpoint_id, c.openid]
+               AND e.status = 'pending' AND e.attempts = 0
                AND e.id < c.id AND e.id <> ALL (ids.a)
              LIMIT 1) IS NULL
 ), locked AS (

@@ -154,9 +154,11 @@ SELECT id, openid, msg_type, event, create_time, received_at, fields, raw_xml
 -- name: wh_queue_depth
 -- cross-account: a metrics gauge over every account.
 -- Pending deliveries per endpoint, the deepest first (bounded: a gauge per endpoint shown).
-SELECT account_id, endpoint_id, count(*) AS depth
-  FROM webhook_deliveries WHERE status = 'pending'
- GROUP BY account_id, endpoint_id
+-- Grouped by the queue index's key (0037), which holds the pending rows only.
+SELECT k[1] AS account_id, k[2] AS endpoint_id, count(*) AS depth
+  FROM (SELECT ARRAY[account_id, endpoint_id] AS k
+          FROM webhook_deliveries WHERE status = 'pending') p
+ GROUP BY k
  ORDER BY depth DESC LIMIT $1;
 
 -- name: wh_disabled_count
