@@ -20,7 +20,7 @@ import asyncpg
 from gateway import settings as settings_mod
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
-from scheduler import jobs, listen, menus, syncs, webhook_start
+from scheduler import jobs, listen, menus, polling, syncs, webhook_start
 from scheduler import options as options_mod
 from scheduler import worker as worker_mod
 
@@ -110,11 +110,20 @@ async def start_worker(
     follower_sync = syncs.FollowerSync(
         pool, client, worker.tokens, worker.worker_id, lease=opts.lease, stopping=worker.stopping
     )
-    runners.append(loop.create_task(syncs.Loop(follower_sync, poll=opts.tick_seconds).run()))
+    sync_loop = polling.Loop(
+        follower_sync.run_once,
+        worker.stopping,
+        "follower sync",
+        "sync_pass_failed",
+        opts.tick_seconds,
+    )
     menu_job = menus.MenuJob(
         pool, client, worker.tokens, worker.worker_id, options=opts, stopping=worker.stopping
     )
-    runners.append(loop.create_task(menus.Loop(menu_job, poll=opts.tick_seconds).run()))  # SPEC 8
+    menu_loop = polling.Loop(  # SPEC 8
+        menu_job.run_once, worker.stopping, "menu", "menu_pass_failed", opts.tick_seconds
+    )
+    runners += [loop.create_task(sync_loop.run()), loop.create_task(menu_loop.run())]
     handle = WorkerHandle(worker, listener, runners, session, hooks)
     worker.wake()
     log.info("worker started", extra={"action": "worker_start", "worker_id": worker.worker_id})

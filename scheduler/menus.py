@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 
 import asyncpg
@@ -140,22 +139,3 @@ class MenuJob:
                     raise _Retry(exc.errcode, exc.errmsg) from exc
                 raise
         raise AssertionError("unreachable")
-
-
-@dataclasses.dataclass(frozen=True)
-class Loop:
-    """The worker's menu loop: look for a due menu every `poll` seconds until stopped."""
-
-    job: MenuJob
-    poll: float = 1.0
-
-    async def run(self) -> None:
-        stopping = self.job.stopping
-        while not stopping.is_set():
-            try:
-                while not stopping.is_set() and await self.job.run_once():
-                    pass
-            except Exception:
-                log.exception("menu pass failed", extra={"action": "menu_pass_failed"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=self.poll)

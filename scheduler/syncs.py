@@ -230,22 +230,3 @@ class FollowerSync:
             error,
             extra={"action": "sync_failed", "account_id": lease.account_id, "sync_id": lease.id},
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class Loop:
-    """The worker's sync loop: look for a waiting sync every `poll` seconds until stopped."""
-
-    sync: FollowerSync
-    poll: float = 1.0
-
-    async def run(self) -> None:
-        stopping = self.sync.stopping
-        while not stopping.is_set():
-            try:
-                while not stopping.is_set() and await self.sync.run_once():
-                    pass
-            except Exception:
-                log.exception("follower sync pass failed", extra={"action": "sync_pass_failed"})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=self.poll)
