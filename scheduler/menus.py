@@ -19,7 +19,7 @@ import asyncpg
 
 from gateway.store import errors, menus
 from gateway.wechat import client as wx
-from scheduler import backoff, credentials
+from scheduler import backoff, credentials, polling
 from scheduler import options as options_mod
 
 log = logging.getLogger(__name__)
@@ -71,11 +71,7 @@ class MenuJob:
 
     async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
         """Settle menus until none is due; how many were claimed."""
-        claimed = 0
-        async with asyncio.timeout(timeout):
-            while await self.run_once():
-                claimed += 1
-        return claimed
+        return await polling.drain(self.run_once, timeout)
 
     async def _apply(self, lease: menus.Lease) -> None:
         extra = {"account_id": lease.account_id, "version": lease.version}

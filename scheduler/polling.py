@@ -1,5 +1,6 @@
 """A worker's polling loop for a claim-driven job (follower syncs, menus): run its passes
-while they find work, then look again every `poll` seconds, until the job is stopped."""
+while they find work, then look again every `poll` seconds, until the job is stopped; and
+`drain`, the same passes until one finds nothing (for tests and one-off runs)."""
 
 from __future__ import annotations
 
@@ -29,3 +30,12 @@ class Loop:
                 log.exception("%s pass failed", self.name, extra={"action": self.action})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), timeout=self.poll)
+
+
+async def drain(run_once: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> int:  # noqa: ASYNC109
+    """Run passes until one finds nothing due; how many found something."""
+    claimed = 0
+    async with asyncio.timeout(timeout):
+        while await run_once():
+            claimed += 1
+    return claimed

@@ -22,7 +22,7 @@ import asyncpg
 
 from gateway.store import delivery_rows, errors, syncs, tags
 from gateway.wechat import client as wx
-from scheduler import credentials
+from scheduler import credentials, polling
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +109,7 @@ class FollowerSync:
 
     async def drain(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
         """Run syncs until none is waiting; how many were claimed."""
-        claimed = 0
-        async with asyncio.timeout(timeout):
-            while await self.run_once():
-                claimed += 1
-        return claimed
+        return await polling.drain(self.run_once, timeout)
 
     async def _run(self, lease: syncs.Lease) -> None:
         account = await syncs.account(self.pool, lease.account_id)
