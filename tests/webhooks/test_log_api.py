@@ -12,6 +12,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from gateway.store import webhooks
 from tests.api.apihelp import Client, create_account
 from tests.api.conftest import AUTH
 from tests.webhooks import hooks as h
@@ -99,3 +100,33 @@ async def test_log_retry_replay_and_inbound(
     assert resp.status == 422
     resp = await client.get("/api/v1/accounts/nobody/inbound", headers=AUTH)
     assert resp.status == 404
+
+
+async def test_a_replay_to_a_reply_endpoint_queues_nothing(
+    client: Client, pool: asyncpg.Pool
+) -> None:
+    """A reply endpoint is called inside the callback and gets no queued deliveries (no lane
+    would ever take them): a replay to it queues none."""
+    await create_account(client)
+    endpoint = await webhooks.create_endpoint(
+        pool,
+        "acme",
+        url="http://127.0.0.1:9/reply",
+        description=None,
+        event_types=None,
+        disabled=False,
+        rate_limit=None,
+        mode="reply",
+    )
+    reply_id = endpoint["id"]
+    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB", "subscribe")])
+    since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
+    resp = await client.post(
+        f"/api/v1/accounts/acme/endpoints/{reply_id}/replay", json={"since": since}, headers=AUTH
+    )
+    assert resp.status == 202 and await resp.json() == {"count": 0}
+    queued = await pool.fetchval(
+        "SELECT count(*) FROM webhook_deliveries WHERE account_id = 'acme' AND endpoint_id = $1",
+        reply_id,
+    )
+    assert queued == 0

@@ -109,8 +109,9 @@ RETURNING id, status, attempts, event_type, next_attempt_at, created_at;
 -- the endpoint's filter and the request's filter ($5, NULL: all) both accept. The endpoint
 -- is locked FOR KEY SHARE (no foreign key checks the rows since 0033).
 WITH ep AS (
+    -- A reply endpoint is called inside the callback and takes no queued deliveries.
     SELECT account_id, id, event_types FROM webhook_endpoints
-     WHERE account_id = $1 AND id = $2
+     WHERE account_id = $1 AND id = $2 AND mode = 'deliver'
        FOR KEY SHARE
 ), inbound AS (
     INSERT INTO webhook_deliveries (account_id, endpoint_id, inbound_key, event_type, openid)
