@@ -73,6 +73,9 @@ _DOWN: tuple[type[Exception], ...] = (
     asyncpg.OperatorInterventionError,  # shutting down, starting up, terminated
     asyncpg.InsufficientResourcesError,  # too many connections
     asyncpg.InterfaceError,  # the connection closed under the operation
+    # "another operation is in progress" on a pooled connection after a restart (it is no
+    # InterfaceError: its only base is Exception)
+    asyncpg.InternalClientError,
 )
 UNAVAILABLE: tuple[type[Exception], ...] = (*_DOWN, Unavailable)
 # A step of background work failed in the database, down or refusing the statement: the

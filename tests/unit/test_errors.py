@@ -102,6 +102,8 @@ def test_deadlocks_and_serialization_failures_are_retryable(exc: BaseException) 
         ConnectionResetError(),
         TimeoutError(),
         asyncpg.InterfaceError("connection is closed"),
+        # a pooled connection after a restart; its only base is Exception
+        asyncpg.InternalClientError("cannot perform operation: another operation is in progress"),
         _pg(asyncpg.CannotConnectNowError, "57P03"),
         _pg(asyncpg.AdminShutdownError, "57P01"),
         _pg(asyncpg.TooManyConnectionsError, "53300"),
