@@ -176,6 +176,12 @@ def banner(
 async def serve(settings: settings_mod.Settings, *, with_mock: bool, banner_text: str) -> None:
     """Serve until SIGINT/SIGTERM; the worker starts once the port listens (it calls the mock
     through it) and stops, releasing its leases, before the HTTP server does."""
+    # The handlers first: a Ctrl-C that comes once the port listens, while the worker is
+    # still starting, is a clean stop too (not a KeyboardInterrupt through the start-up).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     app = build(settings, with_mock=with_mock)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -185,10 +191,6 @@ async def serve(settings: settings_mod.Settings, *, with_mock: bool, banner_text
         await site.start()
         handle = await lifecycle.start_worker(settings, app[keys.POOL])
         print(banner_text, flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
         if handle is not None:

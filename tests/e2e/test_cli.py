@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -115,3 +116,26 @@ async def test_run_mounts_the_mock_on_a_database_url_only_with_mock(
     log = (tmp_path / "run.log").read_text()
     assert code == 0, log
     assert "mock WeChat:" in log and "--mock" in log
+
+
+def test_a_ctrl_c_as_soon_as_the_port_listens_is_a_clean_stop(tmp_path: Path) -> None:
+    """The signal handlers are set before the port listens: a Ctrl-C while the worker is
+    still starting stops `wxgate run` cleanly (before: a KeyboardInterrupt, exit 130)."""
+    port = procs.free_port()
+    env = procs.clean_env(WXGATE_PORT=str(port), WXGATE_DATA_DIR=str(tmp_path / "data"))
+    proc = procs.start(["run"], env, tmp_path / "run.log")
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.05).close()
+                break
+            except OSError:
+                time.sleep(0.005)
+    finally:
+        code = procs.stop(proc)
+    assert code == 0, (tmp_path / "run.log").read_text()
+    deadline = time.monotonic() + 10
+    while procs.postgres_processes(tmp_path / "data" / "pg") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert procs.postgres_processes(tmp_path / "data" / "pg") == []
