@@ -322,6 +322,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def gateway_cpu_seconds(server: Server, pid: int) -> dict[str, float]:
+    """CPU seconds so far of one server process and of the private Postgres cluster."""
+    return {"gateway": cpu_seconds(pid), "postgres": postgres_cpu_seconds(server) or 0.0}
+
+
 def postgres_cpu_seconds(server: Server) -> float | None:
     """CPU used so far by the private cluster's processes (live backends, plus the exited
     ones the postmaster reaped); None when the server is not ours to observe."""

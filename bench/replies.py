@@ -137,14 +137,13 @@ def run(
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
                     )
-                    before = _cpu(server, gateway.pid)
+                    before = sum(common.gateway_cpu_seconds(server, gateway.pid).values())
                     res = common.wrk(
                         f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
                     )
-                    after = _cpu(server, gateway.pid)
+                    after = sum(common.gateway_cpu_seconds(server, gateway.pid).values())
                     results[name].append(res)
-                    if before is not None and after is not None:
-                        cpu[name].append(1e6 * (after - before) / max(res.requests, 1))
+                    cpu[name].append(1e6 * (after - before) / max(res.requests, 1))
                     common.log(
                         f"replies round {r + 1}/{rounds} {name}: {res.rps:.0f} req/s"
                         f" p99 {res.p99_ms:.1f} ms errors {res.errors}"
@@ -213,12 +212,6 @@ def report(summary: dict[str, Any]) -> str:
             f" 1 matching {cpu['match1']} us (ratio {ratios['match1']:.2f})"
         )
     return "\n".join(lines)
-
-
-def _cpu(server: common.Server, pid: int) -> float | None:
-    """CPU seconds so far of the gateway process and the private Postgres cluster."""
-    postgres = common.postgres_cpu_seconds(server)
-    return None if postgres is None else common.cpu_seconds(pid) + postgres
 
 
 def main() -> None:

@@ -31,7 +31,8 @@ ACCOUNTS = {"none": "bench", "one": "bench_ep"}  # side -> account id
 ENDPOINT_URL = "https://hooks.example.com/x"
 
 
-def _record(account_id: str, n: int) -> inbound.EventRecord:
+def record(account_id: str, n: int) -> inbound.EventRecord:
+    """Callback `n` of a benchmark: a text message from one of 5,000 followers."""
     openid = f"oBench{n % 5000:06d}"
     fields = {
         "ToUserName": "gh_bench",
@@ -113,7 +114,7 @@ async def _statement_sides(
             backend = int(await conn.fetchval("SELECT pg_backend_pid()"))
             for _ in range(rounds):
                 for side, account_id in ACCOUNTS.items():
-                    records = [_record(account_id, n + i) for i in range(1, callbacks + 1)]
+                    records = [record(account_id, n + i) for i in range(1, callbacks + 1)]
                     n += callbacks
                     started, cpu_before = time.perf_counter(), common.cpu_seconds(backend)
                     for i in range(0, callbacks, 100):
@@ -171,11 +172,11 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
                     )
-                    before = _cpu(server, gateway.pid)
+                    before = common.gateway_cpu_seconds(server, gateway.pid)
                     res = common.wrk(
                         f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
                     )
-                    after = _cpu(server, gateway.pid)
+                    after = common.gateway_cpu_seconds(server, gateway.pid)
                     for key in cpu[side]:
                         cpu[side][key] += after[key] - before[key]
                     requests[side] += res.requests
@@ -209,10 +210,3 @@ def http(server: common.Server, seconds: int, rounds: int, connections: int) -> 
     }
     out.update(_ratio(per_side))
     return out
-
-
-def _cpu(server: common.Server, pid: int) -> dict[str, float]:
-    return {
-        "gateway": common.cpu_seconds(pid),
-        "postgres": common.postgres_cpu_seconds(server) or 0.0,
-    }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import sys
 import time
@@ -27,39 +26,9 @@ import pydantic
 
 from bench import common, webhook_ingest
 from gateway import settings as settings_mod
-from gateway.domain import kinds, window
 from gateway.store import inbound, webhooks
 from gateway.store import pool as pool_mod
 from scheduler import webhooks as dispatch
-
-T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def _record(n: int) -> inbound.EventRecord:
-    openid = f"oBench{n % 5000:06d}"
-    fields = {
-        "ToUserName": "gh_bench",
-        "FromUserName": openid,
-        "CreateTime": "1772366400",
-        "MsgType": "text",
-        "Content": f"hello {n}",
-        "MsgId": str(n),
-    }
-    return inbound.EventRecord(
-        account_id="bench",
-        kind=kinds.AccountKind.SERVICE,
-        profile=window.RuleProfile.SEED,
-        dedupe_key=f"m:{n}:{openid}",
-        openid=openid,
-        msg_type="text",
-        event=None,
-        event_key=None,
-        msg_id=n,
-        create_time=T0,
-        received_at=dt.datetime.now(dt.UTC),
-        fields=fields,
-        scene=None,
-    )
 
 
 async def _account(pool: asyncpg.Pool, endpoint_url: str | None) -> None:
@@ -84,7 +53,7 @@ async def _dispatch(url: str, receiver: str, count: int) -> float:
     pool = await pool_mod.create(url, size=4)
     try:
         await _account(pool, receiver)
-        records = [_record(n) for n in range(1, count + 1)]
+        records = [webhook_ingest.record("bench", n) for n in range(1, count + 1)]
         async with pool.acquire() as conn:
             for i in range(0, count, 500):
                 await inbound.store_batch(conn, records[i : i + 500])
