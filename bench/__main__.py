@@ -1,4 +1,5 @@
-"""`python -m bench {ingest,release,drain,fanout,scale,sync,console,replies,all} [--quick] [flags]`
+"""`python -m bench {ingest,release,drain,fanout,scale,sync,console,replies,webhooks,
+webhook_latency,all} [--quick] [flags]`
 
 Each benchmark starts what it needs (a private Postgres, the gateway, workers, the mock
 platform, wrk) on loopback, is bounded in time and count, stops everything it started, writes
@@ -15,7 +16,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import calibrate, common, drain, fanout, ingest, release, replies, scale, table
+from bench import (
+    calibrate,
+    common,
+    drain,
+    fanout,
+    ingest,
+    release,
+    replies,
+    scale,
+    table,
+    webhook_latency,
+    webhooks,
+)
 from bench import console as console_bench
 from bench import sync as sync_bench
 
@@ -29,6 +42,8 @@ NAMES = (
     "sync",
     "console",
     "replies",
+    "webhooks",
+    "webhook_latency",
 )
 
 # name -> (full defaults, --quick defaults); flags given on the command line win.
@@ -63,6 +78,11 @@ DEFAULTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"seconds": 5, "rounds": 3, "connections": 64},
         {"seconds": 3, "rounds": 1, "connections": 64},
     ),
+    "webhooks": (
+        {"callbacks": 10_000, "rounds": 5, "deliveries": 10_000, "http_seconds": 5},
+        {"callbacks": 2_000, "rounds": 3, "deliveries": 1_000, "http_seconds": 3},
+    ),
+    "webhook_latency": ({"rate": 500.0, "seconds": 20.0}, {"rate": 500.0, "seconds": 5.0}),
 }
 
 RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -75,6 +95,8 @@ RUNNERS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]
     "sync": (sync_bench.run, sync_bench.report),
     "console": (console_bench.run, console_bench.report),
     "replies": (replies.run, replies.report),
+    "webhooks": (webhooks.measure, webhooks.report),
+    "webhook_latency": (webhook_latency.measure, webhook_latency.report),
 }
 
 # Which parameters each runner takes from the shared flags.
@@ -88,6 +110,8 @@ PARAMS = {
     "sync": ("followers", "timeout"),
     "console": ("followers", "events", "requests", "timeout"),
     "replies": ("seconds", "rounds", "connections"),
+    "webhooks": (),
+    "webhook_latency": ("rate",),
 }
 
 
@@ -127,7 +151,7 @@ def _params(name: str, args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, key, None)
         if value is not None:
             params[key] = value
-    if args.profile and name not in ("scale", "calibrate"):
+    if args.profile and name not in ("scale", "calibrate", "webhooks", "webhook_latency"):
         params["profile_seconds"] = args.profile
     return params
 

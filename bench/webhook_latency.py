@@ -96,7 +96,13 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
 
 
 def run(rate: float, seconds: float) -> dict[str, Any]:
-    with common.postgres() as server, common.database(server, "wh_latency") as db:
+    with common.postgres() as server:
+        return measure(server, rate, seconds)
+
+
+def measure(server: common.Server, rate: float = 500.0, seconds: float = 20.0) -> dict[str, Any]:
+    """The latency run on one Postgres server (`python -m bench webhook_latency` runs this)."""
+    with common.database(server, "wh_latency") as db:
         port = common.free_port()
         base = f"http://127.0.0.1:{port}"
         extra = {"WXGATE_WEBHOOK_ALLOW_PRIVATE": "true"}
@@ -116,6 +122,14 @@ def run(rate: float, seconds: float) -> dict[str, Any]:
     return summary
 
 
+def report(summary: dict[str, Any]) -> str:
+    return (
+        f"webhook latency at {summary['rate']:g}/s: p50 {summary['p50_ms']} ms, p99"
+        f" {summary['p99_ms']} ms (targets 50 / 250), {summary['received']} of"
+        f" {summary['callbacks']} received"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.webhook_latency")
     parser.add_argument("--rate", type=float, default=500.0, help="callbacks per second")
@@ -123,11 +137,7 @@ def main() -> None:
     args = parser.parse_args()
     summary = run(args.rate, args.seconds)
     common.save("webhook_latency", summary)
-    print(
-        f"webhook latency at {summary['rate']:g}/s: p50 {summary['p50_ms']} ms, p99"
-        f" {summary['p99_ms']} ms (targets 50 / 250), {summary['received']} of"
-        f" {summary['callbacks']} received"
-    )
+    print(report(summary))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""`python -m bench.webhooks [--quick]`: the webhook benchmarks of issue 16, each with its
-baseline measured in the same run.
+"""`python -m bench.webhooks [--quick]` (also `python -m bench webhooks`, part of `make bench`):
+the webhook benchmarks of issue 16, each with its baseline measured in the same run.
 
 - ingest (bench/webhook_ingest.py): callbacks stored for an account with one endpoint
   against one with none, rounds interleaved, through the seed path's group-commit statement
@@ -100,18 +100,34 @@ async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
 
 
 def run(quick: bool, only: str | None = None, deliveries: int | None = None) -> dict[str, Any]:
-    callbacks = 2_000 if quick else 10_000
-    rounds = 3 if quick else 5
-    deliveries = deliveries or (1_000 if quick else 10_000)
-    summary: dict[str, Any] = {"machine": common.machine()}
     with common.postgres() as server:
-        if only in (None, "ingest"):
-            summary["ingest"] = webhook_ingest.statement(server, callbacks, rounds)
-            summary["ingest_http"] = webhook_ingest.http(
-                server, seconds=3 if quick else 5, rounds=rounds, connections=64
-            )
-        if only in (None, "dispatch"):
-            summary["dispatch"] = _dispatch_run(server, deliveries)
+        return measure(
+            server,
+            callbacks=2_000 if quick else 10_000,
+            rounds=3 if quick else 5,
+            deliveries=deliveries or (1_000 if quick else 10_000),
+            http_seconds=3 if quick else 5,
+            only=only,
+        )
+
+
+def measure(
+    server: common.Server,
+    callbacks: int = 10_000,
+    rounds: int = 5,
+    deliveries: int = 10_000,
+    http_seconds: int = 5,
+    only: str | None = None,
+) -> dict[str, Any]:
+    """Both webhook benchmarks on one Postgres server (`python -m bench webhooks` runs this)."""
+    summary: dict[str, Any] = {"machine": common.machine()}
+    if only in (None, "ingest"):
+        summary["ingest"] = webhook_ingest.statement(server, callbacks, rounds)
+        summary["ingest_http"] = webhook_ingest.http(
+            server, seconds=http_seconds, rounds=rounds, connections=64
+        )
+    if only in (None, "dispatch"):
+        summary["dispatch"] = _dispatch_run(server, deliveries)
     return summary
 
 
@@ -139,10 +155,15 @@ def main() -> None:
     args = parser.parse_args()
     summary = run(args.quick, args.only, args.deliveries)
     common.save("webhooks" if args.only is None else f"webhooks-{args.only}", summary)
+    print(report(summary))
+
+
+def report(summary: dict[str, Any]) -> str:
+    lines = []
     for key, how in (("ingest", "seed statement"), ("ingest_http", "HTTP (wrk)")):
         if key in summary:
             m = summary[key]
-            print(
+            lines.append(
                 f"webhooks ingest, {how}: {m['per_second_one_endpoint']}/s with one endpoint"
                 f" vs {m['per_second_no_endpoint']}/s without: ratio {m['ratio']}"
                 f" (target 0.85; medians of {m['rounds']} interleaved rounds; paired"
@@ -150,24 +171,25 @@ def main() -> None:
             )
             if "backend_cpu_us_per_callback" in m:
                 cpu = m["backend_cpu_us_per_callback"]
-                print(
+                lines.append(
                     f"  Postgres backend CPU per callback: {cpu['one']} us with one endpoint,"
                     f" {cpu['none']} us without: ratio {cpu['none'] / cpu['one']:.3f}"
                 )
             if "cpu_us_per_callback" in m:
                 one, none = m["cpu_us_per_callback"]["one"], m["cpu_us_per_callback"]["none"]
                 total_one, total_none = sum(one.values()), sum(none.values())
-                print(
+                lines.append(
                     f"  CPU per callback (gateway + Postgres): {one['gateway']} + "
                     f"{one['postgres']} us with one endpoint, {none['gateway']} + "
                     f"{none['postgres']} us without: ratio {total_none / total_one:.3f}"
                 )
     if "dispatch" in summary:
         disp = summary["dispatch"]
-        print(
+        lines.append(
             f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
             f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"
         )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
