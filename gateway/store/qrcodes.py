@@ -31,7 +31,7 @@ class Ticket:
 Create = Callable[[], Awaitable[Ticket]]
 
 
-class _Existing(Exception):
+class _Existing(errors.StoreError):
     def __init__(self, row: dict[str, Any]) -> None:
         super().__init__("existing permanent code")
         self.row = row
