@@ -46,7 +46,7 @@ async def endpoints_page(request: web.Request) -> web.Response:
     after = bodies.text_cursor(query.cursor)
     rows = await endpoints_store.list_endpoints(request.app[keys.POOL], row["id"], after, PAGE + 1)
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     return aiohttp_jinja2.render_template(
         "endpoints.html",
         request,
