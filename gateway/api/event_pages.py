@@ -56,14 +56,14 @@ def _text(value: str) -> str:
     return f"<p>{html.escape(value)}</p>"
 
 
-async def _load(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _load(request: web.Request) -> tuple[accounts_store.Account, dict[str, Any]]:
     account_id = request.match_info["account_id"]
     if not bodies.ACCOUNT_ID.fullmatch(account_id):
         raise PageError(404, "Not found", "There is no such event.")
     pool = request.app[keys.POOL]
     try:
         account = await accounts_store.get_account(pool, account_id)
-        kind = kinds.AccountKind(account["kind"])
+        kind = kinds.AccountKind(account.kind)
         if not kinds.has_capability(kind, kinds.Capability.MARKETING_EVENTS):
             text = kinds.refusal(kind, kinds.Capability.MARKETING_EVENTS)
             raise PageError(403, "Not available", text)
@@ -77,7 +77,7 @@ async def _load(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _identity(
-    request: web.Request, account: dict[str, Any], fields: Mapping[str, Any], max_age: int
+    request: web.Request, account: accounts_store.Account, fields: Mapping[str, Any], max_age: int
 ) -> str | None:
     """The signed openid in `fields`, None if there is none; PageError if it does not hold."""
     signature = fields.get("signature")
@@ -91,7 +91,7 @@ def _identity(
         and issued_at.isdigit()
         and len(issued_at) <= 12
         and oauth_sign.verify(
-            str(account["oauth_signing_key"]),
+            str(account.oauth_signing_key),
             openid,
             int(issued_at),
             host,
@@ -105,7 +105,9 @@ def _identity(
     return openid
 
 
-async def _sign_in(request: web.Request, account: dict[str, Any], target: str) -> web.Response:
+async def _sign_in(
+    request: web.Request, account: accounts_store.Account, target: str
+) -> web.Response:
     """Start OAuth with this page as the target (raises the redirect); a page, not JSON,
     when the account has too many sign-ins pending."""
     try:

@@ -48,9 +48,9 @@ def event_id(request: web.Request) -> int:
     return int(value)
 
 
-def _survey_host_allowed(account: dict[str, Any], url: str) -> bool:
+def _survey_host_allowed(account: accounts_store.Account, url: str) -> bool:
     # The link goes through /oauth/{id}/authorize: the same allow-list check, up front.
-    return redirects.allowed(url, account["oauth_redirect_hosts"])
+    return redirects.allowed(url, account.oauth_redirect_hosts)
 
 
 def _resource(
@@ -94,7 +94,7 @@ async def create_event(request: web.Request) -> web.Response:
     body = await bodies.read_json(request, events.NewEvent)
     app, settings = request.app, request.app[keys.SETTINGS]
     account = await accounts_store.get_account(app[keys.POOL], account_id)
-    capability.require(account["kind"], kinds.Capability.MARKETING_EVENTS)
+    capability.require(account.kind, kinds.Capability.MARKETING_EVENTS)
     if body.survey_url is not None and not _survey_host_allowed(account, body.survey_url):
         raise errors.ApiError(
             "validation_error",

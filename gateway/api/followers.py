@@ -76,7 +76,7 @@ async def get_follower(request: web.Request) -> web.Response:
     now = dt.datetime.now(dt.UTC)
     account = await accounts_store.get_account(pool, account_id)
     row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
-    return responses.ok(_resource(row, account["kind"], now, tz))
+    return responses.ok(_resource(row, account.kind, now, tz))
 
 
 async def list_followers(request: web.Request) -> web.Response:
@@ -95,7 +95,7 @@ async def list_followers(request: web.Request) -> web.Response:
         after=after,
         limit=query.limit + 1,
     )
-    items = [_resource(r, account["kind"], now, tz) for r in rows[: query.limit]]
+    items = [_resource(r, account.kind, now, tz) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     next_cursor = bodies.encode_cursor(items[-1].openid) if more else None
     return responses.ok(followers.FollowerPage(items=items, next_cursor=next_cursor))

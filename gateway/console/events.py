@@ -36,12 +36,12 @@ async def list_page(request: web.Request) -> web.Response:
     where = inbound_log.Filter(
         openid=query.openid, msg_type=msg_type, event=event, since=query.since, until=query.until
     )
-    rows = await inbound_log.list_events(request.app[keys.POOL], row["id"], where, before, PAGE + 1)
+    rows = await inbound_log.list_events(request.app[keys.POOL], row.id, where, before, PAGE + 1)
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
     shown = rows[:PAGE]
     sent = await console_webhooks.inbound_deliveries(
-        request.app[keys.POOL], row["id"], [r["dedupe_key"] for r in shown]
+        request.app[keys.POOL], row.id, [r["dedupe_key"] for r in shown]
     )
     events = [{**r, "xml": xml_of(r), "webhooks": sent.get(r["dedupe_key"], [])} for r in shown]
     return aiohttp_jinja2.render_template(

@@ -49,7 +49,7 @@ async def overview(request: web.Request) -> web.Response:
 
     accounts = await asyncio.gather(*(read(row) for row in rows[:PAGE]))
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     return aiohttp_jinja2.render_template(
         "overview.html",
         request,
@@ -62,9 +62,9 @@ async def account(request: web.Request) -> web.Response:
     pool, now = request.app[keys.POOL], dt.datetime.now(dt.UTC)
     since = charts.window_start(now)
     stats, minutes, attempts = await asyncio.gather(
-        account_stats.summary(pool, row["id"], now),
-        account_stats.per_minute(pool, row["id"], since),
-        console_webhooks.attempts_per_minute(pool, row["id"], since),
+        account_stats.summary(pool, row.id, now),
+        account_stats.per_minute(pool, row.id, since),
+        console_webhooks.attempts_per_minute(pool, row.id, since),
     )
     shown = [
         charts.chart("Callbacks per minute", minutes["callbacks"], now),
@@ -89,13 +89,13 @@ async def follower(request: web.Request) -> web.Response:
         now = dt.datetime.now(dt.UTC)
         period = periods.month_key(now, settings.tz)
         try:
-            state = await follower_views.get_follower(pool, row["id"], query.openid, period)
+            state = await follower_views.get_follower(pool, row.id, query.openid, period)
         except store_errors.NotFound:
             missing = True
         else:
-            found = followers.resource(state, row["kind"], now, settings.tz)
+            found = followers.resource(state, row.kind, now, settings.tz)
             interactions = await inbound_log.list_events(
-                pool, row["id"], inbound_log.Filter(openid=query.openid), None, INTERACTIONS
+                pool, row.id, inbound_log.Filter(openid=query.openid), None, INTERACTIONS
             )
     return aiohttp_jinja2.render_template(
         "follower.html",

@@ -53,7 +53,7 @@ def describe_reply(reply: dict[str, Any] | None) -> str:
 
 async def replies_page(request: web.Request) -> web.Response:
     row = await access.account(request)
-    stored = await store.get_rules(request.app[keys.POOL], row["id"])
+    stored = await store.get_rules(request.app[keys.POOL], row.id)
     rules = (stored["rules"] or {}).get("rules", [])
     default = (stored["rules"] or {}).get("default_reply")
     return aiohttp_jinja2.render_template(

@@ -32,7 +32,7 @@ def _payment(transaction_id: str = "4200000001", openid: str = "o1") -> payments
     )
 
 
-async def _account(pool: asyncpg.Pool, account_id: str = "acme", **kw: Any) -> dict[str, Any]:
+async def _account(pool: asyncpg.Pool, account_id: str = "acme", **kw: Any) -> payments.PayAccount:
     await wx.insert_account(pool, account_id, **kw)
     found = await payments.pay_account(pool, account_id)
     assert found is not None
