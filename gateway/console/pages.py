@@ -39,11 +39,11 @@ async def overview(request: web.Request) -> web.Response:
     rows = await accounts_store.list_accounts(pool, after, PAGE + 1, only)
     gate = asyncio.Semaphore(AT_ONCE)
 
-    async def read(row: Any) -> dict[str, Any]:
+    async def read(row: accounts_store.Account) -> dict[str, Any]:
         async with gate:
             stats, failing = await asyncio.gather(
-                account_stats.summary(pool, row["id"], now),
-                console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP),
+                account_stats.summary(pool, row.id, now),
+                console_webhooks.failing_endpoints(pool, row.id, account_stats.CAP),
             )
         return {"row": row, "stats": stats, "failing": failing}
 

@@ -50,7 +50,7 @@ async def start(request: web.Request) -> web.Response:
         raise errors.ApiError(
             "sync_running", "a follower sync of this account is running"
         ) from None
-    request[sess.SUMMARY] = f"start follower sync {started['id']}"
+    request[sess.SUMMARY] = f"start follower sync {started.id}"
     return sess.redirect(f"/console/accounts/{row.id}/syncs")
 
 

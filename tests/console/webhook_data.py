@@ -78,8 +78,8 @@ async def finished_sync(pool: asyncpg.Pool, account_id: str, error: str | None) 
         "UPDATE follower_syncs SET status = $3, error = $4, pages = 3, followers_seen = 25000,"
         " total = 25000, finished_at = now() WHERE account_id = $1 AND id = $2",
         account_id,
-        row["id"],
+        row.id,
         "failed" if error else "completed",
         error,
     )
-    return int(row["id"])
+    return int(row.id)
