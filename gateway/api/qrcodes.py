@@ -69,7 +69,7 @@ def _creator(app: web.Application, token: str, payload: dict[str, Any]) -> store
 
 async def _attempts(
     app: web.Application, account: accounts_store.Account, body: qrcodes.NewQrCode
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[store.QrCode, bool]:
     """Create through WeChat; a stale token (40001/42001) is dropped and the call tried once
     more with a fresh one. The token is fetched before any slot is reserved."""
     pool, payload = app[keys.POOL], _payload(body)
@@ -91,7 +91,7 @@ async def _attempts(
 
 async def _create(
     app: web.Application, account: accounts_store.Account, body: qrcodes.NewQrCode
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[store.QrCode, bool]:
     """(row, created); WeChat's refusals and silences become 502 upstream_error."""
     try:
         return await _attempts(app, account, body)
@@ -109,7 +109,7 @@ async def _create(
 
 async def create_temporary(
     app: web.Application, account: accounts_store.Account, scene: str, seconds: int
-) -> dict[str, Any]:
+) -> store.QrCode:
     """A temporary string-scene code through WeChat, recorded like any other (marketing
     events use one for check-in); WeChat's refusals and silences are 502 upstream_error."""
     body = qrcodes.NewQrCode(scene=scene, permanent=False, expire_seconds=seconds)
@@ -135,11 +135,11 @@ async def create_qrcode(request: web.Request) -> web.Response:
     _require_capability(account.kind)
     row, created = await _create(request.app, account, body)
     resource = qrcodes.QrCode(
-        ticket=row["ticket"],
-        url=row["url"],
-        scene=int(row["scene"]) if row["scene_is_int"] else row["scene"],
-        permanent=row["permanent"],
-        expires_at=row["expires_at"],
-        image_url=image_url(settings, row["ticket"]),
+        ticket=row.ticket,
+        url=row.url,
+        scene=int(row.scene) if row.scene_is_int else row.scene,
+        permanent=row.permanent,
+        expires_at=row.expires_at,
+        image_url=image_url(settings, row.ticket),
     )
     return responses.ok(resource, status=201 if created else 200)

@@ -24,8 +24,8 @@ async def list_page(request: web.Request) -> web.Response:
     before = bodies.int_cursor(query.cursor)
     rows = await views.list_syncs(request.app[keys.POOL], row.id, before, PAGE + 1)
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
-    running = any(r["status"] == "running" for r in rows)
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
+    running = any(r.status == "running" for r in rows)
     return aiohttp_jinja2.render_template(
         "syncs.html",
         request,
