@@ -82,7 +82,7 @@ async def follower(request: web.Request) -> web.Response:
     row = await access.account(request)
     query = filters.parse(request, filters.FollowerQuery)
     found = None
-    interactions: list[dict[str, Any]] = []
+    interactions: list[inbound_log.StoredCallback] = []
     missing = False
     if query.openid is not None:
         pool, settings = request.app[keys.POOL], request.app[keys.SETTINGS]
