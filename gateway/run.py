@@ -55,46 +55,48 @@ async def _mock_body_limit(request: web.Request, handler: Any) -> web.StreamResp
     return response
 
 
-def _register(mock: web.Application, settings: settings_mod.Settings, row: dict[str, Any]) -> None:
+def _register(
+    mock: web.Application, settings: settings_mod.Settings, row: accounts_store.Account
+) -> None:
     """Tell the embedded mock about an account, with the gateway's callback URL."""
     body = mock_schemas.AccountIn(
-        app_id=row["app_id"],
-        app_secret=row["app_secret"],
-        kind=row["kind"],
-        token=row["token"],
-        encoding_aes_key=row.get("encoding_aes_key"),
-        original_id=row.get("original_id"),
-        callback_url=f"{settings.public_base()}/wechat/{row['id']}",
-        rule_profile=row["rule_profile"],
-        pay_notify_url=f"{settings.public_base()}/wechat/{row['id']}/pay/notify",
-        mch_id=row.get("pay_mch_id"),
-        apiv3_key=row.get("pay_apiv3_key"),
+        app_id=row.app_id,
+        app_secret=row.app_secret,
+        kind=row.kind,
+        token=row.token,
+        encoding_aes_key=row.encoding_aes_key,
+        original_id=row.original_id,
+        callback_url=f"{settings.public_base()}/wechat/{row.id}",
+        rule_profile=row.rule_profile,
+        pay_notify_url=f"{settings.public_base()}/wechat/{row.id}/pay/notify",
+        mch_id=row.pay_mch_id,
+        apiv3_key=row.pay_apiv3_key,
     )
     mock_control.register_account(mock[mock_keys.STATE], body)
 
 
 async def _demo_pay(
-    app: web.Application, mock: web.Application, row: dict[str, Any]
-) -> dict[str, Any]:
+    app: web.Application, mock: web.Application, row: accounts_store.Account
+) -> accounts_store.Account:
     """The demo service account receives payments from the embedded mock: its merchant id,
     an APIv3 key, and the mock platform's certificate (new at every start: the mock makes a
     fresh key pair each time, so the certificate is set again, the old one kept as previous)."""
-    if row["id"] != DEMO_ACCOUNTS[0]["id"] or row["kind"] != "service":
+    if row.id != DEMO_ACCOUNTS[0]["id"] or row.kind != "service":
         return row
     found = mock_pay.platform(mock[mock_keys.STATE], dt.datetime.now(dt.UTC))
-    if row.get("pay_cert_serial") == found.serial:
+    if row.pay_cert_serial == found.serial:
         return row
     return await payments_store.set_pay_config(
         app[keys.POOL],
-        row["id"],
-        mch_id=row.get("pay_mch_id") or DEMO_MCH_ID,
-        apiv3_key=row.get("pay_apiv3_key") or secrets.token_hex(16),
+        row.id,
+        mch_id=row.pay_mch_id or DEMO_MCH_ID,
+        apiv3_key=row.pay_apiv3_key or secrets.token_hex(16),
         cert_pem=found.pem,
         cert_serial=found.serial,
     )
 
 
-async def _demo_accounts(app: web.Application) -> list[dict[str, Any]]:
+async def _demo_accounts(app: web.Application) -> list[accounts_store.Account]:
     """The demo service and subscription accounts when the database has no account yet."""
     db = app[keys.POOL]
     rows = await accounts_store.list_accounts(db, None, 1000)
@@ -115,7 +117,7 @@ def build(settings: settings_mod.Settings, *, with_mock: bool) -> web.Applicatio
     app.middlewares.append(_mock_body_limit)
     app.add_subapp(MOCK_PREFIX, mock)
 
-    async def mirror(row: dict[str, Any]) -> None:
+    async def mirror(row: accounts_store.Account) -> None:
         _register(mock, settings, row)
 
     app[keys.ACCOUNT_CREATED_HOOKS].append(mirror)

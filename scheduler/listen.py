@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import asyncpg
 
+from gateway.store import errors
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "wxgate_release"
@@ -54,11 +56,11 @@ class Listener:
                 self._wake()  # anything notified while we were not listening
                 delay = 0.5
                 await _first(lost.wait(), self._stop.wait())
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except errors.FAILED as exc:  # the database is down or refused: try again
                 log.warning("LISTEN connection failed: %s", exc, extra={"action": "listen_error"})
             finally:
                 if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(OSError, asyncpg.PostgresError):
+                    with contextlib.suppress(*errors.FAILED):
                         await conn.close(timeout=2)
             if not self._stop.is_set():
                 with contextlib.suppress(TimeoutError):

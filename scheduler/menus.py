@@ -17,6 +17,7 @@ import logging
 
 import asyncpg
 
+from gateway import errors as product_errors
 from gateway.store import errors, menus
 from gateway.wechat import client as wx
 from scheduler import backoff, credentials, polling
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 DB_ERRORS = errors.FAILED
 
 
-class _Retry(Exception):
+class _Retry(product_errors.WxgateError):
     """A failure worth another try later."""
 
     def __init__(self, errcode: int | None, errmsg: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from gateway import errors as product_errors
 from gateway.store import delivery_rows, errors, syncs, tags
 from gateway.wechat import client as wx
 from scheduler import credentials, polling
@@ -42,7 +43,7 @@ class _Page:
     total: int | None
 
 
-class _LostLease(Exception):
+class _LostLease(product_errors.WxgateError):
     """Another worker took the sync over (this one stalled past its lease)."""
 
 

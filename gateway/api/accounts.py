@@ -17,36 +17,36 @@ from gateway.store import accounts as store
 log = logging.getLogger(__name__)
 
 
-def public(row: dict[str, Any], settings: settings_mod.Settings) -> dict[str, Any]:
+def public(row: store.Account, settings: settings_mod.Settings) -> dict[str, Any]:
     """The fields of an account row that may leave the gateway."""
     return {
-        "id": row["id"],
-        "kind": row["kind"],
-        "app_id": row["app_id"],
-        "original_id": row["original_id"],
-        "rule_profile": row["rule_profile"],
-        "oauth_redirect_hosts": list(row["oauth_redirect_hosts"]),
-        "encoding_mode": row["encoding_mode"],
-        "has_encoding_aes_key": row["encoding_aes_key"] is not None,
-        "has_previous_aes_key": row["previous_aes_key"] is not None,
+        "id": row.id,
+        "kind": row.kind,
+        "app_id": row.app_id,
+        "original_id": row.original_id,
+        "rule_profile": row.rule_profile,
+        "oauth_redirect_hosts": list(row.oauth_redirect_hosts),
+        "encoding_mode": row.encoding_mode,
+        "has_encoding_aes_key": row.encoding_aes_key is not None,
+        "has_previous_aes_key": row.previous_aes_key is not None,
         "has_pay_config": payconfig.complete(row),
-        "callback_url": f"{settings.public_base()}/wechat/{row['id']}",
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "upgraded_at": row["upgraded_at"],
-        "followers_synced_at": row["followers_synced_at"],
+        "callback_url": f"{settings.public_base()}/wechat/{row.id}",
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "upgraded_at": row.upgraded_at,
+        "followers_synced_at": row.followers_synced_at,
     }
 
 
-async def _notify(hooks: list[keys.AccountHook], row: dict[str, Any]) -> None:
+async def _notify(hooks: list[keys.AccountHook], row: store.Account) -> None:
     """Await each observer with the committed row (secrets included)."""
     for hook in hooks:
         try:
-            await hook(dict(row))
+            await hook(row)
         except Exception:
             # The change is committed; a failing observer must not turn it into an error.
             log.exception(
-                "account hook failed", extra={"action": "account_hook", "account_id": row["id"]}
+                "account hook failed", extra={"action": "account_hook", "account_id": row.id}
             )
 
 
@@ -72,10 +72,10 @@ async def create_account(request: web.Request) -> web.Response:
     except encoding.ModeNeedsKey as exc:
         raise _mode_needs_key(exc) from None
     row = await store.create_account(request.app[keys.POOL], **fields)
-    _forget(request, row["id"])
+    _forget(request, row.id)
     await _notify(request.app[keys.ACCOUNT_CREATED_HOOKS], row)
     created = accounts.CreatedAccount(
-        **public(row, request.app[keys.SETTINGS]), oauth_signing_key=row["oauth_signing_key"]
+        **public(row, request.app[keys.SETTINGS]), oauth_signing_key=row.oauth_signing_key
     )
     return responses.ok(created, status=201)
 
@@ -116,7 +116,7 @@ async def update_account(request: web.Request) -> web.Response:
         row = await payconfig.apply(request.app[keys.POOL], account_id, body.pay)
     _forget(request, account_id)
     await _notify(request.app[keys.ACCOUNT_CHANGED_HOOKS], row)
-    key = row["oauth_signing_key"] if body.rotate_oauth_signing_key else None
+    key = row.oauth_signing_key if body.rotate_oauth_signing_key else None
     updated = accounts.UpdatedAccount(
         **public(row, request.app[keys.SETTINGS]), oauth_signing_key=key
     )

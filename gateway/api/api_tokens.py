@@ -14,15 +14,15 @@ from gateway.store import api_tokens as store
 _MAX_ID = 2**63 - 1
 
 
-def _resource(row: dict[str, Any]) -> dict[str, Any]:
+def _resource(row: store.Token) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "name": row["name"],
-        "accounts": "*" if row["all_accounts"] else list(row["accounts"]),
-        "scopes": list(row["scopes"]),
-        "created_at": row["created_at"],
-        "revoked_at": row["revoked_at"],
-        "last_used_at": row["last_used_at"],
+        "id": row.id,
+        "name": row.name,
+        "accounts": "*" if row.all_accounts else list(row.accounts),
+        "scopes": list(row.scopes),
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+        "last_used_at": row.last_used_at,
     }
 
 

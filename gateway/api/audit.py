@@ -3,6 +3,8 @@ console, newest first, in keyset pages, filtered by account, actor, token, metho
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from gateway.api import bodies, keys, responses
@@ -22,6 +24,6 @@ async def list_audit(request: web.Request) -> web.Response:
         until=query.until,
     )
     rows = await store.list_entries(request.app[keys.POOL], where, before, query.limit + 1)
-    items = [tokens.AuditEntry(**r) for r in rows[: query.limit]]
+    items = [tokens.AuditEntry(**dataclasses.asdict(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
     return responses.ok(tokens.AuditPage(items=items, next_cursor=next_cursor))

@@ -51,14 +51,14 @@ def authorized(header: str | None, expected: str | None) -> bool:
     return bool(expected) and token is not None and same(token, expected or "")
 
 
-def grant_of(row: dict[str, Any]) -> scopes.Grant:
-    """The grant of a stored token row."""
+def grant_of(row: api_tokens.Grant) -> scopes.Grant:
+    """The grant of a stored token."""
     return scopes.Grant(
-        name=row["name"],
-        token_id=row["id"],
-        all_accounts=row["all_accounts"],
-        accounts=frozenset(row["accounts"]),
-        scopes=frozenset(row["scopes"]),
+        name=row.name,
+        token_id=row.id,
+        all_accounts=row.all_accounts,
+        accounts=frozenset(row.accounts),
+        scopes=frozenset(row.scopes),
     )
 
 

@@ -56,14 +56,14 @@ def _text(value: str) -> str:
     return f"<p>{html.escape(value)}</p>"
 
 
-async def _load(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _load(request: web.Request) -> tuple[accounts_store.Account, store.Event]:
     account_id = request.match_info["account_id"]
     if not bodies.ACCOUNT_ID.fullmatch(account_id):
         raise PageError(404, "Not found", "There is no such event.")
     pool = request.app[keys.POOL]
     try:
         account = await accounts_store.get_account(pool, account_id)
-        kind = kinds.AccountKind(account["kind"])
+        kind = kinds.AccountKind(account.kind)
         if not kinds.has_capability(kind, kinds.Capability.MARKETING_EVENTS):
             text = kinds.refusal(kind, kinds.Capability.MARKETING_EVENTS)
             raise PageError(403, "Not available", text)
@@ -77,7 +77,7 @@ async def _load(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _identity(
-    request: web.Request, account: dict[str, Any], fields: Mapping[str, Any], max_age: int
+    request: web.Request, account: accounts_store.Account, fields: Mapping[str, Any], max_age: int
 ) -> str | None:
     """The signed openid in `fields`, None if there is none; PageError if it does not hold."""
     signature = fields.get("signature")
@@ -91,7 +91,7 @@ def _identity(
         and issued_at.isdigit()
         and len(issued_at) <= 12
         and oauth_sign.verify(
-            str(account["oauth_signing_key"]),
+            str(account.oauth_signing_key),
             openid,
             int(issued_at),
             host,
@@ -105,7 +105,9 @@ def _identity(
     return openid
 
 
-async def _sign_in(request: web.Request, account: dict[str, Any], target: str) -> web.Response:
+async def _sign_in(
+    request: web.Request, account: accounts_store.Account, target: str
+) -> web.Response:
     """Start OAuth with this page as the target (raises the redirect); a page, not JSON,
     when the account has too many sign-ins pending."""
     try:
@@ -117,9 +119,9 @@ async def _sign_in(request: web.Request, account: dict[str, Any], target: str) -
         return page("Busy", _text(text), 429)
 
 
-def _url(request: web.Request, event: dict[str, Any], name: str) -> str:
+def _url(request: web.Request, event: store.Event, name: str) -> str:
     settings = request.app[keys.SETTINGS]
-    return events.page_url(settings, event["account_id"], event["id"], name)
+    return events.page_url(settings, event.account_id, event.id, name)
 
 
 async def register(request: web.Request) -> web.Response:
@@ -129,13 +131,13 @@ async def register(request: web.Request) -> web.Response:
         openid = _identity(request, account, request.query, IDENTITY_MAX_AGE)
     except PageError as exc:
         return page(exc.title, _text(exc.text), exc.status)
-    name = html.escape(event["name"])
+    name = html.escape(event.name)
     if openid is None:
-        if not marketing.registration_open(event["starts_at"], _now()):
+        if not marketing.registration_open(event.starts_at, _now()):
             return page("Registration closed", f"<p>{name} has started.</p>", 409)
         return await _sign_in(request, account, _url(request, event, "register"))
     result = await store.register(
-        request.app[keys.POOL], event["account_id"], event["id"], openid, _now()
+        request.app[keys.POOL], event.account_id, event.id, openid, _now()
     )
     if result == "registered":
         return page("Registered", f"<p>You are registered for {name}. See you there!</p>")
@@ -146,7 +148,7 @@ async def register(request: web.Request) -> web.Response:
     return page("Registration closed", f"<p>{name} has started.</p>", 409)
 
 
-def _form(event: dict[str, Any], fields: Mapping[str, str], action: str) -> str:
+def _form(event: store.Event, fields: Mapping[str, str], action: str) -> str:
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{html.escape(fields[k])}">'
         for k in ("openid", "issued_at", "signature")
@@ -156,7 +158,7 @@ def _form(event: dict[str, Any], fields: Mapping[str, str], action: str) -> str:
         for n in RATINGS
     )
     return (
-        f"<p>How was {html.escape(event['name'])}?</p>"
+        f"<p>How was {html.escape(event.name)}?</p>"
         f'<form method="post" action="{html.escape(action)}">{hidden}'
         f"<p>{ratings}</p>"
         f'<p><textarea name="comment" maxlength="{COMMENT_MAX}" rows="5" cols="40" '
@@ -165,9 +167,9 @@ def _form(event: dict[str, Any], fields: Mapping[str, str], action: str) -> str:
     )
 
 
-async def _attendee(request: web.Request, event: dict[str, Any], openid: str) -> None:
-    row = await store.attendee(request.app[keys.POOL], event["account_id"], event["id"], openid)
-    if row is None or row["checked_in_at"] is None:
+async def _attendee(request: web.Request, event: store.Event, openid: str) -> None:
+    row = await store.attendee(request.app[keys.POOL], event.account_id, event.id, openid)
+    if row is None or row.checked_in_at is None:
         raise PageError(403, "Survey", "The survey is for attendees who checked in.")
 
 
@@ -182,7 +184,7 @@ async def survey(request: web.Request) -> web.Response:
     except PageError as exc:
         return page(exc.title, _text(exc.text), exc.status)
     pool = request.app[keys.POOL]
-    if await store.answered(pool, event["account_id"], event["id"], openid):
+    if await store.answered(pool, event.account_id, event.id, openid):
         return page("Survey", "<p>You have answered already. Thank you!</p>")
     return page("Survey", _form(event, request.query, _url(request, event, "survey")))
 
@@ -212,6 +214,6 @@ async def submit_survey(request: web.Request) -> web.Response:
         text = "The form did not arrive in time: please send it again."
         return await body_deadline.answer_and_close(request, page("Survey", _text(text), 408))
     pool = request.app[keys.POOL]
-    if not await store.save_answers(pool, event["account_id"], event["id"], openid, answers):
+    if not await store.save_answers(pool, event.account_id, event.id, openid, answers):
         return page("Survey", "<p>You have answered already. Thank you!</p>")
     return page("Thank you", "<p>Your answers are saved. Thank you!</p>")

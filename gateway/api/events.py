@@ -7,6 +7,7 @@ end. Registration, check-in and the survey happen on the gateway's pages and cal
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import urllib.parse
@@ -32,13 +33,13 @@ def page_url(settings: settings_mod.Settings, account_id: str, event_id: int, pa
     return f"{settings.public_base()}/events/{account_id}/{event_id}/{page}"
 
 
-def survey_link(settings: settings_mod.Settings, event: dict[str, Any]) -> str:
+def survey_link(settings: settings_mod.Settings, event: store.Event) -> str:
     """The survey template's link: the gateway's form, or OAuth single sign-on to the
     external survey (which receives openid, issued_at and signature)."""
-    if event["survey_url"] is None:
-        return page_url(settings, event["account_id"], event["id"], "survey")
-    query = urllib.parse.urlencode({"redirect": event["survey_url"], "scope": "snsapi_base"})
-    return f"{settings.public_base()}/oauth/{event['account_id']}/authorize?{query}"
+    if event.survey_url is None:
+        return page_url(settings, event.account_id, event.id, "survey")
+    query = urllib.parse.urlencode({"redirect": event.survey_url, "scope": "snsapi_base"})
+    return f"{settings.public_base()}/oauth/{event.account_id}/authorize?{query}"
 
 
 def event_id(request: web.Request) -> int:
@@ -48,37 +49,37 @@ def event_id(request: web.Request) -> int:
     return int(value)
 
 
-def _survey_host_allowed(account: dict[str, Any], url: str) -> bool:
+def _survey_host_allowed(account: accounts_store.Account, url: str) -> bool:
     # The link goes through /oauth/{id}/authorize: the same allow-list check, up front.
-    return redirects.allowed(url, account["oauth_redirect_hosts"])
+    return redirects.allowed(url, account.oauth_redirect_hosts)
 
 
 def _resource(
-    settings: settings_mod.Settings, event: dict[str, Any], stats: dict[str, int]
+    settings: settings_mod.Settings, event: store.Event, stats: store.Stats
 ) -> events.Event:
     return events.Event(
-        id=event["id"],
-        account_id=event["account_id"],
-        name=event["name"],
-        starts_at=event["starts_at"],
-        ends_at=event["ends_at"],
-        capacity=event["capacity"],
-        reminder_offsets=list(event["reminder_offsets"]),
-        reminder_template=event["reminder_template"],
-        welcome_text=event["welcome_text"],
-        survey_url=event["survey_url"],
-        survey_template=event["survey_template"],
+        id=event.id,
+        account_id=event.account_id,
+        name=event.name,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        capacity=event.capacity,
+        reminder_offsets=list(event.reminder_offsets),
+        reminder_template=event.reminder_template,
+        welcome_text=event.welcome_text,
+        survey_url=event.survey_url,
+        survey_template=event.survey_template,
         qrcode=events.EventQrCode(
-            ticket=event["qr_ticket"],
-            url=event["qr_url"],
-            scene=event["qr_scene"],
-            expires_at=event["qr_expires_at"],
-            image_url=qrcodes.image_url(settings, event["qr_ticket"]),
+            ticket=event.qr_ticket,
+            url=event.qr_url,
+            scene=event.qr_scene,
+            expires_at=event.qr_expires_at,
+            image_url=qrcodes.image_url(settings, event.qr_ticket),
         ),
-        registration_url=page_url(settings, event["account_id"], event["id"], "register"),
+        registration_url=page_url(settings, event.account_id, event.id, "register"),
         survey_link=survey_link(settings, event),
-        stats=events.EventStats(**stats),
-        created_at=event["created_at"],
+        stats=events.EventStats(**dataclasses.asdict(stats)),
+        created_at=event.created_at,
     )
 
 
@@ -94,7 +95,7 @@ async def create_event(request: web.Request) -> web.Response:
     body = await bodies.read_json(request, events.NewEvent)
     app, settings = request.app, request.app[keys.SETTINGS]
     account = await accounts_store.get_account(app[keys.POOL], account_id)
-    capability.require(account["kind"], kinds.Capability.MARKETING_EVENTS)
+    capability.require(account.kind, kinds.Capability.MARKETING_EVENTS)
     if body.survey_url is not None and not _survey_host_allowed(account, body.survey_url):
         raise errors.ApiError(
             "validation_error",
@@ -110,6 +111,7 @@ async def create_event(request: web.Request) -> web.Response:
         )
     seconds = marketing.qr_expire_seconds(body.ends_at, dt.datetime.now(dt.UTC))
     qr = await qrcodes.create_temporary(app, account, new_scene(), seconds)
+    assert qr.expires_at is not None  # a temporary code expires
     event = await store.create_event(
         app[keys.POOL],
         account_id,
@@ -123,13 +125,13 @@ async def create_event(request: web.Request) -> web.Response:
             welcome_text=body.welcome_text or f"Welcome to {body.name}! You are checked in.",
             survey_url=body.survey_url,
             survey_template=_template(body.survey_template),
-            qr_scene=qr["scene"],
-            qr_ticket=qr["ticket"],
-            qr_url=qr["url"],
-            qr_expires_at=qr["expires_at"],
+            qr_scene=qr.scene,
+            qr_ticket=qr.ticket,
+            qr_url=qr.url,
+            qr_expires_at=qr.expires_at,
         ),
     )
-    stats = await store.event_stats(app[keys.POOL], account_id, event["id"])
+    stats = await store.event_stats(app[keys.POOL], account_id, event.id)
     return responses.ok(_resource(settings, event, stats), status=201)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pydantic
 from aiohttp import web
 
@@ -21,18 +19,18 @@ def sync_id(request: web.Request) -> int:
     return int(value)
 
 
-def resource(row: dict[str, Any]) -> syncs.FollowerSync:
+def resource(row: store.Sync) -> syncs.FollowerSync:
     return syncs.FollowerSync(
-        id=row["id"],
-        account_id=row["account_id"],
-        status=row["status"],
-        error=row["error"],
-        errcode=row["errcode"],
-        pages=row["pages"],
-        followers_seen=row["followers_seen"],
-        total=row["total"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        id=row.id,
+        account_id=row.account_id,
+        status=row.status,
+        error=row.error,
+        errcode=row.errcode,
+        pages=row.pages,
+        followers_seen=row.followers_seen,
+        total=row.total,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
     )
 
 
@@ -46,7 +44,7 @@ async def start_sync(request: web.Request) -> web.Response:
         except pydantic.ValidationError as exc:
             raise bodies.validation_error(exc) from None
     row = await store.start(request.app[keys.POOL], account_id)
-    return responses.ok(syncs.SyncStarted(id=row["id"], status="running"), status=202)
+    return responses.ok(syncs.SyncStarted(id=row.id, status="running"), status=202)
 
 
 async def get_sync(request: web.Request) -> web.Response:

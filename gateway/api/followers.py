@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
 
 from aiohttp import web
 
@@ -16,15 +15,15 @@ from gateway.store import follower_views as store
 
 
 def _resource(
-    row: dict[str, Any], kind: str, now: dt.datetime, tz: zoneinfo.ZoneInfo
+    row: store.FollowerView, kind: str, now: dt.datetime, tz: zoneinfo.ZoneInfo
 ) -> followers.Follower:
-    current = window.Window(row["window_ends_at"], row["window_remaining"])
+    current = window.Window(row.window_ends_at, row.window_remaining)
     is_open = window.is_open(current, now)
     quota = None
     if kind == kinds.AccountKind.SERVICE:
         period = periods.month_period(now, tz)
         limit = periods.MASS_LIMIT[kinds.AccountKind.SERVICE]
-        used = row["mass_used"] or 0
+        used = row.mass_used or 0
         quota = followers.MassQuota(
             period=period.key,
             limit=limit,
@@ -33,23 +32,23 @@ def _resource(
             resets_at=period.resets_at,
         )
     oauth = None
-    if row["oauth_scope"] is not None or row["unionid"] is not None:
+    if row.oauth_scope is not None or row.unionid is not None:
         oauth = followers.OAuthGrant(
-            scope=row["oauth_scope"],
-            at=row["oauth_at"],
-            unionid=row["unionid"],
-            nickname=row["nickname"],
+            scope=row.oauth_scope,
+            at=row.oauth_at,
+            unionid=row.unionid,
+            nickname=row.nickname,
         )
     return followers.Follower(
-        account_id=row["account_id"],
-        openid=row["openid"],
-        subscribed=row["subscribed"],
-        subscribed_at=row["subscribed_at"],
-        unsubscribed_at=row["unsubscribed_at"],
-        last_interaction_at=row["last_interaction_at"],
-        last_interaction=row["last_interaction"],
-        first_qr_scene=row["first_qr_scene"],
-        latest_qr_scene=row["latest_qr_scene"],
+        account_id=row.account_id,
+        openid=row.openid,
+        subscribed=row.subscribed,
+        subscribed_at=row.subscribed_at,
+        unsubscribed_at=row.unsubscribed_at,
+        last_interaction_at=row.last_interaction_at,
+        last_interaction=row.last_interaction,
+        first_qr_scene=row.first_qr_scene,
+        latest_qr_scene=row.latest_qr_scene,
         oauth=oauth,
         window=followers.Window(
             open=is_open,
@@ -57,12 +56,12 @@ def _resource(
             remaining=current.remaining if is_open else None,
         ),
         mass_quota=quota,
-        subscribe_scene=row["subscribe_scene"],
-        qr_scene=row["qr_scene"],
-        remark=row["remark"],
-        tags=list(row["tags"]),
-        synced_at=row["synced_at"],
-        updated_at=row["updated_at"],
+        subscribe_scene=row.subscribe_scene,
+        qr_scene=row.qr_scene,
+        remark=row.remark,
+        tags=list(row.tags),
+        synced_at=row.synced_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -76,7 +75,7 @@ async def get_follower(request: web.Request) -> web.Response:
     now = dt.datetime.now(dt.UTC)
     account = await accounts_store.get_account(pool, account_id)
     row = await store.get_follower(pool, account_id, openid, periods.month_key(now, tz))
-    return responses.ok(_resource(row, account["kind"], now, tz))
+    return responses.ok(_resource(row, account.kind, now, tz))
 
 
 async def list_followers(request: web.Request) -> web.Response:
@@ -95,7 +94,7 @@ async def list_followers(request: web.Request) -> web.Response:
         after=after,
         limit=query.limit + 1,
     )
-    items = [_resource(r, account["kind"], now, tz) for r in rows[: query.limit]]
+    items = [_resource(r, account.kind, now, tz) for r in rows[: query.limit]]
     more = len(rows) > query.limit
     next_cursor = bodies.encode_cursor(items[-1].openid) if more else None
     return responses.ok(followers.FollowerPage(items=items, next_cursor=next_cursor))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -12,6 +11,7 @@ from aiohttp import web
 from gateway import settings as settings_mod
 from gateway.api import account_cache
 from gateway.domain import scopes
+from gateway.store import accounts as accounts_store
 from gateway.store import group_commit
 from gateway.wechat import client as wechat_client
 
@@ -28,7 +28,7 @@ REPLY_HTTP = web.AppKey("reply_http", aiohttp.ClientSession)
 WECHAT = web.AppKey("wechat", wechat_client.WeChatClient)
 # Awaited after an account is created through the API, with the new row (secrets included);
 # `wxgate run` registers accounts with the embedded mock this way.
-AccountHook = Callable[[dict[str, Any]], Awaitable[None]]
+AccountHook = Callable[[accounts_store.Account], Awaitable[None]]
 ACCOUNT_CREATED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_created_hooks")
 # Awaited after an account is changed through the API (PATCH), with the new row.
 ACCOUNT_CHANGED_HOOKS: web.AppKey[list[AccountHook]] = web.AppKey("account_changed_hooks")

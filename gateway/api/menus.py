@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -32,7 +33,7 @@ async def put_menu(request: web.Request) -> web.Response:
         raise problem
     bodies.validate_json(text, menus.MenuIn)
     row = await store.put(request.app[keys.POOL], account_id, data)
-    return responses.ok(menus.MenuAccepted(**row), status=202)
+    return responses.ok(menus.MenuAccepted(**dataclasses.asdict(row)), status=202)
 
 
 async def get_menu(request: web.Request) -> web.Response:
@@ -45,20 +46,20 @@ async def delete_menu(request: web.Request) -> web.Response:
     """202: a worker calls /cgi-bin/menu/delete, then the menu is gone (GET 404)."""
     account_id = bodies.account_id(request)
     row = await store.delete(request.app[keys.POOL], account_id)
-    return responses.ok(menus.MenuAccepted(**row), status=202)
+    return responses.ok(menus.MenuAccepted(**dataclasses.asdict(row)), status=202)
 
 
-def resource(row: dict[str, Any]) -> menus.Menu:
-    body = row["body"]
+def resource(row: store.Menu) -> menus.Menu:
+    body = row.body
     return menus.Menu(
-        account_id=row["account_id"],
+        account_id=row.account_id,
         button=None if body is None else list(body["button"]),
-        state=row["state"],
-        version=row["version"],
-        errcode=row["errcode"],
-        errmsg=row["errmsg"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"] if row["state"] in ("pending", "deleting") else None,
-        applied_at=row["applied_at"],
-        updated_at=row["updated_at"],
+        state=row.state,
+        version=row.version,
+        errcode=row.errcode,
+        errmsg=row.errmsg,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at if row.state in ("pending", "deleting") else None,
+        applied_at=row.applied_at,
+        updated_at=row.updated_at,
     )

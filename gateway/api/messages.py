@@ -72,10 +72,11 @@ def _check_capability(kind: str, body: Body, expires_at: dt.datetime) -> None:
         )
 
 
-def _check_pay_config(account: dict[str, Any], body: Body) -> None:
+def _check_pay_config(account: accounts_store.Account, body: Body) -> None:
     """Red packs and coupons go out through the account's merchant: it must be configured."""
-    if isinstance(body, messages.RedPackMessage | messages.CouponMessage) and not account.get(
-        "pay_mch_id"
+    if (
+        isinstance(body, messages.RedPackMessage | messages.CouponMessage)
+        and not account.pay_mch_id
     ):
         raise errors.ApiError(
             "conflict",
@@ -151,7 +152,7 @@ async def create_message(request: web.Request) -> web.Response:
     # Default expiry counts from when the message may first go out, not from now.
     expires_at = body.expires_at or max(now, body.not_before or now) + settings.default_ttl
     account = await accounts_store.get_account(pool, account_id)
-    _check_capability(account["kind"], body, expires_at)
+    _check_capability(account.kind, body, expires_at)
     _check_pay_config(account, body)
     row, created = await store.enqueue_message(
         pool, account_id, _new_message(body, key, expires_at)

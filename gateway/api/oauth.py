@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway import oauth_sign
 from gateway.api import errors, keys
 from gateway.domain import kinds, redirects
+from gateway.store import accounts as accounts_store
 from gateway.store import oauth_grants, oauth_states
 from gateway.wechat import client as wx
 
@@ -37,12 +38,12 @@ COOKIE_MAX_AGE = 600  # a state's lifetime
 _BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
 
 
-async def _account(request: web.Request) -> dict[str, object]:
+async def _account(request: web.Request) -> oauth_grants.OAuthAccount:
     account_id = request.match_info["account_id"]
     row = await oauth_grants.get_oauth_account(request.app[keys.POOL], account_id)
     if row is None:
         raise errors.ApiError("not_found", f"account {account_id!r} not found")
-    kind = kinds.AccountKind(row["kind"])
+    kind = kinds.AccountKind(row.kind)
     if not kinds.has_capability(kind, kinds.Capability.OAUTH):
         raise errors.ApiError(
             "capability_not_available", kinds.refusal(kind, kinds.Capability.OAUTH)
@@ -83,7 +84,7 @@ async def authorize(request: web.Request) -> web.Response:
     scope = request.query.get("scope", "snsapi_base")
     if scope not in SCOPES:
         raise errors.ApiError("bad_request", f"scope must be one of {', '.join(SCOPES)}")
-    hosts = list(account["oauth_redirect_hosts"])  # type: ignore[call-overload]
+    hosts = list(account.oauth_redirect_hosts)
     if not redirects.allowed(target, hosts):
         raise errors.ApiError(
             "bad_request",
@@ -93,17 +94,20 @@ async def authorize(request: web.Request) -> web.Response:
 
 
 async def begin(
-    request: web.Request, account: dict[str, object], target: str, scope: str
+    request: web.Request,
+    account: oauth_grants.OAuthAccount | accounts_store.Account,
+    target: str,
+    scope: str,
 ) -> NoReturn:
     """Store a single-use state for `target` and send the browser to WeChat's consent page;
     the callback then redirects to `target` with a signed identity. `target` is trusted
     here: callers check it (the allow-list above, or a page of the gateway itself)."""
     state = secrets.token_hex(16)  # WeChat allows [a-zA-Z0-9], at most 128 bytes
     settings = request.app[keys.SETTINGS]
-    redirect_uri = f"{settings.public_base()}/oauth/{account['id']}/callback"
+    redirect_uri = f"{settings.public_base()}/oauth/{account.id}/callback"
     query = urllib.parse.urlencode(
         {
-            "appid": account["app_id"],
+            "appid": account.app_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
             "scope": scope,
@@ -114,10 +118,10 @@ async def begin(
     )
     base = (settings.wechat_oauth_base or REAL_OAUTH_BASE).rstrip("/")
     found = web.HTTPFound(f"{base}/connect/oauth2/authorize?{query}#wechat_redirect")
-    browser = _bind(found, request, str(account["id"]))
+    browser = _bind(found, request, account.id)
     stored = await oauth_states.create_state(
         request.app[keys.POOL],
-        str(account["id"]),
+        account.id,
         state,
         target,
         scope,
@@ -127,7 +131,7 @@ async def begin(
     if not stored:
         log.warning(
             "oauth state refused: too many pending",
-            extra={"action": "oauth_state_cap", "account_id": account["id"]},
+            extra={"action": "oauth_state_cap", "account_id": account.id},
         )
         raise errors.ApiError(
             "too_many_requests", "too many OAuth flows pending for this account; retry later"
@@ -153,7 +157,7 @@ async def callback(request: web.Request) -> web.Response:
     browser_id = _browser_id(request)
     if browser_id is None:
         raise errors.ApiError("invalid_state", "this browser did not start the sign-in")
-    db, account_id, browser = request.app[keys.POOL], str(account["id"]), _digest(browser_id)
+    db, account_id, browser = request.app[keys.POOL], account.id, _digest(browser_id)
     peeked = await oauth_states.peek_state(db, account_id, state, browser)
     if peeked is None:
         raise errors.ApiError("invalid_state", "unknown, expired or already used state")
@@ -162,7 +166,7 @@ async def callback(request: web.Request) -> web.Response:
     if row is None:
         raise errors.ApiError("invalid_state", "unknown, expired or already used state")
     client = request.app[keys.WECHAT]
-    app_id, secret = str(account["app_id"]), str(account["app_secret"])
+    app_id, secret = account.app_id, account.app_secret
     try:
         grant = await client.oauth_access_token(app_id, secret, code)
         openid = str(grant["openid"])
@@ -181,11 +185,11 @@ async def callback(request: web.Request) -> web.Response:
         raise errors.ApiError("upstream_error", "WeChat's OAuth endpoint failed") from None
     issued_at = int(time.time())
     signature = oauth_sign.sign(
-        str(account["oauth_signing_key"]), openid, issued_at, redirects.host(row["target"])
+        account.oauth_signing_key, openid, issued_at, redirects.host(row["target"])
     )
     location = _location(
         row["target"], {"openid": openid, "issued_at": issued_at, "signature": signature}
     )
-    await oauth_grants.record_grant(db, str(account["id"]), openid, row["scope"], unionid, nickname)
-    log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account["id"]})
+    await oauth_grants.record_grant(db, account.id, openid, row["scope"], unionid, nickname)
+    log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account.id})
     raise web.HTTPFound(location)

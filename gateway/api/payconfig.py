@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 
 from gateway.api import capability
@@ -15,23 +13,25 @@ from gateway.store import payments as store
 from gateway.wechat import pay
 
 
-def complete(row: dict[str, Any]) -> bool:
+def complete(row: accounts_store.Account | store.PayAccount) -> bool:
     """Payments can be received and sent: merchant id, APIv3 key and certificate are set."""
-    return all(row.get(k) for k in ("pay_mch_id", "pay_apiv3_key", "pay_cert_pem"))
+    return bool(row.pay_mch_id and row.pay_apiv3_key and row.pay_cert_pem)
 
 
 async def check(pool: asyncpg.Pool, account_id: str, new_kind: str | None) -> None:
     """Refuse pay settings on an account that is a subscription account after this PATCH
     (one request may upgrade the kind and configure payments together)."""
     account = await accounts_store.get_account(pool, account_id)
-    kind = kinds.AccountKind(account["kind"])
+    kind = kinds.AccountKind(account.kind)
     if kind == kinds.AccountKind.SUBSCRIPTION and new_kind is not None:
         kind = kinds.AccountKind(new_kind)
     if not kinds.has_capability(kind, kinds.Capability.PAYMENTS):
         raise capability.refusal(kind, kinds.Capability.PAYMENTS)
 
 
-async def apply(pool: asyncpg.Pool, account_id: str, config: payments.PayConfig) -> dict[str, Any]:
+async def apply(
+    pool: asyncpg.Pool, account_id: str, config: payments.PayConfig
+) -> accounts_store.Account:
     """Write the given settings; the certificate's serial is read from the certificate."""
     serial = None
     if config.platform_certificate is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from aiohttp import web
 
 from gateway.api import bodies, capability, keys, responses
@@ -17,8 +19,8 @@ async def list_payments(request: web.Request) -> web.Response:
     before = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
     account = await accounts_store.get_account(pool, account_id)
-    capability.require(account["kind"], kinds.Capability.PAYMENTS)
+    capability.require(account.kind, kinds.Capability.PAYMENTS)
     rows = await store.list_payments(pool, account_id, query.openid, before, query.limit + 1)
-    items = [payments.Payment(**r) for r in rows[: query.limit]]
+    items = [payments.Payment(**dataclasses.asdict(r)) for r in rows[: query.limit]]
     next_cursor = bodies.encode_cursor(items[-1].id) if len(rows) > query.limit else None
     return responses.ok(payments.PaymentPage(items=items, next_cursor=next_cursor))

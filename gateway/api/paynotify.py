@@ -51,12 +51,12 @@ def _outcome(account_id: str, outcome: str) -> None:
     metrics.CALLBACKS.labels(account_id=account_id, outcome="pay_" + outcome).inc()
 
 
-def _certificate(account: dict[str, Any], serial: str, now: dt.datetime) -> x509.Certificate:
+def _certificate(account: store.PayAccount, serial: str, now: dt.datetime) -> x509.Certificate:
     """The certificate named by Wechatpay-Serial: the current one, or the replaced one within
     the rotation grace period; either only within its validity dates."""
-    candidates = [(account["pay_cert_pem"], account["pay_cert_serial"])]
-    if rotation.previous_trusted(account["pay_cert_rotated_at"], now):
-        candidates.append((account["pay_previous_cert_pem"], account["pay_previous_cert_serial"]))
+    candidates = [(account.pay_cert_pem, account.pay_cert_serial)]
+    if rotation.previous_trusted(account.pay_cert_rotated_at, now):
+        candidates.append((account.pay_previous_cert_pem, account.pay_previous_cert_serial))
     for pem, known in candidates:
         if pem and known and known.upper() == serial.upper():
             cert = pay.load_certificate(str(pem))
@@ -68,7 +68,9 @@ def _certificate(account: dict[str, Any], serial: str, now: dt.datetime) -> x509
     raise Refused(401, "unknown Wechatpay-Serial")
 
 
-def _verified(request: web.Request, account: dict[str, Any], body: bytes, now: dt.datetime) -> str:
+def _verified(
+    request: web.Request, account: store.PayAccount, body: bytes, now: dt.datetime
+) -> str:
     """The nonce of a notification whose headers, timestamp and signature check out."""
     values = [request.headers.get(name, "") for name in pay.HEADERS]
     if not all(values):
@@ -110,9 +112,9 @@ def _text(value: Any) -> str | None:
 
 
 def _payment(
-    account: dict[str, Any], envelope: dict[str, Any], tx: dict[str, Any]
+    account: store.PayAccount, envelope: dict[str, Any], tx: dict[str, Any]
 ) -> store.Payment:
-    if tx.get("appid") != account["app_id"] or tx.get("mchid") != account["pay_mch_id"]:
+    if tx.get("appid") != account.app_id or tx.get("mchid") != account.pay_mch_id:
         raise Refused(400, "the transaction is for another app id or merchant")
     payer = tx.get("payer")
     openid = _text(payer.get("openid")) if isinstance(payer, dict) else None
@@ -135,11 +137,11 @@ def _payment(
     )
 
 
-async def _account(request: web.Request, account_id: str) -> dict[str, Any]:
+async def _account(request: web.Request, account_id: str) -> store.PayAccount:
     account = await store.pay_account(request.app[keys.POOL], account_id)
     if account is None:
         raise Refused(404, "unknown account")
-    kind = kinds.AccountKind(account["kind"])
+    kind = kinds.AccountKind(account.kind)
     if not kinds.has_capability(kind, kinds.Capability.PAYMENTS):
         refusal = kinds.refusal(kind, kinds.Capability.PAYMENTS)
         raise Refused(403, f"capability_not_available: {refusal}")
@@ -167,7 +169,7 @@ async def notify(request: web.Request) -> web.Response:
         if not isinstance(resource, dict):
             raise Refused(400, "the body has no resource object")
         try:
-            plain = pay.decrypt(str(account["pay_apiv3_key"]), resource)
+            plain = pay.decrypt(str(account.pay_apiv3_key), resource)
         except pay.PayCryptoError as exc:
             raise Refused(400, str(exc)) from None
         tx = _json_object(plain, "the resource")

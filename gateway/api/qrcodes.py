@@ -46,13 +46,13 @@ def _payload(body: qrcodes.NewQrCode) -> dict[str, Any]:
     return {"expire_seconds": seconds, "action_name": action, "action_info": {"scene": scene}}
 
 
-async def _token(app: web.Application, account: dict[str, Any]) -> str:
+async def _token(app: web.Application, account: accounts_store.Account) -> str:
     client = app[keys.WECHAT]
 
     async def fetch(force: bool) -> wx.Token:
-        return await client.stable_token(account["app_id"], account["app_secret"], force)
+        return await client.stable_token(account.app_id, account.app_secret, force)
 
-    return await tokens.access_token(app[keys.POOL], account["id"], fetch, dt.datetime.now(dt.UTC))
+    return await tokens.access_token(app[keys.POOL], account.id, fetch, dt.datetime.now(dt.UTC))
 
 
 def _creator(app: web.Application, token: str, payload: dict[str, Any]) -> store.Create:
@@ -68,8 +68,8 @@ def _creator(app: web.Application, token: str, payload: dict[str, Any]) -> store
 
 
 async def _attempts(
-    app: web.Application, account: dict[str, Any], body: qrcodes.NewQrCode
-) -> tuple[dict[str, Any], bool]:
+    app: web.Application, account: accounts_store.Account, body: qrcodes.NewQrCode
+) -> tuple[store.QrCode, bool]:
     """Create through WeChat; a stale token (40001/42001) is dropped and the call tried once
     more with a fresh one. The token is fetched before any slot is reserved."""
     pool, payload = app[keys.POOL], _payload(body)
@@ -79,19 +79,19 @@ async def _attempts(
         create = _creator(app, token, payload)
         try:
             if body.permanent:
-                return await store.create_permanent(pool, account["id"], scene, is_int, create)
-            return await store.create_temporary(pool, account["id"], scene, is_int, create), True
+                return await store.create_permanent(pool, account.id, scene, is_int, create)
+            return await store.create_temporary(pool, account.id, scene, is_int, create), True
         except wx.WeChatError as exc:
             if attempt == 0 and exc.errcode in wx.STALE_TOKEN_ERRCODES:
-                await tokens.invalidate(pool, account["id"], token)
+                await tokens.invalidate(pool, account.id, token)
                 continue
             raise
     raise AssertionError("unreachable")
 
 
 async def _create(
-    app: web.Application, account: dict[str, Any], body: qrcodes.NewQrCode
-) -> tuple[dict[str, Any], bool]:
+    app: web.Application, account: accounts_store.Account, body: qrcodes.NewQrCode
+) -> tuple[store.QrCode, bool]:
     """(row, created); WeChat's refusals and silences become 502 upstream_error."""
     try:
         return await _attempts(app, account, body)
@@ -99,7 +99,7 @@ async def _create(
         log.warning(
             "qr code creation failed upstream: %s",
             exc,
-            extra={"action": "qr_create_failed", "account_id": account["id"]},
+            extra={"action": "qr_create_failed", "account_id": account.id},
         )
         details = None
         if isinstance(exc, wx.WeChatError):
@@ -108,8 +108,8 @@ async def _create(
 
 
 async def create_temporary(
-    app: web.Application, account: dict[str, Any], scene: str, seconds: int
-) -> dict[str, Any]:
+    app: web.Application, account: accounts_store.Account, scene: str, seconds: int
+) -> store.QrCode:
     """A temporary string-scene code through WeChat, recorded like any other (marketing
     events use one for check-in); WeChat's refusals and silences are 502 upstream_error."""
     body = qrcodes.NewQrCode(scene=scene, permanent=False, expire_seconds=seconds)
@@ -132,14 +132,14 @@ async def create_qrcode(request: web.Request) -> web.Response:
     body = await bodies.read_json(request, qrcodes.NewQrCode)
     settings = request.app[keys.SETTINGS]
     account = await accounts_store.get_account(request.app[keys.POOL], account_id)
-    _require_capability(account["kind"])
+    _require_capability(account.kind)
     row, created = await _create(request.app, account, body)
     resource = qrcodes.QrCode(
-        ticket=row["ticket"],
-        url=row["url"],
-        scene=int(row["scene"]) if row["scene_is_int"] else row["scene"],
-        permanent=row["permanent"],
-        expires_at=row["expires_at"],
-        image_url=image_url(settings, row["ticket"]),
+        ticket=row.ticket,
+        url=row.url,
+        scene=int(row.scene) if row.scene_is_int else row.scene,
+        permanent=row.permanent,
+        expires_at=row.expires_at,
+        image_url=image_url(settings, row.ticket),
     )
     return responses.ok(resource, status=201 if created else 200)

@@ -8,7 +8,6 @@ the account cache's TTL (account_cache.TTL) in every other process.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -28,18 +27,18 @@ def _invalid(exc: reply_content.Invalid) -> errors.ApiError:
     return errors.ApiError("validation_error", "reply rules are invalid", details)
 
 
-def _resource(row: dict[str, Any]) -> replies.ReplyRulesResource:
-    stored = row.get("rules") or reply_rules.EMPTY.as_json()
+def _resource(row: store.RuleSet) -> replies.ReplyRulesResource:
+    stored = row.rules or reply_rules.EMPTY.as_json()
     endpoint = None
-    if row.get("endpoint_id") is not None:
+    if row.endpoint_id is not None:
         endpoint = replies.ReplyEndpoint(
-            id=row["endpoint_id"], url=row["endpoint_url"], disabled=row["endpoint_disabled"]
+            id=row.endpoint_id, url=row.endpoint_url, disabled=row.endpoint_disabled
         )
     return replies.ReplyRulesResource(
         rules=stored["rules"],
         default_reply=stored.get("default_reply"),
-        version=row.get("version") or 0,
-        updated_at=row.get("updated_at"),
+        version=row.version or 0,
+        updated_at=row.updated_at,
         reply_endpoint=endpoint,
     )
 
@@ -61,7 +60,7 @@ async def put_rules(request: web.Request) -> web.Response:
             "action": "reply_rules_put",
             "account_id": account_id,
             "rules": len(rules.rules),
-            "version": row["version"],
+            "version": row.version,
         },
     )
     return responses.ok(_resource(row))

@@ -8,7 +8,6 @@ changes go out 50 openids a call, the platform's limit. Limits are checked here 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from aiohttp import web
 
@@ -42,8 +41,8 @@ def tag_id(request: web.Request) -> int:
     return int(value)
 
 
-def _resource(row: dict[str, Any]) -> syncs.Tag:
-    return syncs.Tag(id=row["tag_id"], name=row["name"], count=row["count"])
+def _resource(row: store.Tag) -> syncs.Tag:
+    return syncs.Tag(id=row.tag_id, name=row.name, count=row.count)
 
 
 async def list_tags(request: web.Request) -> web.Response:
@@ -62,7 +61,7 @@ async def create_tag(request: web.Request) -> web.Response:
         raise errors.ApiError("validation_error", "tag names wxgate-<digits> are reserved")
     account = await accounts_store.get_account(pool, account_id)
     existing = await store.list_tags(pool, account_id)
-    if any(t["name"] == body.name for t in existing):
+    if any(t.name == body.name for t in existing):
         raise errors.ApiError("conflict", "a tag of that name exists")
     if len(existing) >= MAX_TAGS:
         raise errors.ApiError("tag_limit_reached", "the account has 100 tags, the platform's limit")

@@ -4,7 +4,6 @@ is in the create and rotate answers only, and never logged."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -20,24 +19,24 @@ log = logging.getLogger(__name__)
 endpoint_id = bodies.endpoint_id
 
 
-def resource(row: dict[str, Any]) -> webhooks.Endpoint:
+def resource(row: store.Endpoint) -> webhooks.Endpoint:
     return webhooks.Endpoint(
-        id=row["id"],
-        url=row["url"],
-        description=row["description"],
-        event_types=row["event_types"],
-        disabled=row["disabled"],
-        disabled_reason=row["disabled_reason"],
-        rate_limit=row["rate_limit"],
-        mode=row["mode"],
-        previous_secret_expires_at=row["previous_expires_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        url=row.url,
+        description=row.description,
+        event_types=row.event_types,
+        disabled=row.disabled,
+        disabled_reason=row.disabled_reason,
+        rate_limit=row.rate_limit,
+        mode=row.mode,
+        previous_secret_expires_at=row.previous_expires_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
-def _with_secret(row: dict[str, Any]) -> webhooks.EndpointWithSecret:
-    return webhooks.EndpointWithSecret(**resource(row).model_dump(), secret=row["secret"])
+def _with_secret(row: store.Endpoint) -> webhooks.EndpointWithSecret:
+    return webhooks.EndpointWithSecret(**resource(row).model_dump(), secret=row.secret)
 
 
 async def _check_destination(request: web.Request, url: str) -> None:
@@ -69,7 +68,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
     )
     log.info(
         "webhook endpoint created",
-        extra={"action": "endpoint_create", "account_id": account_id, "endpoint_id": row["id"]},
+        extra={"action": "endpoint_create", "account_id": account_id, "endpoint_id": row.id},
     )
     return responses.ok(_with_secret(row), status=201)
 

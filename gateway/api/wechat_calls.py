@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
 from gateway.api import errors, keys
+from gateway.store import accounts as accounts_store
 from gateway.store import tokens
 from gateway.wechat import client as wx
 
@@ -23,18 +24,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-async def _token(app: web.Application, account: dict[str, Any]) -> str:
+async def _token(app: web.Application, account: accounts_store.Account) -> str:
     client = app[keys.WECHAT]
 
     async def fetch(force: bool) -> wx.Token:
-        return await client.stable_token(account["app_id"], account["app_secret"], force)
+        return await client.stable_token(account.app_id, account.app_secret, force)
 
-    return await tokens.access_token(app[keys.POOL], account["id"], fetch, dt.datetime.now(dt.UTC))
+    return await tokens.access_token(app[keys.POOL], account.id, fetch, dt.datetime.now(dt.UTC))
 
 
 async def call(
     app: web.Application,
-    account: dict[str, Any],
+    account: accounts_store.Account,
     what: Callable[[wx.WeChatClient, str], Awaitable[T]],
     mapped: dict[int, tuple[str, str]] | None = None,
 ) -> T:
@@ -47,7 +48,7 @@ async def call(
                 return await what(app[keys.WECHAT], token)
             except wx.WeChatError as exc:
                 if attempt == 0 and exc.errcode in wx.STALE_TOKEN_ERRCODES:
-                    await tokens.invalidate(pool, account["id"], token)
+                    await tokens.invalidate(pool, account.id, token)
                     continue
                 raise
     except wx.WeChatError as exc:
@@ -63,9 +64,9 @@ async def call(
     raise AssertionError("unreachable")
 
 
-def _log(account: dict[str, Any], exc: Exception) -> None:
+def _log(account: accounts_store.Account, exc: Exception) -> None:
     log.warning(
         "WeChat call failed: %s",
         exc,
-        extra={"action": "api_wechat_failed", "account_id": account["id"]},
+        extra={"action": "api_wechat_failed", "account_id": account.id},
     )

@@ -16,7 +16,7 @@ def grant(request: web.Request) -> Any:
     return request[sess.SESSION].grant
 
 
-async def account(request: web.Request) -> dict[str, Any]:
+async def account(request: web.Request) -> accounts_store.Account:
     """The route's account, if the token sees it (404 otherwise, as for a missing one)."""
     account_id = bodies.account_id(request)
     if not grant(request).sees(account_id):

@@ -3,6 +3,7 @@ and time, newest first in keyset pages, each with its XML (escaped by the templa
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import aiohttp_jinja2
@@ -17,13 +18,11 @@ from gateway.wechat import xmlcodec
 PAGE = 50
 
 
-def xml_of(event: dict[str, Any]) -> str:
-    """The callback's XML: as stored when the store keeps it, else rebuilt from its fields."""
-    stored = event.get("xml")
-    if isinstance(stored, str):
-        return stored
+def xml_of(event: inbound_log.StoredCallback) -> str:
+    """The callback's XML, rebuilt from its stored fields (a row has no `xml` column: the
+    branch that showed one as stored never ran, and is gone)."""
     try:
-        return xmlcodec.build(event["fields"])
+        return xmlcodec.build(event.fields)
     except xmlcodec.XmlError:
         return "(the stored fields cannot be shown as XML)"
 
@@ -36,14 +35,17 @@ async def list_page(request: web.Request) -> web.Response:
     where = inbound_log.Filter(
         openid=query.openid, msg_type=msg_type, event=event, since=query.since, until=query.until
     )
-    rows = await inbound_log.list_events(request.app[keys.POOL], row["id"], where, before, PAGE + 1)
+    rows = await inbound_log.list_events(request.app[keys.POOL], row.id, where, before, PAGE + 1)
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     shown = rows[:PAGE]
     sent = await console_webhooks.inbound_deliveries(
-        request.app[keys.POOL], row["id"], [r["dedupe_key"] for r in shown]
+        request.app[keys.POOL], row.id, [r.dedupe_key for r in shown]
     )
-    events = [{**r, "xml": xml_of(r), "webhooks": sent.get(r["dedupe_key"], [])} for r in shown]
+    events: list[dict[str, Any]] = [
+        {**dataclasses.asdict(r), "xml": xml_of(r), "webhooks": sent.get(r.dedupe_key, [])}
+        for r in shown
+    ]
     return aiohttp_jinja2.render_template(
         "events.html",
         request,

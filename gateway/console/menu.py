@@ -42,7 +42,7 @@ def _row(button: dict[str, Any], *, level: int, parent: bool) -> dict[str, Any]:
 async def page(request: web.Request) -> web.Response:
     row = await access.account(request)
     try:
-        menu: dict[str, Any] | None = await store.get(request.app[keys.POOL], row["id"])
+        menu: store.Menu | None = await store.get(request.app[keys.POOL], row.id)
     except store_errors.NotFound:
         menu = None
     return aiohttp_jinja2.render_template(
@@ -52,7 +52,7 @@ async def page(request: web.Request) -> web.Response:
             request,
             account=row,
             menu=menu,
-            buttons=rows(menu["body"] if menu else None),
+            buttons=rows(menu.body if menu else None),
             page="menu",
         ),
     )

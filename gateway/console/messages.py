@@ -25,7 +25,7 @@ async def list_page(request: web.Request) -> web.Response:
     query = filters.parse(request, filters.MessagesQuery)
     before = bodies.int_cursor(query.cursor)
     rows = await store.list_messages(
-        request.app[keys.POOL], row["id"], query.status, before, PAGE + 1, reason=query.reason
+        request.app[keys.POOL], row.id, query.status, before, PAGE + 1, reason=query.reason
     )
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
@@ -47,7 +47,7 @@ async def list_page(request: web.Request) -> web.Response:
 async def detail(request: web.Request) -> web.Response:
     row = await access.account(request)
     message: dict[str, Any] = await store.get_message(
-        request.app[keys.POOL], row["id"], bodies.message_id(request)
+        request.app[keys.POOL], row.id, bodies.message_id(request)
     )
     can_cancel = message["status"] in CANCELABLE and access.grant(request).allows(scopes.SEND)
     return aiohttp_jinja2.render_template(
@@ -62,5 +62,5 @@ async def cancel(request: web.Request) -> web.Response:
     access.require(request, scopes.SEND)
     message_id = bodies.message_id(request)
     request[sess.SUMMARY] = f"cancel message {message_id}"
-    await store.cancel_message(request.app[keys.POOL], row["id"], message_id)
-    return sess.redirect(f"/console/accounts/{row['id']}/messages/{message_id}")
+    await store.cancel_message(request.app[keys.POOL], row.id, message_id)
+    return sess.redirect(f"/console/accounts/{row.id}/messages/{message_id}")

@@ -39,17 +39,17 @@ async def overview(request: web.Request) -> web.Response:
     rows = await accounts_store.list_accounts(pool, after, PAGE + 1, only)
     gate = asyncio.Semaphore(AT_ONCE)
 
-    async def read(row: Any) -> dict[str, Any]:
+    async def read(row: accounts_store.Account) -> dict[str, Any]:
         async with gate:
             stats, failing = await asyncio.gather(
-                account_stats.summary(pool, row["id"], now),
-                console_webhooks.failing_endpoints(pool, row["id"], account_stats.CAP),
+                account_stats.summary(pool, row.id, now),
+                console_webhooks.failing_endpoints(pool, row.id, account_stats.CAP),
             )
         return {"row": row, "stats": stats, "failing": failing}
 
     accounts = await asyncio.gather(*(read(row) for row in rows[:PAGE]))
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     return aiohttp_jinja2.render_template(
         "overview.html",
         request,
@@ -62,9 +62,9 @@ async def account(request: web.Request) -> web.Response:
     pool, now = request.app[keys.POOL], dt.datetime.now(dt.UTC)
     since = charts.window_start(now)
     stats, minutes, attempts = await asyncio.gather(
-        account_stats.summary(pool, row["id"], now),
-        account_stats.per_minute(pool, row["id"], since),
-        console_webhooks.attempts_per_minute(pool, row["id"], since),
+        account_stats.summary(pool, row.id, now),
+        account_stats.per_minute(pool, row.id, since),
+        console_webhooks.attempts_per_minute(pool, row.id, since),
     )
     shown = [
         charts.chart("Callbacks per minute", minutes["callbacks"], now),
@@ -82,20 +82,20 @@ async def follower(request: web.Request) -> web.Response:
     row = await access.account(request)
     query = filters.parse(request, filters.FollowerQuery)
     found = None
-    interactions: list[dict[str, Any]] = []
+    interactions: list[inbound_log.StoredCallback] = []
     missing = False
     if query.openid is not None:
         pool, settings = request.app[keys.POOL], request.app[keys.SETTINGS]
         now = dt.datetime.now(dt.UTC)
         period = periods.month_key(now, settings.tz)
         try:
-            state = await follower_views.get_follower(pool, row["id"], query.openid, period)
+            state = await follower_views.get_follower(pool, row.id, query.openid, period)
         except store_errors.NotFound:
             missing = True
         else:
-            found = followers.resource(state, row["kind"], now, settings.tz)
+            found = followers.resource(state, row.kind, now, settings.tz)
             interactions = await inbound_log.list_events(
-                pool, row["id"], inbound_log.Filter(openid=query.openid), None, INTERACTIONS
+                pool, row.id, inbound_log.Filter(openid=query.openid), None, INTERACTIONS
             )
     return aiohttp_jinja2.render_template(
         "follower.html",

@@ -53,9 +53,9 @@ def describe_reply(reply: dict[str, Any] | None) -> str:
 
 async def replies_page(request: web.Request) -> web.Response:
     row = await access.account(request)
-    stored = await store.get_rules(request.app[keys.POOL], row["id"])
-    rules = (stored["rules"] or {}).get("rules", [])
-    default = (stored["rules"] or {}).get("default_reply")
+    stored = await store.get_rules(request.app[keys.POOL], row.id)
+    rules = (stored.rules or {}).get("rules", [])
+    default = (stored.rules or {}).get("default_reply")
     return aiohttp_jinja2.render_template(
         "replies.html",
         request,
@@ -72,15 +72,15 @@ async def replies_page(request: web.Request) -> web.Response:
                 for r in rules
             ],
             default_reply=describe_reply(default) if default else None,
-            version=stored["version"] or 0,
-            updated_at=stored["updated_at"],
+            version=stored.version or 0,
+            updated_at=stored.updated_at,
             endpoint=(
                 {
-                    "id": stored["endpoint_id"],
-                    "url": stored["endpoint_url"],
-                    "disabled": stored["endpoint_disabled"],
+                    "id": stored.endpoint_id,
+                    "url": stored.endpoint_url,
+                    "disabled": stored.endpoint_disabled,
                 }
-                if stored["endpoint_id"]
+                if stored.endpoint_id
                 else None
             ),
             page="replies",

@@ -77,16 +77,16 @@ async def _load(request: web.Request) -> Session | None:
     row = await console_sessions.get_session(request.app[keys.POOL], session_id)
     if row is None:
         return None
-    if row["token_id"] is None:
+    if row.token is None:
         secret = request.app[keys.SETTINGS].api_token
         current = secret.get_secret_value() if secret is not None else ""
         # The administrator's session ends when WXGATE_API_TOKEN changes.
-        if not current or not same(row["admin_hash"], console_sessions.digest(current)):
+        if not current or not same(row.admin_hash or "", console_sessions.digest(current)):
             return None
         grant = scopes.ADMINISTRATOR
     else:
-        grant = auth.grant_of({**row, "id": row["token_id"]})
-    return Session(session_id, grant, row["csrf"])
+        grant = auth.grant_of(row.token)
+    return Session(session_id, grant, row.csrf)
 
 
 async def form(request: web.Request) -> dict[str, str]:

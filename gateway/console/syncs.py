@@ -22,10 +22,10 @@ async def list_page(request: web.Request) -> web.Response:
     row = await access.account(request)
     query = filters.parse(request, filters.SyncsQuery)
     before = bodies.int_cursor(query.cursor)
-    rows = await views.list_syncs(request.app[keys.POOL], row["id"], before, PAGE + 1)
+    rows = await views.list_syncs(request.app[keys.POOL], row.id, before, PAGE + 1)
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
-    running = any(r["status"] == "running" for r in rows)
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
+    running = any(r.status == "running" for r in rows)
     return aiohttp_jinja2.render_template(
         "syncs.html",
         request,
@@ -45,13 +45,13 @@ async def start(request: web.Request) -> web.Response:
     row = await access.account(request)
     access.require(request, scopes.MANAGE)
     try:
-        started = await store.start(request.app[keys.POOL], row["id"])
+        started = await store.start(request.app[keys.POOL], row.id)
     except store.SyncRunning:
         raise errors.ApiError(
             "sync_running", "a follower sync of this account is running"
         ) from None
-    request[sess.SUMMARY] = f"start follower sync {started['id']}"
-    return sess.redirect(f"/console/accounts/{row['id']}/syncs")
+    request[sess.SUMMARY] = f"start follower sync {started.id}"
+    return sess.redirect(f"/console/accounts/{row.id}/syncs")
 
 
 def register(router: web.UrlDispatcher) -> None:

@@ -44,9 +44,9 @@ async def endpoints_page(request: web.Request) -> web.Response:
     row = await access.account(request)
     query = filters.parse(request, filters.EndpointsQuery)
     after = bodies.text_cursor(query.cursor)
-    rows = await endpoints_store.list_endpoints(request.app[keys.POOL], row["id"], after, PAGE + 1)
+    rows = await endpoints_store.list_endpoints(request.app[keys.POOL], row.id, after, PAGE + 1)
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     return aiohttp_jinja2.render_template(
         "endpoints.html",
         request,
@@ -66,9 +66,9 @@ async def endpoint_page(request: web.Request) -> web.Response:
     query = filters.parse(request, filters.DeliveriesQuery)
     before = bodies.int_cursor(query.cursor)
     pool = request.app[keys.POOL]
-    endpoint = await endpoints_store.get_endpoint(pool, row["id"], eid)
+    endpoint = await endpoints_store.get_endpoint(pool, row.id, eid)
     rows = await webhook_log.list_deliveries(
-        pool, row["id"], eid, query.status, before, PAGE + 1, ATTEMPTS
+        pool, row.id, eid, query.status, before, PAGE + 1, ATTEMPTS
     )
     more = len(rows) > PAGE
     next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
@@ -97,10 +97,10 @@ async def retry(request: web.Request) -> web.Response:
     eid, did = webhooks.endpoint_id(request), _delivery_id(request)
     request[sess.SUMMARY] = f"retry delivery {did} of {eid}"
     pool = request.app[keys.POOL]
-    await endpoints_store.get_endpoint(pool, row["id"], eid)
-    if await webhook_log.retry(pool, row["id"], eid, did) is None:
+    await endpoints_store.get_endpoint(pool, row.id, eid)
+    if await webhook_log.retry(pool, row.id, eid, did) is None:
         raise errors.ApiError("not_found", "no such delivery")
-    return sess.redirect(f"/console/accounts/{row['id']}/endpoints/{eid}?retried={did}")
+    return sess.redirect(f"/console/accounts/{row.id}/endpoints/{eid}?retried={did}")
 
 
 async def replay(request: web.Request) -> web.Response:
@@ -114,10 +114,10 @@ async def replay(request: web.Request) -> web.Response:
     if refusal is not None:
         raise errors.ApiError("validation_error", f"cannot replay: {refusal}")
     pool = request.app[keys.POOL]
-    await endpoints_store.get_endpoint(pool, row["id"], eid)
-    count = await webhook_log.replay(pool, row["id"], eid, form.since, until, form.types)
+    await endpoints_store.get_endpoint(pool, row.id, eid)
+    count = await webhook_log.replay(pool, row.id, eid, form.since, until, form.types)
     request[sess.SUMMARY] = f"replay {count} events to {eid}"
-    return sess.redirect(f"/console/accounts/{row['id']}/endpoints/{eid}?replayed={count}")
+    return sess.redirect(f"/console/accounts/{row.id}/endpoints/{eid}?replayed={count}")
 
 
 def register(router: web.UrlDispatcher) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import secrets
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import encoding, kinds
-from gateway.store import errors, messages, queries
+from gateway.store import errors, messages, queries, rows
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,40 @@ _PLAIN = ("app_secret", "token", "rule_profile", "oauth_redirect_hosts")
 def new_signing_key() -> str:
     """A fresh OAuth signing key: 256 bits, URL-safe."""
     return secrets.token_urlsafe(32)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Account:
+    """An account as stored, secrets included: the API and console choose what leaves."""
+
+    id: str
+    kind: str
+    app_id: str
+    app_secret: str
+    token: str
+    encoding_aes_key: str | None
+    previous_aes_key: str | None
+    original_id: str | None
+    rule_profile: str
+    oauth_redirect_hosts: list[str]
+    oauth_signing_key: str
+    encoding_mode: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    upgraded_at: dt.datetime | None
+    aes_key_rotated_at: dt.datetime | None
+    followers_synced_at: dt.datetime | None
+    pay_mch_id: str | None
+    pay_apiv3_key: str | None
+    pay_cert_pem: str | None
+    pay_cert_serial: str | None
+    pay_previous_cert_pem: str | None
+    pay_previous_cert_serial: str | None
+    pay_cert_rotated_at: dt.datetime | None
+
+
+def account_of(row: rows.Row) -> Account:
+    return rows.build(Account, row)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -41,7 +76,7 @@ class Change:
     given: frozenset[str] = frozenset()
 
 
-async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any) -> dict[str, Any]:
+async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any) -> Account:
     """Insert an account with a generated oauth_signing_key; the row comes back with secrets."""
     with errors.translated():
         row = await conn.fetchrow(
@@ -61,7 +96,7 @@ async def create_account(conn: pool_mod.Connection | asyncpg.Pool, **fields: Any
         )
     assert row is not None
     log.info("account created", extra={"action": "account_create", "account_id": row["id"]})
-    return dict(row)
+    return account_of(row)
 
 
 async def list_accounts(
@@ -69,18 +104,18 @@ async def list_accounts(
     after: str | None,
     limit: int,
     only: list[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Account]:
     """Up to `limit` accounts ordered by id, after `after`; `only`: just these ids."""
-    rows = await conn.fetch(queries.get("api_account_list"), after, limit, only)
-    return [dict(r) for r in rows]
+    found = await conn.fetch(queries.get("api_account_list"), after, limit, only)
+    return rows.build_all(Account, found)
 
 
-async def get_account(conn: pool_mod.Connection | asyncpg.Pool, account_id: str) -> dict[str, Any]:
+async def get_account(conn: pool_mod.Connection | asyncpg.Pool, account_id: str) -> Account:
     """One account row, secrets included (the API strips them); NotFound if absent."""
     row = await conn.fetchrow(queries.get("api_account_get"), account_id)
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    return dict(row)
+    return account_of(row)
 
 
 def _apply(current: dict[str, Any], change: Change) -> tuple[dict[str, Any], bool]:
@@ -115,7 +150,7 @@ def _apply(current: dict[str, Any], change: Change) -> tuple[dict[str, Any], boo
 
 async def update_account(
     pool: asyncpg.Pool, account_id: str, change: Change
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Account, bool]:
     """Apply a PATCH under a row lock; on an upgrade, wake every held delivery of the account
     so the scheduler re-decides it with the new capabilities. Returns (row, upgraded).
     Raises encoding.ModeNeedsKey for an encrypted mode left without a key."""
@@ -155,4 +190,4 @@ async def update_account(
         " (upgraded to service)" if upgraded else "",
         extra={"action": "account_update", "account_id": account_id},
     )
-    return dict(row), upgraded
+    return account_of(row), upgraded

@@ -3,14 +3,15 @@ looked up by that hash on every request, revoked at once (their console sessions
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import hashlib
 import logging
 import secrets
-from typing import Any
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import errors, queries, rows
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,31 @@ Db = pool_mod.Connection | asyncpg.Pool
 # argument), it is easy to find in a leaked file, and other bearers skip the lookup.
 PREFIX = "wxg_"
 MAX_LENGTH = 128
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Grant:
+    """What a live token grants: its accounts (all, or the listed ones) and scopes."""
+
+    id: int
+    name: str
+    all_accounts: bool
+    accounts: list[str]
+    scopes: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Token:
+    """A stored token as the API lists it (never its text)."""
+
+    id: int
+    name: str
+    all_accounts: bool
+    accounts: list[str]
+    scopes: list[str]
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
 
 
 def new_token() -> str:
@@ -39,7 +65,7 @@ def looks_like_token(text: str) -> bool:
 
 async def create_token(
     db: Db, *, name: str, accounts: list[str] | None, scopes: list[str]
-) -> tuple[dict[str, Any], str]:
+) -> tuple[Token, str]:
     """Store a new token for `accounts` (None: every account); returns (row, token text)."""
     token = new_token()
     row = await db.fetchrow(
@@ -52,16 +78,15 @@ async def create_token(
     )
     assert row is not None
     log.info("api token created", extra={"action": "token_create", "token_id": row["id"]})
-    return dict(row), token
+    return rows.build(Token, row), token
 
 
-async def list_tokens(db: Db, after: int | None, limit: int) -> list[dict[str, Any]]:
+async def list_tokens(db: Db, after: int | None, limit: int) -> list[Token]:
     """Up to `limit` tokens by id after `after`, revoked ones included, never their text."""
-    rows = await db.fetch(queries.get("api_token_list"), after, limit)
-    return [dict(r) for r in rows]
+    return rows.build_all(Token, await db.fetch(queries.get("api_token_list"), after, limit))
 
 
-async def revoke_token(pool: asyncpg.Pool, token_id: int) -> dict[str, Any]:
+async def revoke_token(pool: asyncpg.Pool, token_id: int) -> Token:
     """Revoke a token and end its console sessions in one transaction; NotFound if absent."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(queries.get("api_token_revoke"), token_id)
@@ -69,18 +94,18 @@ async def revoke_token(pool: asyncpg.Pool, token_id: int) -> dict[str, Any]:
             raise errors.NotFound("no such token")
         await conn.execute(queries.get("api_token_end_sessions"), token_id)
     log.info("api token revoked", extra={"action": "token_revoke", "token_id": token_id})
-    return dict(row)
+    return rows.build(Token, row)
 
 
-async def find_token(db: Db, token: str) -> dict[str, Any] | None:
+async def find_token(db: Db, token: str) -> Grant | None:
     """The live (unrevoked) token with this text, or None."""
     if not looks_like_token(token):
         return None
     row = await db.fetchrow(queries.get("api_token_find"), digest(token))
-    return dict(row) if row is not None else None
+    return rows.build(Grant, row) if row is not None else None
 
 
-async def get_token(db: Db, token_id: int) -> dict[str, Any] | None:
+async def get_token(db: Db, token_id: int) -> Grant | None:
     """The live token with this id, or None (revoked or absent)."""
     row = await db.fetchrow(queries.get("api_token_get"), token_id)
-    return dict(row) if row is not None else None
+    return rows.build(Grant, row) if row is not None else None

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
 
 import asyncpg
 
 from gateway.store import pool as pool_mod
-from gateway.store import queries
+from gateway.store import queries, rows
 
 Db = pool_mod.Connection | asyncpg.Pool
 
@@ -29,6 +28,24 @@ class Entry:
     status: int
     remote_addr: str | None
     summary: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Logged:
+    """An entry as stored: its id and time, and what `Entry` says."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    token_id: int | None
+    via: str
+    method: str
+    route: str
+    path: str
+    account_id: str | None
+    status: int
+    remote_addr: str | None
+    summary: str | None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -59,11 +76,9 @@ async def record(db: Db, entry: Entry) -> int:
     return entry_id
 
 
-async def list_entries(
-    db: Db, where: Filter, before: int | None, limit: int
-) -> list[dict[str, Any]]:
+async def list_entries(db: Db, where: Filter, before: int | None, limit: int) -> list[Logged]:
     """Up to `limit` entries newest first with ids below `before`, matching `where`."""
-    rows = await pool_mod.fetch_planned(
+    found = await pool_mod.fetch_planned(
         db,
         queries.get("audit_list"),
         before,
@@ -75,4 +90,4 @@ async def list_entries(
         where.until,
         limit,
     )
-    return [dict(r) for r in rows]
+    return rows.build_all(Logged, found)

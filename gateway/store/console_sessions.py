@@ -3,18 +3,28 @@ in with and a CSRF token, for 12 hours; a revoked token's sessions end at once."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any
 
 import asyncpg
 
+from gateway.store import api_tokens, queries
 from gateway.store import pool as pool_mod
-from gateway.store import queries
 
 Db = pool_mod.Connection | asyncpg.Pool
 LIFETIME = dt.timedelta(hours=12)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Session:
+    """A live session: the administrator's (`admin_hash`) or a scoped token's (`token`)."""
+
+    admin_hash: str | None
+    csrf: str
+    expires_at: dt.datetime
+    token: api_tokens.Grant | None
 
 
 def digest(text: str) -> str:
@@ -39,12 +49,19 @@ async def create_session(
     return session_id, csrf
 
 
-async def get_session(db: Db, session_id: str) -> dict[str, Any] | None:
-    """The live session with this id and its token's grant columns, or None."""
+async def get_session(db: Db, session_id: str) -> Session | None:
+    """The live session with this id and its token's grant, or None."""
     if not 0 < len(session_id) <= 128 or not session_id.isascii():
         return None
     row = await db.fetchrow(queries.get("console_session_get"), digest(session_id))
-    return dict(row) if row is not None else None
+    if row is None:
+        return None
+    token = None
+    if row["token_id"] is not None:
+        token = api_tokens.Grant(
+            row["token_id"], row["name"], row["all_accounts"], row["accounts"], row["scopes"]
+        )
+    return Session(row["admin_hash"], row["csrf"], row["expires_at"], token)
 
 
 async def delete_session(db: Db, session_id: str) -> None:

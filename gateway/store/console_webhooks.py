@@ -5,18 +5,43 @@ index-backed and LIMITed."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 
 from gateway.store import pool as pool_mod
-from gateway.store import queries
+from gateway.store import queries, rows
 
 Db = pool_mod.Connection | asyncpg.Pool
 # Deliveries shown per callback on the event log.
 PER_EVENT = 10
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InboundDelivery:
+    """One webhook delivery of a stored callback, as the event log lists it."""
+
+    id: int
+    endpoint_id: str
+    status: str
+    attempts: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SyncRow:
+    """A follower sync as the console's list shows it."""
+
+    id: int
+    status: str
+    error: str | None
+    errcode: int | None
+    pages: int
+    followers_seen: int
+    total: int | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
 
 
 async def failing_endpoints(db: Db, account_id: str, cap: int) -> int:
@@ -26,26 +51,24 @@ async def failing_endpoints(db: Db, account_id: str, cap: int) -> int:
 
 async def inbound_deliveries(
     db: Db, account_id: str, keys: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[InboundDelivery]]:
     """{dedupe key: its deliveries (at most PER_EVENT, newest first)}."""
-    rows = await db.fetch(
+    found = await db.fetch(
         queries.get("console_inbound_deliveries"), account_id, list(keys), PER_EVENT
     )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault(r["inbound_key"], []).append(dict(r))
+    out: dict[str, list[InboundDelivery]] = {}
+    for r in found:
+        out.setdefault(r["inbound_key"], []).append(rows.build(InboundDelivery, r))
     return out
 
 
 async def attempts_per_minute(
     db: Db, account_id: str, since: dt.datetime
 ) -> dict[dt.datetime, int]:
-    rows = await db.fetch(queries.get("console_webhook_attempts_per_minute"), account_id, since)
-    return {r["minute"]: int(r["n"]) for r in rows}
+    found = await db.fetch(queries.get("console_webhook_attempts_per_minute"), account_id, since)
+    return {r["minute"]: int(r["n"]) for r in found}
 
 
-async def list_syncs(
-    db: Db, account_id: str, before: int | None, limit: int
-) -> list[dict[str, Any]]:
-    rows = await db.fetch(queries.get("console_sync_list"), account_id, before, limit)
-    return [dict(r) for r in rows]
+async def list_syncs(db: Db, account_id: str, before: int | None, limit: int) -> list[SyncRow]:
+    found = await db.fetch(queries.get("console_sync_list"), account_id, before, limit)
+    return rows.build_all(SyncRow, found)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import asyncpg
 
 from gateway.domain import marketing, webhook_payload
-from gateway.store import errors, messages, queries, webhooks
+from gateway.store import errors, event_rows, messages, queries, rows, webhooks
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,12 @@ class NewEvent:
     qr_expires_at: dt.datetime
 
 
+# The values the event reads hand out (built in event_rows.py).
+Event = event_rows.Event
+Stats = event_rows.Stats
+Attendee = event_rows.Attendee
+
+
 @dataclasses.dataclass(frozen=True)
 class CheckIn:
     event_id: int
@@ -52,7 +58,7 @@ class CheckIn:
     open: bool  # False: the event is over; nothing changed
 
 
-async def create_event(db: Db, account_id: str, event: NewEvent) -> dict[str, Any]:
+async def create_event(db: Db, account_id: str, event: NewEvent) -> Event:
     row = await db.fetchrow(
         queries.get("event_insert"),
         account_id,
@@ -75,20 +81,20 @@ async def create_event(db: Db, account_id: str, event: NewEvent) -> dict[str, An
         "event created",
         extra={"action": "event_create", "account_id": account_id, "event_id": row["id"]},
     )
-    return dict(row)
+    return rows.build(Event, row)
 
 
-async def get_event(db: Db, account_id: str, event_id: int) -> dict[str, Any]:
+async def get_event(db: Db, account_id: str, event_id: int) -> Event:
     row = await db.fetchrow(queries.get("event_get"), account_id, event_id)
     if row is None:
         raise errors.NotFound("no such event")
-    return dict(row)
+    return rows.build(Event, row)
 
 
-async def event_stats(db: Db, account_id: str, event_id: int) -> dict[str, int]:
+async def event_stats(db: Db, account_id: str, event_id: int) -> Stats:
     row = await db.fetchrow(queries.get("event_stats"), account_id, event_id)
     assert row is not None
-    return {k: int(v) for k, v in dict(row).items()}
+    return Stats(**{k: int(v) for k, v in dict(row).items()})
 
 
 def _key(event_id: int, purpose: str, openid: str, extra: str = "") -> tuple[str, str]:
@@ -98,16 +104,16 @@ def _key(event_id: int, purpose: str, openid: str, extra: str = "") -> tuple[str
 
 async def _queue(
     conn: pool_mod.Connection,
-    event: dict[str, Any],
+    event: Event,
     purpose: str,
     openid: str,
     msg: messages.NewMessage,
 ) -> int:
-    message_id = await messages.enqueue_in(conn, event["account_id"], msg)
+    message_id = await messages.enqueue_in(conn, event.account_id, msg)
     await conn.execute(
         queries.get("event_message_link"),
-        event["account_id"],
-        event["id"],
+        event.account_id,
+        event.id,
         message_id,
         purpose,
         openid,
@@ -116,7 +122,7 @@ async def _queue(
 
 
 def _template(
-    event: dict[str, Any],
+    event: Event,
     purpose: str,
     openid: str,
     template: dict[str, Any],
@@ -124,7 +130,7 @@ def _template(
     expires_at: dt.datetime,
     extra: str = "",
 ) -> messages.NewMessage:
-    key, digest = _key(event["id"], purpose, openid, extra)
+    key, digest = _key(event.id, purpose, openid, extra)
     return messages.NewMessage(
         type="template",
         recipient=openid,
@@ -147,37 +153,36 @@ async def register(
     at each offset before the start, expiring at the start). Registering again changes
     nothing; registration closes at the start."""
     async with pool.acquire() as conn, conn.transaction():
-        event = await conn.fetchrow(queries.get("event_lock"), account_id, event_id)
-        if event is None:
+        locked = await conn.fetchrow(queries.get("event_lock"), account_id, event_id)
+        if locked is None:
             raise errors.NotFound("no such event")
+        event = rows.build(Event, locked)
         row = await conn.fetchrow(
             queries.get("event_registration_lock"), account_id, event_id, openid
         )
         if row is not None and row["registered_at"] is not None:
             return "already_registered"
-        if not marketing.registration_open(event["starts_at"], now):
+        if not marketing.registration_open(event.starts_at, now):
             return "closed"
-        if not marketing.has_room(event["registered"], event["capacity"]):
+        if not marketing.has_room(event.registered, event.capacity):
             return "full"
         await conn.execute(queries.get("event_register"), account_id, event_id, openid, now)
         data = {"event_id": event_id, "openid": openid, "at": webhook_payload.rfc3339(now)}
         await webhooks.emit(conn, account_id, "marketing.registered", openid, data)
         await conn.execute(queries.get("event_count_registration"), account_id, event_id)
-        template = event["reminder_template"]
+        template = event.reminder_template
         if template is not None:
-            for reminder in marketing.reminders(
-                event["starts_at"], list(event["reminder_offsets"]), now
-            ):
+            for reminder in marketing.reminders(event.starts_at, list(event.reminder_offsets), now):
                 msg = _template(
-                    dict(event),
+                    event,
                     "reminder",
                     openid,
                     template,
                     reminder.at,
-                    event["starts_at"],
+                    event.starts_at,
                     extra=f"{reminder.offset}:",
                 )
-                await _queue(conn, dict(event), "reminder", openid, msg)
+                await _queue(conn, event, "reminder", openid, msg)
     log.info(
         "event registration",
         extra={"action": "event_register", "account_id": account_id, "event_id": event_id},
@@ -192,7 +197,7 @@ async def check_in(
     openid: str,
     at: dt.datetime,
     survey_ttl: dt.timedelta,
-    survey_link: Callable[[dict[str, Any]], str],
+    survey_link: Callable[[Event], str],
 ) -> CheckIn | None:
     """A scan of an event's QR code at `at`: check the follower in (registered or walk-in),
     queue a welcome customer-service message (the scan opened the window) and the survey
@@ -201,51 +206,51 @@ async def check_in(
         found = await conn.fetchrow(queries.get("event_by_scene"), account_id, scene)
         if found is None:
             return None
-        event = dict(found)
-        if not marketing.check_in_open(event["ends_at"], at):
-            return CheckIn(event["id"], False, False)
-        args = (account_id, event["id"], openid, at)
+        event = rows.build(Event, found)
+        if not marketing.check_in_open(event.ends_at, at):
+            return CheckIn(event.id, False, False)
+        args = (account_id, event.id, openid, at)
         fresh = await conn.fetchval(queries.get("event_check_in_new"), *args) is not None
         if not fresh:
             # Concurrent scans: the row lock makes exactly one of them see it unchecked.
             checked = await conn.fetchval(queries.get("event_check_in_registered"), *args)
             fresh = checked is not None
         if fresh:
-            data = {"event_id": event["id"], "openid": openid, "at": webhook_payload.rfc3339(at)}
+            data = {"event_id": event.id, "openid": openid, "at": webhook_payload.rfc3339(at)}
             await webhooks.emit(conn, account_id, "marketing.checked_in", openid, data)
-        key, digest = _key(event["id"], "welcome", openid)
+        key, digest = _key(event.id, "welcome", openid)
         welcome = messages.NewMessage(
             type="customer_service",
             recipient=openid,
             audience=None,
-            content={"msgtype": "text", "text": {"content": event["welcome_text"]}},
+            content={"msgtype": "text", "text": {"content": event.welcome_text}},
             template=None,
             outside_window="hold",
             not_before=None,
-            expires_at=min(at + WELCOME_TTL, event["ends_at"]),
+            expires_at=min(at + WELCOME_TTL, event.ends_at),
             idempotency_key=key,
             request_hash=digest,
             openids=[openid],
         )
         await _queue(conn, event, "welcome", openid, welcome)
-        if event["survey_template"] is not None:
-            ends = event["ends_at"]
-            template = {**event["survey_template"], "url": survey_link(event)}
+        if event.survey_template is not None:
+            ends = event.ends_at
+            template = {**event.survey_template, "url": survey_link(event)}
             survey = _template(event, "survey", openid, template, ends, ends)
             survey = dataclasses.replace(survey, expires_at=ends + survey_ttl)
             await _queue(conn, event, "survey", openid, survey)
     log.info(
         "event check-in%s",
         "" if fresh else " (again)",
-        extra={"action": "event_check_in", "account_id": account_id, "event_id": event["id"]},
+        extra={"action": "event_check_in", "account_id": account_id, "event_id": event.id},
     )
-    return CheckIn(event["id"], fresh, True)
+    return CheckIn(event.id, fresh, True)
 
 
-async def attendee(db: Db, account_id: str, event_id: int, openid: str) -> dict[str, Any] | None:
-    """The follower's registration row for the event (registered_at, checked_in_at), if any."""
+async def attendee(db: Db, account_id: str, event_id: int, openid: str) -> Attendee | None:
+    """The follower's registration for the event, if any."""
     row = await db.fetchrow(queries.get("event_attendee"), account_id, event_id, openid)
-    return None if row is None else dict(row)
+    return None if row is None else rows.build(Attendee, row)
 
 
 async def save_answers(

@@ -6,23 +6,53 @@ show the quota without a second query.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any, Literal
+from typing import Literal
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import errors, queries, rows
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
 
 
-async def get_follower(db: Db, account_id: str, openid: str, period: dt.date) -> dict[str, Any]:
-    """The follower row (NotFound if the gateway never saw it) with its units in `period`."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class FollowerView:
+    """A follower as the API and console show it, with `mass_used`: its mass units in the
+    period asked for (None when it used none)."""
+
+    account_id: str
+    openid: str
+    subscribed: bool
+    subscribed_at: dt.datetime | None
+    unsubscribed_at: dt.datetime | None
+    last_interaction_at: dt.datetime | None
+    last_interaction: str | None
+    window_ends_at: dt.datetime | None
+    window_remaining: int | None
+    first_qr_scene: str | None
+    latest_qr_scene: str | None
+    oauth_scope: str | None
+    oauth_at: dt.datetime | None
+    unionid: str | None
+    nickname: str | None
+    subscribe_scene: str | None
+    qr_scene: str | None
+    remark: str | None
+    tags: list[int]
+    synced_at: dt.datetime | None
+    updated_at: dt.datetime
+    mass_used: int | None
+
+
+async def get_follower(db: Db, account_id: str, openid: str, period: dt.date) -> FollowerView:
+    """The follower (NotFound if the gateway never saw it) with its units in `period`."""
     row = await db.fetchrow(queries.get("api_follower_get"), account_id, openid, period)
     if row is None:
         raise errors.NotFound("no such follower")
-    return dict(row)
+    return rows.build(FollowerView, row)
 
 
 async def list_followers(
@@ -34,11 +64,11 @@ async def list_followers(
     period: dt.date,
     after: str | None,
     limit: int,
-) -> list[dict[str, Any]]:
+) -> list[FollowerView]:
     """Up to `limit` followers ordered by openid after `after`; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(
+    found = await db.fetch(
         queries.get("api_follower_list"), account_id, after, window, now, period, limit
     )
-    return [dict(r) for r in rows]
+    return rows.build_all(FollowerView, found)

@@ -16,12 +16,13 @@ import logging
 
 import asyncpg
 
+from gateway import errors
 from gateway.store import inbound
 
 log = logging.getLogger(__name__)
 
 
-class Overloaded(Exception):
+class Overloaded(errors.WxgateError):
     """The queue is full: answer 503 at once rather than grow without bound."""
 
 

@@ -10,12 +10,31 @@ from typing import Any
 import asyncpg
 
 from gateway.store import pool as pool_mod
-from gateway.store import queries
+from gateway.store import queries, rows
 
 Db = pool_mod.Connection | asyncpg.Pool
 # Callbacks (of those the filter matches) received after a time filter's end beyond which
 # the page is read backwards from that end rather than by walking ids down from the newest.
 NEWER = 10_000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredCallback:
+    """A stored callback as the console shows it; `fields` is its stored JSON document."""
+
+    account_id: str
+    id: int
+    dedupe_key: str
+    openid: str
+    msg_type: str
+    event: str | None
+    event_key: str | None
+    msg_id: str | None
+    create_time: dt.datetime
+    received_at: dt.datetime
+    fields: dict[str, Any]
+    raw_xml: str | None = None
+    reply_xml: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -55,7 +74,7 @@ async def _plan(db: Db, account_id: str, where: Filter) -> str:
 
 async def list_events(
     db: Db, account_id: str, where: Filter, before: int | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[StoredCallback]:
     """Up to `limit` stored callbacks with ids below `before`, newest first."""
     args = (
         account_id,
@@ -67,10 +86,10 @@ async def list_events(
         where.until,
     )
     if await _plan(db, account_id, where) == "by_id":
-        rows = await pool_mod.fetch_planned(db, queries.get("console_inbound_list"), *args, limit)
+        found = await pool_mod.fetch_planned(db, queries.get("console_inbound_list"), *args, limit)
     else:
-        rows = await _before_until(db, args, limit)
-    return [dict(r) for r in rows]
+        found = await _before_until(db, args, limit)
+    return rows.build_all(StoredCallback, found)
 
 
 async def _before_until(db: Db, args: tuple[Any, ...], limit: int) -> list[Any]:
@@ -94,5 +113,5 @@ async def _before_until(db: Db, args: tuple[Any, ...], limit: int) -> list[Any]:
         late = await db.fetch(queries.get("console_inbound_late"), *args, near["above"])
         await db.execute("RESET enable_seqscan; RESET enable_indexscan; RESET enable_indexonlyscan")
         ids = sorted({*near["ids"], *(r["id"] for r in late)}, reverse=True)[:limit]
-        rows: list[Any] = await db.fetch(queries.get("console_inbound_rows"), args[0], ids)
-    return rows
+        found: list[Any] = await db.fetch(queries.get("console_inbound_rows"), args[0], ids)
+    return found

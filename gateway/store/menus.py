@@ -8,11 +8,12 @@ died (its lease ran out) is taken over.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import asyncpg
 
-from gateway.store import delivery_rows, errors, queries
+from gateway.store import delivery_rows, errors, queries, rows
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
@@ -33,27 +34,52 @@ class Lease:
         return self.body is None
 
 
-async def put(db: Db, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Accepted:
+    """The new version a PUT or DELETE stored, and its state (pending or deleting)."""
+
+    account_id: str
+    version: int
+    state: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Menu:
+    """The account's menu: `body` is the stored JSON document (None while deleting)."""
+
+    account_id: str
+    body: dict[str, Any] | None
+    state: str
+    version: int
+    errcode: int | None
+    errmsg: str | None
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    applied_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+async def put(db: Db, account_id: str, body: dict[str, Any]) -> Accepted:
     """Store a checked menu as pending; NotFound for an unknown account."""
     row = await db.fetchrow(queries.get("menu_put"), account_id, body)
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    return dict(row)
+    return rows.build(Accepted, row)
 
 
-async def delete(db: Db, account_id: str) -> dict[str, Any]:
+async def delete(db: Db, account_id: str) -> Accepted:
     """Ask for the menu's removal; NotFound for an unknown account."""
     row = await db.fetchrow(queries.get("menu_delete"), account_id)
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    return dict(row)
+    return rows.build(Accepted, row)
 
 
-async def get(db: Db, account_id: str) -> dict[str, Any]:
+async def get(db: Db, account_id: str) -> Menu:
     row = await db.fetchrow(queries.get("menu_get"), account_id)
     if row is None:
         raise errors.NotFound("the account has no menu")
-    return dict(row)
+    return rows.build(Menu, row)
 
 
 async def claim(db: Db, worker_id: str, lease_seconds: float) -> Lease | None:

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import asyncpg
 
-from gateway.store import queries, webhooks
+from gateway.store import queries, rows, webhooks
 
 
-async def get_oauth_account(db: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
-    """What the OAuth routes need of an account (its secrets stay server-side); None if
-    there is no such account."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class OAuthAccount:
+    """What the OAuth routes need of an account (its secrets stay server-side)."""
+
+    id: str
+    kind: str
+    app_id: str
+    app_secret: str
+    oauth_redirect_hosts: list[str]
+    oauth_signing_key: str
+
+
+async def get_oauth_account(db: asyncpg.Pool, account_id: str) -> OAuthAccount | None:
+    """The account an OAuth route serves; None if there is no such account."""
     row = await db.fetchrow(queries.get("oauth_account"), account_id)
-    return None if row is None else dict(row)
+    return None if row is None else rows.build(OAuthAccount, row)
 
 
 async def record_grant(

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import kinds, webhook_payload, window
-from gateway.store import errors, queries, webhooks
+from gateway.store import accounts, errors, queries, rows, webhooks
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,44 @@ class Payment:
     transaction: dict[str, Any]
 
 
-async def pay_account(db: Db, account_id: str) -> dict[str, Any] | None:
+@dataclasses.dataclass(frozen=True, slots=True)
+class PayAccount:
+    """What the notify path needs of an account: kind, profile, app id and the pay
+    configuration (secrets included)."""
+
+    id: str
+    kind: str
+    rule_profile: str
+    app_id: str
+    pay_mch_id: str | None
+    pay_apiv3_key: str | None
+    pay_cert_pem: str | None
+    pay_cert_serial: str | None
+    pay_previous_cert_pem: str | None
+    pay_previous_cert_serial: str | None
+    pay_cert_rotated_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredPayment:
+    """A stored payment as the API lists it."""
+
+    id: int
+    transaction_id: str
+    out_trade_no: str | None
+    openid: str
+    amount_total: int | None
+    currency: str | None
+    trade_state: str
+    trade_type: str | None
+    success_time: dt.datetime | None
+    received_at: dt.datetime
+
+
+async def pay_account(db: Db, account_id: str) -> PayAccount | None:
     """The account's kind, profile, app id and pay configuration (secrets included)."""
     row = await db.fetchrow(queries.get("pay_account"), account_id)
-    return None if row is None else dict(row)
+    return None if row is None else rows.build(PayAccount, row)
 
 
 async def set_pay_config(
@@ -59,7 +93,7 @@ async def set_pay_config(
     apiv3_key: str | None,
     cert_pem: str | None,
     cert_serial: str | None,
-) -> dict[str, Any]:
+) -> accounts.Account:
     """Set the given pay fields (None leaves a field as it is); the account row comes back."""
     row = await db.fetchrow(
         queries.get("pay_config_set"), account_id, mch_id, apiv3_key, cert_pem, cert_serial
@@ -67,7 +101,7 @@ async def set_pay_config(
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
     log.info("pay configuration set", extra={"action": "pay_config", "account_id": account_id})
-    return dict(row)
+    return accounts.account_of(row)
 
 
 async def _open_window(
@@ -80,14 +114,14 @@ async def _open_window(
 ) -> None:
     # The inbound path's own statements: create-and-lock the follower, then wake its held
     # deliveries and NOTIFY the workers, exactly as a callback that opens a window does.
-    rows: list[asyncpg.Record] = []
+    locked: list[asyncpg.Record] = []
     for _ in range(3):  # a row another transaction just inserted shows up on the next try
-        rows = await conn.fetch(queries.get("inbound_lock_followers"), [account_id], [openid])
-        if rows:
+        locked = await conn.fetch(queries.get("inbound_lock_followers"), [account_id], [openid])
+        if locked:
             break
     else:
         raise RuntimeError("the payer's follower row could not be locked")
-    row = rows[0]
+    row = locked[0]
     current = window.Window(row["window_ends_at"], row["window_remaining"])
     opened = window.open_window(current, window.Interaction.PAYMENT, at, profile, kind)
     await conn.execute(
@@ -118,15 +152,15 @@ def _data(payment: Payment) -> dict[str, Any]:
 
 async def record_payment(
     pool: asyncpg.Pool,
-    account: dict[str, Any],
+    account: PayAccount,
     nonce: str,
     payment: Payment,
     received_at: dt.datetime,
 ) -> bool:
     """Store a notified payment: True if new, False if the transaction was already stored.
     Raises Replayed (nothing stored) if the nonce was seen before."""
-    account_id = str(account["id"])
-    kind = kinds.AccountKind(account["kind"])
+    account_id = account.id
+    kind = kinds.AccountKind(account.kind)
     at = window.clamp(payment.success_time or received_at, received_at)
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(queries.get("pay_nonce_prune"), account_id, received_at - NONCE_MEMORY)
@@ -154,7 +188,7 @@ async def record_payment(
                 conn, account_id, "payment.succeeded", payment.openid, _data(payment)
             )
         if kinds.has_capability(kind, kinds.Capability.PAYMENTS):
-            profile = window.RuleProfile(account["rule_profile"])
+            profile = window.RuleProfile(account.rule_profile)
             await _open_window(conn, account_id, payment.openid, at, kind, profile)
     log.info("payment stored", extra={"action": "payment_stored", "account_id": account_id})
     return True
@@ -162,7 +196,7 @@ async def record_payment(
 
 async def list_payments(
     db: Db, account_id: str, openid: str | None, before: int | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[StoredPayment]:
     """Up to `limit` payments newest first, with ids below `before`."""
-    rows = await db.fetch(queries.get("pay_list"), account_id, openid, before, limit)
-    return [dict(r) for r in rows]
+    found = await db.fetch(queries.get("pay_list"), account_id, openid, before, limit)
+    return rows.build_all(StoredPayment, found)

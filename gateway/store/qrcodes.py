@@ -7,11 +7,10 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import errors, queries, rows
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -28,11 +27,23 @@ class Ticket:
     expires_at: dt.datetime | None
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class QrCode:
+    """A recorded code; `scene` is stored as text (`scene_is_int` says it was a number)."""
+
+    scene: str
+    scene_is_int: bool
+    permanent: bool
+    ticket: str
+    url: str
+    expires_at: dt.datetime | None
+
+
 Create = Callable[[], Awaitable[Ticket]]
 
 
-class _Existing(Exception):
-    def __init__(self, row: dict[str, Any]) -> None:
+class _Existing(errors.StoreError):
+    def __init__(self, row: QrCode) -> None:
         super().__init__("existing permanent code")
         self.row = row
 
@@ -44,7 +55,7 @@ async def _insert(
     is_int: bool,
     permanent: bool,
     t: Ticket,
-) -> dict[str, Any]:
+) -> QrCode:
     row = await db.fetchrow(
         queries.get("api_qr_insert"),
         account_id,
@@ -56,12 +67,12 @@ async def _insert(
         t.expires_at,
     )
     assert row is not None
-    return dict(row)
+    return rows.build(QrCode, row)
 
 
 async def create_temporary(
     pool: asyncpg.Pool, account_id: str, scene: str, is_int: bool, create: Create
-) -> dict[str, Any]:
+) -> QrCode:
     """Ask WeChat for a temporary code, then record it."""
     ticket = await create()
     return await _insert(pool, account_id, scene, is_int, False, ticket)
@@ -69,7 +80,7 @@ async def create_temporary(
 
 async def create_permanent(
     pool: asyncpg.Pool, account_id: str, scene: str, is_int: bool, create: Create
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[QrCode, bool]:
     """Reserve a slot, ask WeChat, record the code, all in one transaction: if WeChat fails
     the rollback gives the slot back. The slot's row lock serializes permanent-code creation
     per account, so the 100,001st code is refused however many requests race. A scene that
@@ -83,7 +94,7 @@ async def create_permanent(
                 queries.get("api_qr_find_permanent"), account_id, scene, is_int
             )
             if existing is not None:
-                raise _Existing(dict(existing))  # rolls the reservation back
+                raise _Existing(rows.build(QrCode, existing))  # rolls the reservation back
             if reserved is None:
                 raise errors.PermanentQrLimit()
             row = await _insert(conn, account_id, scene, is_int, True, await create())

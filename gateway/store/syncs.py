@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
 
 import asyncpg
 
-from gateway.store import delivery_rows, errors, queries
+from gateway.store import delivery_rows, errors, queries, rows
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
@@ -53,7 +52,23 @@ class Lease:
         return self.started_at.replace(microsecond=0)
 
 
-async def start(db: Db, account_id: str) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sync:
+    """A follower sync as the API and console show it."""
+
+    account_id: str
+    id: int
+    status: str
+    error: str | None
+    errcode: int | None
+    pages: int
+    followers_seen: int
+    total: int | None
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+async def start(db: Db, account_id: str) -> Sync:
     """A new running sync; SyncRunning while one runs, NotFound for an unknown account."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
@@ -61,14 +76,14 @@ async def start(db: Db, account_id: str) -> dict[str, Any]:
         row = await db.fetchrow(queries.get("sync_start"), account_id)
     assert row is not None
     await db.execute(queries.get("api_notify_release"), account_id)
-    return dict(row)
+    return rows.build(Sync, row)
 
 
-async def get(db: Db, account_id: str, sync_id: int) -> dict[str, Any]:
+async def get(db: Db, account_id: str, sync_id: int) -> Sync:
     row = await db.fetchrow(queries.get("sync_get"), account_id, sync_id)
     if row is None:
         raise errors.NotFound("no such follower sync")
-    return dict(row)
+    return rows.build(Sync, row)
 
 
 async def claim(db: Db, worker_id: str, lease_seconds: float) -> Lease | None:

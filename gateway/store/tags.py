@@ -6,33 +6,41 @@ change, and a follower sync replaces the list (`replace`) and every member's `ta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any
 
 import asyncpg
 
-from gateway.store import errors, queries
+from gateway.store import errors, queries, rows
 from gateway.store import pool as pool_mod
 
 Db = pool_mod.Connection | asyncpg.Pool
 
 
-async def list_tags(db: Db, account_id: str) -> list[dict[str, Any]]:
-    rows = await db.fetch(queries.get("tags_list"), account_id)
-    return [dict(r) for r in rows]
+@dataclasses.dataclass(frozen=True, slots=True)
+class Tag:
+    """One of the account's tags, with the member count the platform last reported."""
+
+    tag_id: int
+    name: str
+    count: int
 
 
-async def get_tag(db: Db, account_id: str, tag_id: int) -> dict[str, Any]:
+async def list_tags(db: Db, account_id: str) -> list[Tag]:
+    return rows.build_all(Tag, await db.fetch(queries.get("tags_list"), account_id))
+
+
+async def get_tag(db: Db, account_id: str, tag_id: int) -> Tag:
     row = await db.fetchrow(queries.get("tags_get"), account_id, tag_id)
     if row is None:
         raise errors.NotFound("no such tag")
-    return dict(row)
+    return rows.build(Tag, row)
 
 
-async def insert(db: Db, account_id: str, tag_id: int, name: str) -> dict[str, Any]:
+async def insert(db: Db, account_id: str, tag_id: int, name: str) -> Tag:
     row = await db.fetchrow(queries.get("tags_insert"), account_id, tag_id, name)
     assert row is not None
-    return dict(row)
+    return rows.build(Tag, row)
 
 
 async def delete(db: Db, account_id: str, tag_id: int) -> None:
@@ -55,8 +63,8 @@ async def held(
     db: Db, account_id: str, openids: list[str], tag_id: int
 ) -> dict[str, tuple[int, bool]]:
     """Per openid: how many tags the follower holds and whether `tag_id` is among them."""
-    rows = await db.fetch(queries.get("tags_member_counts"), account_id, openids, tag_id)
-    return {r["openid"]: (int(r["held"]), bool(r["has"])) for r in rows}
+    found = await db.fetch(queries.get("tags_member_counts"), account_id, openids, tag_id)
+    return {r["openid"]: (int(r["held"]), bool(r["has"])) for r in found}
 
 
 async def add_members(db: Db, account_id: str, tag_id: int, openids: list[str]) -> None:

@@ -3,6 +3,7 @@ business's endpoints (SPEC 7). Deliveries are written in the caller's transactio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Mapping, Sequence
@@ -11,10 +12,36 @@ from typing import Any
 import asyncpg
 
 from gateway.domain import webhook_sign
-from gateway.store import errors, pool, queries
+from gateway.store import errors, pool, queries, rows
 
 Db = pool.Connection | asyncpg.Pool
 Key = tuple[str, str]  # (account_id, dedupe_key) of an inbound event
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A business's webhook endpoint; `secret` is empty where the query does not read it (the
+    list); the API shows it in the create and rotate answers only."""
+
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str] | None
+    disabled: bool
+    disabled_reason: str | None
+    rate_limit: int | None
+    mode: str
+    previous_expires_at: dt.datetime | None
+    failing_since: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    secret: str = ""
+
+
+def _endpoint(row: asyncpg.Record | None) -> Endpoint:
+    if row is None:
+        raise errors.NotFound("no such endpoint")
+    return rows.build(Endpoint, row)
 
 
 def new_endpoint_id() -> str:
@@ -49,7 +76,7 @@ async def create_endpoint(
     disabled: bool,
     rate_limit: int | None,
     mode: str = "deliver",
-) -> dict[str, Any]:
+) -> Endpoint:
     """A new endpoint with a fresh secret (returned here and by rotate only). A second
     endpoint in mode reply of one account is InvalidState (one per account)."""
     with errors.translated():  # the account's foreign key: NotFound; a second reply: InvalidState
@@ -66,26 +93,21 @@ async def create_endpoint(
             mode,
         )
     assert row is not None
-    return dict(row)
+    return _endpoint(row)
 
 
-async def list_endpoints(
-    db: Db, account_id: str, after: str | None, limit: int
-) -> list[dict[str, Any]]:
-    rows = await db.fetch(queries.get("wh_endpoint_list"), account_id, after, limit)
-    return [dict(r) for r in rows]
+async def list_endpoints(db: Db, account_id: str, after: str | None, limit: int) -> list[Endpoint]:
+    found = await db.fetch(queries.get("wh_endpoint_list"), account_id, after, limit)
+    return rows.build_all(Endpoint, found)
 
 
-async def get_endpoint(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
-    row = await db.fetchrow(queries.get("wh_endpoint_get"), account_id, endpoint_id)
-    if row is None:
-        raise errors.NotFound("no such endpoint")
-    return dict(row)
+async def get_endpoint(db: Db, account_id: str, endpoint_id: str) -> Endpoint:
+    return _endpoint(await db.fetchrow(queries.get("wh_endpoint_get"), account_id, endpoint_id))
 
 
 async def update_endpoint(
     pool_: asyncpg.Pool, account_id: str, endpoint_id: str, change: Mapping[str, Any]
-) -> dict[str, Any]:
+) -> Endpoint:
     """Apply the fields given in `change`; enabling again clears the disabled reason and
     the failure streak, and wakes the workers for the deliveries that waited."""
     async with pool_.acquire() as conn, conn.transaction():
@@ -106,10 +128,10 @@ async def update_endpoint(
         if row["disabled"] and not merged["disabled"]:
             await conn.execute(queries.get("wh_notify"))
     assert written is not None
-    return dict(written)
+    return _endpoint(written)
 
 
-async def delete_endpoint(pool_: asyncpg.Pool, account_id: str, endpoint_id: str) -> dict[str, Any]:
+async def delete_endpoint(pool_: asyncpg.Pool, account_id: str, endpoint_id: str) -> Endpoint:
     """Delete an endpoint with its deliveries; returns the row deleted. The lock first waits
     for the statements writing deliveries for it (they hold FOR KEY SHARE) and holds off new
     ones; the delete then sees every delivery they wrote."""
@@ -118,17 +140,15 @@ async def delete_endpoint(pool_: asyncpg.Pool, account_id: str, endpoint_id: str
             raise errors.NotFound("no such endpoint")
         row = await conn.fetchrow(queries.get("wh_endpoint_delete"), account_id, endpoint_id)
     assert row is not None
-    return dict(row)
+    return _endpoint(row)
 
 
-async def rotate_secret(db: Db, account_id: str, endpoint_id: str) -> dict[str, Any]:
+async def rotate_secret(db: Db, account_id: str, endpoint_id: str) -> Endpoint:
     """A new secret; the previous one signs too until 24 hours from now."""
     row = await db.fetchrow(
         queries.get("wh_endpoint_rotate"), account_id, endpoint_id, webhook_sign.new_secret()
     )
-    if row is None:
-        raise errors.NotFound("no such endpoint")
-    return dict(row)
+    return _endpoint(row)
 
 
 def active_secrets(row: Mapping[str, Any], now: dt.datetime) -> list[str]:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from gateway.api import keys
+from gateway.store import accounts as accounts_store
 from tests.api import apihelp
 from tests.api.apihelp import Client
 from tests.api.conftest import AUTH
@@ -228,19 +229,19 @@ async def test_upgrade_wakes_held_deliveries(
 
 
 async def test_hooks_get_the_committed_row(client: Client) -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[accounts_store.Account] = []
 
-    async def hook(account: dict[str, Any]) -> None:
+    async def hook(account: accounts_store.Account) -> None:
         seen.append(account)
 
-    async def broken(account: dict[str, Any]) -> None:
+    async def broken(account: accounts_store.Account) -> None:
         raise RuntimeError("observer down")
 
     client.app[keys.ACCOUNT_CREATED_HOOKS].extend([broken, hook])
     client.app[keys.ACCOUNT_CHANGED_HOOKS].extend([hook, broken])
     await apihelp.create_account(client, "acme", encoding_aes_key=apihelp.AES_KEY)
-    assert [a["id"] for a in seen] == ["acme"]
-    assert seen[0]["app_secret"] == "s3cret-app" and seen[0]["encoding_aes_key"]
+    assert [a.id for a in seen] == ["acme"]
+    assert seen[0].app_secret == "s3cret-app" and seen[0].encoding_aes_key
     resp = await client.patch("/api/v1/accounts/acme", json={"app_secret": "n3w"}, headers=AUTH)
     assert resp.status == 200
-    assert [a["app_secret"] for a in seen] == ["s3cret-app", "n3w"]
+    assert [a.app_secret for a in seen] == ["s3cret-app", "n3w"]

@@ -17,6 +17,7 @@ from gateway import settings as settings_mod
 from gateway.api import app as app_mod
 from gateway.api import keys, qrcodes
 from gateway.mock import app as mock_app
+from gateway.store import accounts as accounts_store
 from tests.api import apihelp
 from tests.api.apihelp import Client
 from tests.api.conftest import AUTH, ClientFactory
@@ -37,10 +38,10 @@ async def api(
     base = str(mock.make_url("")).rstrip("/")
     app = app_mod.create_app(settings.model_copy(update={"wechat_api_base": base}))
 
-    async def register(account: dict[str, Any]) -> None:
+    async def register(account: accounts_store.Account) -> None:
         # What `wxgate run` does with the embedded mock: every new account exists there too.
-        body = {k: account[k] for k in ("app_id", "app_secret", "kind", "token")}
-        body["callback_url"] = f"http://127.0.0.1:9/wechat/{account['id']}"
+        body = {k: getattr(account, k) for k in ("app_id", "app_secret", "kind", "token")}
+        body["callback_url"] = f"http://127.0.0.1:9/wechat/{account.id}"
         async with aiohttp.ClientSession() as session:
             resp = await session.post(mock.make_url("/_mock/accounts"), json=body)
             assert resp.status == 201, await resp.text()

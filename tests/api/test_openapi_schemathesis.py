@@ -26,6 +26,7 @@ from gateway import settings as settings_mod
 from gateway.api import app as app_mod
 from gateway.api import keys, openapi_examples
 from gateway.mock import app as mock_app
+from gateway.store import accounts as accounts_store
 from tests.api.conftest import API_TOKEN
 
 T = TypeVar("T")
@@ -64,9 +65,9 @@ class LiveServer:
         mock_base = await self._serve(mock_app.create_mock_app())
         app = app_mod.create_app(self.settings.model_copy(update={"wechat_api_base": mock_base}))
 
-        async def register(account: dict[str, Any]) -> None:
-            body = {k: account[k] for k in ("app_id", "app_secret", "kind", "token")}
-            body["callback_url"] = "http://127.0.0.1:9/wechat/" + account["id"]
+        async def register(account: accounts_store.Account) -> None:
+            body = {k: getattr(account, k) for k in ("app_id", "app_secret", "kind", "token")}
+            body["callback_url"] = "http://127.0.0.1:9/wechat/" + account.id
             async with aiohttp.ClientSession() as session:
                 await session.post(mock_base + "/_mock/accounts", json=body)
 

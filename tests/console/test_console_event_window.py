@@ -88,7 +88,7 @@ async def test_a_window_far_back_reads_the_window_and_pages_as_the_plain_query(
         assert await inbound_log._plan(pool, "acme", where) == plan, where
         before = start
         for _ in range(3):  # three keyset pages, each as the plain query gives it
-            got = [r["id"] for r in await inbound_log.list_events(pool, "acme", where, before, 50)]
+            got = [r.id for r in await inbound_log.list_events(pool, "acme", where, before, 50)]
             plain = await pool.fetch(
                 queries.get("console_inbound_list"),
                 "acme",
@@ -169,7 +169,7 @@ async def test_only_an_until_far_back_reads_a_bounded_part_of_the_log(pool: asyn
         reads: Any = _Reads(conn)  # list_events takes it for the connection
         before = None
         for _ in range(3):  # three keyset pages, each as the plain query gives it
-            got = [r["id"] for r in await inbound_log.list_events(reads, "acme", where, before, 50)]
+            got = [r.id for r in await inbound_log.list_events(reads, "acme", where, before, 50)]
             assert got == await _truth(pool, where, before, 50)
             assert len(got) == 50
             before = got[-1]

@@ -36,7 +36,7 @@ async def test_deliveries_and_endpoints_pages_use_the_api_store_functions(
     client: Client, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await data.seed(client, pool, "acme")
-    ep = (await wd.failing_endpoint(pool, "acme"))["id"]
+    ep = (await wd.failing_endpoint(pool, "acme")).id
     # 11 more attempts of the newest delivery (12 in all): the console shows the latest 10.
     newest = max(r["id"] for r in await wd.deliveries(pool, "acme", ep))
     await pool.execute(

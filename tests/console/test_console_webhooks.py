@@ -24,7 +24,7 @@ async def seeded(client: Client, pool: asyncpg.Pool) -> dict[str, Any]:
     await data.seed(client, pool, "other")
     ep = await wd.failing_endpoint(pool, "acme")
     other = await wd.failing_endpoint(pool, "other")
-    return {**ids, "ep": ep["id"], "other_ep": other["id"]}
+    return {**ids, "ep": ep.id, "other_ep": other.id}
 
 
 def pages(s: dict[str, Any]) -> list[str]:

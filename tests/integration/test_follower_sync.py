@@ -54,14 +54,14 @@ async def test_a_sync_of_25000_followers_in_three_pages(
         await h.add_followers(pool, "svc", ["ogone"])  # subscribed here, gone on the platform
 
         started = await syncs.start(pool, "svc")
-        assert started["status"] == "running"
+        assert started.status == "running"
         with pytest.raises(syncs.SyncRunning):
             await syncs.start(pool, "svc")
         assert await job(pool, client).drain(timeout=60) == 1
 
-        done = await syncs.get(pool, "svc", started["id"])
-        assert (done["status"], done["pages"], done["followers_seen"]) == ("completed", 3, 25_000)
-        assert done["finished_at"] is not None and done["error"] is None
+        done = await syncs.get(pool, "svc", started.id)
+        assert (done.status, done.pages, done.followers_seen) == ("completed", 3, 25_000)
+        assert done.finished_at is not None and done.error is None
         counts = await pool.fetchrow(
             "SELECT count(*) FILTER (WHERE subscribed) AS subscribed,"
             " count(*) FILTER (WHERE window_ends_at IS NOT NULL) AS windows FROM followers"
@@ -82,9 +82,9 @@ async def test_a_sync_of_25000_followers_in_three_pages(
         assert rows[last]["subscribed_at"] is not None
         assert not rows["ogone"]["subscribed"] and rows["ogone"]["unsubscribed_at"] is not None
         synced_at = await pool.fetchval("SELECT followers_synced_at FROM accounts WHERE id = 'svc'")
-        assert synced_at == done["finished_at"]
+        assert synced_at == done.finished_at
         again = await syncs.start(pool, "svc")  # a finished sync does not block a new one
-        assert again["id"] != started["id"]
+        assert again.id != started.id
 
 
 async def test_qr_scenes_tags_and_the_tag_list(
@@ -131,17 +131,17 @@ async def test_a_platform_error_mid_sync_fails_it_and_a_new_one_completes(
         await seed(mock, "svc", 25_000, "oR")
         failing = await syncs.start(pool, "svc")
         await job(pool, FaultAfterFirstPage(client, mock, 45009)).drain(timeout=60)
-        failed = await syncs.get(pool, "svc", failing["id"])
-        assert failed["status"] == "failed" and failed["errcode"] == 45009
-        assert failed["error"].startswith("45009 reach max api daily quota limit")
-        assert (failed["pages"], failed["followers_seen"]) == (1, 10_000)
+        failed = await syncs.get(pool, "svc", failing.id)
+        assert failed.status == "failed" and failed.errcode == 45009
+        assert str(failed.error).startswith("45009 reach max api daily quota limit")
+        assert (failed.pages, failed.followers_seen) == (1, 10_000)
         # nothing is marked unsubscribed by a sync that did not complete
         assert await pool.fetchval("SELECT count(*) FROM followers WHERE subscribed") == 10_000
 
         retry = await syncs.start(pool, "svc")
         await job(pool, client).drain(timeout=60)
-        done = await syncs.get(pool, "svc", retry["id"])
-        assert (done["status"], done["pages"], done["followers_seen"]) == ("completed", 3, 25_000)
+        done = await syncs.get(pool, "svc", retry.id)
+        assert (done.status, done.pages, done.followers_seen) == ("completed", 3, 25_000)
         assert await pool.fetchval("SELECT count(*) FROM followers WHERE subscribed") == 25_000
 
 
@@ -168,8 +168,8 @@ async def test_unknown_and_expired_tokens_are_replaced(
             sync.tokens._tokens.clear()
         started = await syncs.start(pool, "svc")
         await job(pool, client).drain(timeout=30)
-        done = await syncs.get(pool, "svc", started["id"])
-        assert (done["status"], done["followers_seen"]) == ("completed", 150)
+        done = await syncs.get(pool, "svc", started.id)
+        assert (done.status, done.followers_seen) == ("completed", 150)
         # a call with an unknown token belongs to no account in the mock's log
         refused = [r["errcode"] for r in await mock.sent("svc") if r["errcode"]]
         assert refused == ([] if how == "unknown" else [42001])

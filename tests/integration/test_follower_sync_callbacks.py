@@ -66,8 +66,8 @@ async def test_callbacks_win_over_the_sync_where_newer(db_url: str, pool: asyncp
         assert await sync.drain(timeout=60) == 1
         assert client.acted
 
-        done = await syncs.get(pool, "acc", started["id"])
-        assert done["status"] == "completed" and done["followers_seen"] == 25_000
+        done = await syncs.get(pool, "acc", started.id)
+        assert done.status == "completed" and done.followers_seen == 25_000
         rows = {
             r["openid"]: r
             for r in await pool.fetch(

@@ -55,13 +55,13 @@ async def test_a_menu_is_applied(pool: asyncpg.Pool, aiohttp_server: h.ServerFac
         await store.put(pool, "sub", MENU)
         assert await job(pool, client).drain(timeout=30) == 1
         row = await store.get(pool, "sub")
-        assert (row["state"], row["errcode"], row["errmsg"], row["attempts"]) == (
+        assert (row.state, row.errcode, row.errmsg, row.attempts) == (
             "applied",
             None,
             None,
             1,
         )
-        assert row["applied_at"] >= before
+        assert row.applied_at >= before
         shown = await platform_menu(mock, client, "sub")
         assert shown["menu"]["button"] == MENU["button"]
         await mock.act("sub", "o1", "subscribe")
@@ -80,14 +80,14 @@ async def test_a_permanent_error_fails_with_wechats_answer(
         await pool.execute("INSERT INTO menus (account_id, body) VALUES ('svc', $1::jsonb)", four)
         assert await job(pool, client).drain(timeout=30) == 1
         row = await store.get(pool, "svc")
-        assert (row["state"], row["errcode"], row["attempts"]) == ("failed", 40016, 1)
-        assert row["errmsg"].startswith("invalid button size")
-        assert row["applied_at"] is None
+        assert (row.state, row.errcode, row.attempts) == ("failed", 40016, 1)
+        assert str(row.errmsg).startswith("invalid button size")
+        assert row.applied_at is None
         await mock.fault(path=CREATE, rate=1.0, errcode=48001, count=1)
         await store.put(pool, "svc", OTHER)
         await job(pool, client).drain(timeout=30)
         row = await store.get(pool, "svc")
-        assert (row["state"], row["errcode"]) == ("failed", 48001)
+        assert (row.state, row.errcode) == ("failed", 48001)
         assert (await platform_menu(mock, client, "svc"))["errcode"] == 46003
 
 
@@ -102,9 +102,9 @@ async def test_retryable_faults_are_retried_then_applied(
         slow = job(pool, client, backoff_base=3600.0, jitter=lambda: 1.0)
         assert await slow.run_once()
         row = await store.get(pool, "svc")
-        assert (row["state"], row["errcode"], row["attempts"]) == ("pending", -1, 1)
-        assert row["errmsg"].startswith("system error")
-        assert row["next_attempt_at"] > await pool.fetchval("SELECT now()")
+        assert (row.state, row.errcode, row.attempts) == ("pending", -1, 1)
+        assert str(row.errmsg).startswith("system error")
+        assert row.next_attempt_at > await pool.fetchval("SELECT now()")
         assert not await slow.run_once()  # not due yet: the backoff holds it
         await pool.execute("UPDATE menus SET next_attempt_at = now() WHERE account_id = 'svc'")
         for fault in ({"http_status": 503}, {"drop": True}, {"errcode": 45011}):
@@ -112,7 +112,7 @@ async def test_retryable_faults_are_retried_then_applied(
         retried = job(pool, client)  # backoff with no jitter: due again at once
         assert await retried.drain(timeout=30) == 4
         row = await store.get(pool, "svc")
-        assert (row["state"], row["errcode"], row["errmsg"], row["attempts"]) == (
+        assert (row.state, row.errcode, row.errmsg, row.attempts) == (
             "applied",
             None,
             None,
@@ -135,7 +135,7 @@ async def test_a_stale_token_is_refreshed_and_the_call_made_again(
         await store.put(pool, "svc", MENU)
         assert await worker.drain(timeout=30) == 1
         row = await store.get(pool, "svc")
-        assert (row["state"], row["attempts"], row["version"]) == ("applied", 1, 2)
+        assert (row.state, row.attempts, row.version) == ("applied", 1, 2)
         answers = [r["errcode"] for r in await mock.sent("svc") if r["path"] == CREATE]
         assert answers == [0, 40001, 0]
 
@@ -153,9 +153,9 @@ async def test_a_newer_put_wins_over_the_one_in_flight(
         assert await store.claim(pool, "w2", 60.0) is None  # one call per account at a time
         assert not await store.applied(pool, first, "w1")  # version 1's answer is dropped
         row = await store.get(pool, "svc")
-        assert (row["state"], row["version"], row["body"]) == ("pending", 2, MENU)
+        assert (row.state, row.version, row.body) == ("pending", 2, MENU)
         assert await job(pool, client, "w2").drain(timeout=30) == 1
-        assert (await store.get(pool, "svc"))["state"] == "applied"
+        assert (await store.get(pool, "svc")).state == "applied"
         assert (await platform_menu(mock, client, "svc"))["menu"]["button"] == MENU["button"]
 
 
@@ -176,9 +176,9 @@ async def test_a_dead_workers_claim_is_taken_over(
         )
         assert await survivor.run_once()
         row = await store.get(pool, "svc")
-        assert (row["state"], row["attempts"]) == ("applied", 2)
+        assert (row.state, row.attempts) == ("applied", 2)
         assert not await store.applied(pool, dead, "w-dead")  # the dead one's late answer
-        assert (await store.get(pool, "svc"))["state"] == "applied"
+        assert (await store.get(pool, "svc")).state == "applied"
 
 
 async def test_delete_removes_the_menu(pool: asyncpg.Pool, aiohttp_server: h.ServerFactory) -> None:

@@ -32,7 +32,7 @@ def _payment(transaction_id: str = "4200000001", openid: str = "o1") -> payments
     )
 
 
-async def _account(pool: asyncpg.Pool, account_id: str = "acme", **kw: Any) -> dict[str, Any]:
+async def _account(pool: asyncpg.Pool, account_id: str = "acme", **kw: Any) -> payments.PayAccount:
     await wx.insert_account(pool, account_id, **kw)
     found = await payments.pay_account(pool, account_id)
     assert found is not None
@@ -85,7 +85,7 @@ async def test_wechat_2023_payment_allowance(pool: asyncpg.Pool) -> None:
     assert (row["window_ends_at"], row["window_remaining"]) == (NOW + dt.timedelta(hours=48), None)
 
 
-async def _event(pool: asyncpg.Pool, capacity: int, **kw: Any) -> dict[str, Any]:
+async def _event(pool: asyncpg.Pool, capacity: int, **kw: Any) -> events.Event:
     await wx.insert_account(pool, "acme")
     start = NOW + dt.timedelta(hours=2)
     return await events.create_event(
@@ -112,11 +112,11 @@ async def _event(pool: asyncpg.Pool, capacity: int, **kw: Any) -> dict[str, Any]
 async def test_capacity_holds_under_concurrent_registrations(pool: asyncpg.Pool) -> None:
     event = await _event(pool, capacity=5)
     results = await asyncio.gather(
-        *(events.register(pool, "acme", event["id"], f"o{n}", NOW) for n in range(20))
+        *(events.register(pool, "acme", event.id, f"o{n}", NOW) for n in range(20))
     )
     assert results.count("registered") == 5 and results.count("full") == 15
-    stats = await events.event_stats(pool, "acme", event["id"])
-    assert (stats["registered"], stats["reminders_queued"]) == (5, 5)
+    stats = await events.event_stats(pool, "acme", event.id)
+    assert (stats.registered, stats.reminders_queued) == (5, 5)
     with pytest.raises(asyncpg.CheckViolationError):
         await pool.execute("UPDATE events SET registered = capacity + 1")
 
@@ -124,7 +124,7 @@ async def test_capacity_holds_under_concurrent_registrations(pool: asyncpg.Pool)
 async def test_registering_twice_is_idempotent(pool: asyncpg.Pool) -> None:
     event = await _event(pool, capacity=5)
     again = await asyncio.gather(
-        *(events.register(pool, "acme", event["id"], "o1", NOW) for _ in range(5))
+        *(events.register(pool, "acme", event.id, "o1", NOW) for _ in range(5))
     )
     assert sorted(again) == ["already_registered"] * 4 + ["registered"]
     assert await pool.fetchval("SELECT registered FROM events") == 1
@@ -133,10 +133,10 @@ async def test_registering_twice_is_idempotent(pool: asyncpg.Pool) -> None:
 
 async def test_late_registrants_get_only_the_reminders_ahead(pool: asyncpg.Pool) -> None:
     event = await _event(pool, capacity=5, offsets=[600, 3 * 3600])
-    assert await events.register(pool, "acme", event["id"], "o1", NOW) == "registered"
+    assert await events.register(pool, "acme", event.id, "o1", NOW) == "registered"
     assert await pool.fetchval("SELECT count(*) FROM messages") == 1
-    start = event["starts_at"]
-    assert await events.register(pool, "acme", event["id"], "o2", start) == "closed"
+    start = event.starts_at
+    assert await events.register(pool, "acme", event.id, "o2", start) == "closed"
 
 
 async def test_concurrent_scans_check_in_once(pool: asyncpg.Pool) -> None:

@@ -42,24 +42,24 @@ async def test_a_killed_sync_resumes_without_loss_or_doubles(
         try:
 
             async def two_pages() -> bool:
-                return int((await _sync(pool, started["id"]))["pages"]) >= 2
+                return int((await _sync(pool, started.id))["pages"]) >= 2
 
             await stack.until(two_pages, "two pages committed", 60)
             await stack.kill(worker)
-            at_kill = await _sync(pool, started["id"])
+            at_kill = await _sync(pool, started.id)
             assert at_kill["status"] == "running" and at_kill["pages"] < COUNT // 10_000
             first_holder = at_kill["leased_by"]
             worker = await stack.start_worker(db_url, mock.base, log, *FLAGS)
 
             async def finished() -> bool:
-                status: str = (await _sync(pool, started["id"]))["status"]
+                status: str = (await _sync(pool, started.id))["status"]
                 return status != "running"
 
             await stack.until(finished, "the sync finished", 90)
             assert await stack.stop(worker, within=10) == 0
         finally:
             await stack.kill(worker)
-        done = await pool.fetchrow("SELECT * FROM follower_syncs WHERE id = $1", started["id"])
+        done = await pool.fetchrow("SELECT * FROM follower_syncs WHERE id = $1", started.id)
         assert done is not None
         assert done["status"] == "completed", done["error"]
         # every page counted once: a page is committed with its cursor, or not at all
@@ -67,7 +67,7 @@ async def test_a_killed_sync_resumes_without_loss_or_doubles(
         rows = await pool.fetchrow(
             "SELECT count(*) AS n, count(DISTINCT openid) AS distinct_n,"
             " count(*) FILTER (WHERE subscribed AND synced_at >= $1) AS synced FROM followers",
-            started["started_at"],
+            started.started_at,
         )
         assert rows is not None
         assert (rows["n"], rows["distinct_n"], rows["synced"]) == (COUNT, COUNT, COUNT)

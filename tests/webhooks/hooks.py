@@ -99,7 +99,7 @@ async def add_account(pool: asyncpg.Pool, account_id: str = "acme") -> None:
 
 async def add_endpoint(
     pool: asyncpg.Pool, url: str, types: list[str] | None = None, account_id: str = "acme"
-) -> dict[str, Any]:
+) -> webhooks.Endpoint:
     return await webhooks.create_endpoint(
         pool,
         account_id,

@@ -53,7 +53,7 @@ async def test_delivered_signed_with_the_payload(
     d = h.dispatcher(h.settings(db_url), pool, session, h.clock())
     assert await d.drain() == 2
     assert len(rec.arrivals) == 2
-    payloads = [verify(ep["secret"], a) for a in rec.arrivals]
+    payloads = [verify(ep.secret, a) for a in rec.arrivals]
     text = next(p for p in payloads if p["type"] == "message.text")
     assert text["account_id"] == "acme" and text["id"] == rec.arrivals[0].id
     assert text["id"].startswith("evt_")
@@ -77,13 +77,13 @@ async def test_both_secrets_sign_during_a_rotation(
 ) -> None:
     rec, url = receiver
     ep = await h.add_endpoint(pool, url)
-    rotated = await store.rotate_secret(pool, "acme", ep["id"])
+    rotated = await store.rotate_secret(pool, "acme", ep.id)
     await h.store(pool, [h.record(1, "oA")])
     await h.dispatcher(h.settings(db_url), pool, session, h.clock()).drain()
     (arrival,) = rec.arrivals
     assert len(arrival.headers["webhook-signature"].split(" ")) == 2
-    assert verify(ep["secret"], arrival)["type"] == "message.text"
-    assert verify(rotated["secret"], arrival)["type"] == "message.text"
+    assert verify(ep.secret, arrival)["type"] == "message.text"
+    assert verify(rotated.secret, arrival)["type"] == "message.text"
     with pytest.raises(standardwebhooks.WebhookVerificationError):
         verify("whsec_" + "QUJD" * 11, arrival)
     # After the 24 hours only the new secret signs.
@@ -92,9 +92,9 @@ async def test_both_secrets_sign_during_a_rotation(
     await h.dispatcher(h.settings(db_url), pool, session, h.clock()).drain()
     last = rec.arrivals[-1]
     assert len(last.headers["webhook-signature"].split(" ")) == 1
-    verify(rotated["secret"], last)
+    verify(rotated.secret, last)
     with pytest.raises(standardwebhooks.WebhookVerificationError):
-        verify(ep["secret"], last)
+        verify(ep.secret, last)
 
 
 async def test_a_500_is_retried_on_the_schedule_with_the_same_id(
@@ -119,7 +119,7 @@ async def test_a_500_is_retried_on_the_schedule_with_the_same_id(
     assert await d.drain() == 1
     assert len(set(rec.ids())) == 1 and len(rec.ids()) == 3
     for arrival in rec.arrivals:
-        verify(ep["secret"], arrival)
+        verify(ep.secret, arrival)
     rows = await h.attempts(pool)
     assert [r["http_status"] for r in rows] == [500, 500, 200]
     assert rows[-1]["status"] == "delivered" and rows[-1]["attempts"] == 3
@@ -253,16 +253,16 @@ async def test_an_endpoint_failing_too_long_is_disabled_then_enabled_again(
     await d.drain()
     at.advance(seconds=6)
     await d.drain()
-    assert not (await store.get_endpoint(pool, "acme", ep["id"]))["disabled"]
+    assert not (await store.get_endpoint(pool, "acme", ep.id)).disabled
     at.advance(seconds=6)
     await d.drain()
-    row = await store.get_endpoint(pool, "acme", ep["id"])
-    assert row["disabled"] and row["disabled_reason"].startswith("every attempt failed since ")
+    row = await store.get_endpoint(pool, "acme", ep.id)
+    assert row.disabled and str(row.disabled_reason).startswith("every attempt failed since ")
     at.advance(seconds=6)
     assert await d.drain() == 0  # a disabled endpoint gets nothing
     rec.fail_first = 0
-    await store.update_endpoint(pool, "acme", ep["id"], {"disabled": False})
-    row = await store.get_endpoint(pool, "acme", ep["id"])
-    assert row["disabled_reason"] is None and row["failing_since"] is None
+    await store.update_endpoint(pool, "acme", ep.id, {"disabled": False})
+    row = await store.get_endpoint(pool, "acme", ep.id)
+    assert row.disabled_reason is None and row.failing_since is None
     assert await d.drain() == 1
     assert (await pool.fetchval("SELECT status FROM webhook_deliveries")) == "delivered"

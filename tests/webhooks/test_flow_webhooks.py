@@ -63,7 +63,7 @@ async def test_every_event_type_reaches_the_endpoint(
             await d.drain()
     by_type: dict[str, list[dict[str, Any]]] = {}
     for arrival in rec.arrivals:
-        signed = [endpoint["secret"], filtered["secret"]]
+        signed = [endpoint.secret, filtered.secret]
         payload = None
         for secret in signed:
             try:

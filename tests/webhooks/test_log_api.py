@@ -42,7 +42,7 @@ async def test_log_retry_replay_and_inbound(
     server = await aiohttp_server(rec.app())
     await create_account(client)
     ep = await h.add_endpoint(pool, str(server.make_url("/hook")))
-    base = f"/api/v1/accounts/acme/endpoints/{ep['id']}"
+    base = f"/api/v1/accounts/acme/endpoints/{ep.id}"
     await h.store(pool, [h.record(1, "oA"), h.record(2, "oB", "subscribe"), h.record(3, "oA")])
     page = await get(client, base + "/deliveries")
     assert [d["status"] for d in page["items"]] == ["pending"] * 3
@@ -118,7 +118,7 @@ async def test_a_replay_to_a_reply_endpoint_queues_nothing(
         rate_limit=None,
         mode="reply",
     )
-    reply_id = endpoint["id"]
+    reply_id = endpoint.id
     await h.store(pool, [h.record(1, "oA"), h.record(2, "oB", "subscribe")])
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()
     resp = await client.post(

@@ -53,7 +53,7 @@ async def endpoint(pool: asyncpg.Pool, account: str, types: list[str] | None, **
         disabled=bool(kw.get("disabled", False)),
         rate_limit=None,
     )
-    return str(row["id"])
+    return str(row.id)
 
 
 async def deliveries(pool: asyncpg.Pool) -> list[tuple[str, str, str]]:

@@ -58,7 +58,7 @@ async def test_two_workers_together_keep_the_endpoints_rate_limit(
 ) -> None:
     times, ids, done, url = timed
     ep = await h.add_endpoint(pool, url)
-    await pool.execute("UPDATE webhook_endpoints SET rate_limit = $2 WHERE id = $1", ep["id"], RATE)
+    await pool.execute("UPDATE webhook_endpoints SET rate_limit = $2 WHERE id = $1", ep.id, RATE)
     await h.store(pool, [h.record(n, f"o{n}") for n in range(COUNT)])
     cfg = h.settings(db_url)
     handles = [

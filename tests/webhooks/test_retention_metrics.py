@@ -47,7 +47,7 @@ async def test_metrics(pool: asyncpg.Pool, db_url: str, aiohttp_server: Any) -> 
     await h.add_account(pool)
     ep = await h.add_endpoint(pool, str(server.make_url("/hook")))
     other = await h.add_endpoint(pool, "http://127.0.0.1:9/closed")
-    await webhooks.update_endpoint(pool, "acme", other["id"], {"disabled": True})
+    await webhooks.update_endpoint(pool, "acme", other.id, {"disabled": True})
     await h.store(pool, [h.record(1, "oA"), h.record(2, "oB")])
     name = "wxgate_webhook_deliveries_total"
     before = {o: sample(name, outcome=o) for o in ("delivered", "retrying", "failed")}
@@ -58,7 +58,7 @@ async def test_metrics(pool: asyncpg.Pool, db_url: str, aiohttp_server: Any) -> 
         await d.drain()
         await d.update_gauges()
         depth = "wxgate_webhook_queue_depth"
-        assert sample(depth, account_id="acme", endpoint_id=ep["id"]) == 2
+        assert sample(depth, account_id="acme", endpoint_id=ep.id) == 2
         assert sample("wxgate_webhook_endpoints_disabled") == 1
         at.advance(seconds=7)
         await d.drain()
@@ -69,7 +69,7 @@ async def test_metrics(pool: asyncpg.Pool, db_url: str, aiohttp_server: Any) -> 
     # Drained endpoints have no series left: the gauge holds the deepest pending ones only.
     assert (
         metrics.REGISTRY.get_sample_value(
-            "wxgate_webhook_queue_depth", {"account_id": "acme", "endpoint_id": ep["id"]}
+            "wxgate_webhook_queue_depth", {"account_id": "acme", "endpoint_id": ep.id}
         )
         is None
     )
