@@ -95,6 +95,10 @@ class Worker:
         self.woken = asyncio.Event()
         # Claimed rows whose call has not started: released if the worker stops.
         self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
+        # Those calls by account, and the count at which one falling to it wakes a runner for
+        # the next claim (half a pass's claim): calls keep going out while it is written.
+        self._waiting: collections.Counter[str] = collections.Counter()
+        self._low_water = 0
         self._claiming = asyncio.Lock()
         self.sender = sender.Sender(
             client,
@@ -162,6 +166,8 @@ class Worker:
             for call in calls:
                 for item in call.items:
                     self._unstarted[item.key] = (call, item)
+                self._waiting[call.account.id] += 1
+            self._low_water = low_water(per_account)
         _observe_transitions(taken.transitions)
         _observe_transitions(claimed.transitions)
         processed = taken.decided + claimed.decided
@@ -181,17 +187,28 @@ class Worker:
         per_account = min(
             opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
         )
-        waiting = collections.Counter(
-            call.account.id
-            for call in {id(call): call for call, _ in self._unstarted.values()}.values()
-        )
-        return per_account, {a: max(0, per_account - n) for a, n in waiting.items()}
+        caps = {a: max(0, per_account - n) for a, n in self._waiting.items() if n > 0}
+        return per_account, caps
 
     # -- sending and recording -------------------------------------------------------------
 
     def _started(self, call: work.Call) -> None:
+        """The call started (or will not be made): its rows no longer wait. Once an
+        account's waiting calls fall to the low-water mark, a runner is woken to claim
+        behind them."""
+        popped = False
         for item in call.items:
-            self._unstarted.pop(item.key, None)
+            popped = self._unstarted.pop(item.key, None) is not None or popped
+        if not popped:
+            return
+        account = call.account.id
+        left = self._waiting[account] - 1
+        if left > 0:
+            self._waiting[account] = left
+        else:
+            del self._waiting[account]
+        if left == self._low_water:
+            self.wake()
 
     async def _send(self, calls: Sequence[work.Call]) -> int:
         """Make the calls concurrently; record results as they finish, one transaction for
@@ -271,6 +288,7 @@ class Worker:
         ]
         released = await self._record(batch)
         self._unstarted.clear()
+        self._waiting.clear()
         log.info(
             "released %d unstarted deliveries", released, extra={"action": "release_unstarted"}
         )
@@ -289,6 +307,11 @@ class Worker:
                     raise
                 log.info("deadlock, retrying", extra={"action": "deadlock_retry"})
         raise AssertionError("unreachable")
+
+
+def low_water(per_account: int) -> int:
+    """Waiting calls of an account at which the next claim for it starts: half a claim."""
+    return per_account // 2
 
 
 def _default_options() -> options_mod.Options:
