@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from gateway.store import pool as pool_mod
 from tests.webhooks.test_outbox_sql import account, endpoint  # noqa: F401
 
 
@@ -20,7 +21,7 @@ async def _messages(pool: asyncpg.Pool, n: int) -> list[int]:
     return sorted(r["id"] for r in rows)
 
 
-async def _append(conn: asyncpg.Connection, rows: list[tuple[int, str, str | None]]) -> None:
+async def _append(conn: pool_mod.Connection, rows: list[tuple[int, str, str | None]]) -> None:
     await conn.execute(
         "INSERT INTO message_transitions (account_id, message_id, status, reason)"
         " SELECT 'acme', m, s, r FROM unnest($1::bigint[], $2::text[], $3::text[])"
