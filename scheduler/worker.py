@@ -8,7 +8,6 @@ worker process (LISTEN, the periodic jobs, the HTTP session): scheduler.lifecycl
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -24,17 +23,19 @@ import asyncpg
 from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.domain import send_outcomes
-from gateway.store import delivery_rows, message_status
 from gateway.store import errors as store_errors
+from gateway.store import message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
+    call_lanes,
     claim,
     credentials,
     maintenance,
     ratelimit,
     results,
     sender,
+    waiting,
     work,
 )
 from scheduler import (
@@ -93,19 +94,16 @@ class Worker:
         self.refresh_throttle = message_status.RefreshThrottle()
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
-        # Claimed rows whose call has not started: released if the worker stops.
-        self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
-        # Those calls by account, and the count at which one falling to it wakes a runner for
-        # the next claim (half a pass's claim): calls keep going out while it is written.
-        self._waiting: collections.Counter[str] = collections.Counter()
-        self._low_water = 0
+        # Claimed calls that have not started: put back if the worker stops; half of a claim
+        # started wakes a runner for the next one (calls keep going out while it is written).
+        self.waiting = waiting.Waiting(self.wake)
         self._claiming = asyncio.Lock()
         self.sender = sender.Sender(
             client,
             self.tokens,
             self.limiter,
             self.stopping,
-            self._started,
+            self.waiting.started,
             clock=self.clock,
             lease_margin=self.options.lease_margin(),
             tz=self.tz,
@@ -163,11 +161,7 @@ class Worker:
                 )
             )
             calls = taken.calls + claimed.calls
-            for call in calls:
-                for item in call.items:
-                    self._unstarted[item.key] = (call, item)
-                self._waiting[call.account.id] += 1
-            self._low_water = low_water(per_account)
+            self.waiting.add(calls, per_account)
         _observe_transitions(taken.transitions)
         _observe_transitions(claimed.transitions)
         processed = taken.decided + claimed.decided
@@ -187,47 +181,16 @@ class Worker:
         per_account = min(
             opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
         )
-        caps = {a: max(0, per_account - n) for a, n in self._waiting.items() if n > 0}
-        return per_account, caps
+        return per_account, self.waiting.caps(per_account)
 
     # -- sending and recording -------------------------------------------------------------
-
-    def _started(self, call: work.Call) -> None:
-        """The call started (or will not be made): its rows no longer wait. Once an
-        account's waiting calls fall to the low-water mark, a runner is woken to claim
-        behind them."""
-        popped = False
-        for item in call.items:
-            popped = self._unstarted.pop(item.key, None) is not None or popped
-        if not popped:
-            return
-        account = call.account.id
-        left = self._waiting[account] - 1
-        if left > 0:
-            self._waiting[account] = left
-        else:
-            del self._waiting[account]
-        if left == self._low_water:
-            self.wake()
 
     async def _send(self, calls: Sequence[work.Call]) -> int:
         """Make the calls concurrently; record results as they finish, one transaction for
         whatever finished while the previous one was being written (group commit)."""
-        finished: asyncio.Queue[tuple[work.Call, sender.Result | None]] = asyncio.Queue()
-
-        async def one(call: work.Call) -> None:
-            result: sender.Result | None = None
-            try:
-                result = await self.sender.send(call)
-            except Exception:
-                # Left leased: the lease expires and a worker takes the rows over.
-                log.exception(
-                    "send crashed", extra={"action": "send_crash", "account_id": call.account.id}
-                )
-            finally:
-                finished.put_nowait((call, result))
-
-        tasks = [asyncio.create_task(one(call)) for call in calls]
+        finished: call_lanes.Finished = asyncio.Queue()
+        lanes = self.options.limits.concurrency_per_account
+        tasks = call_lanes.start(calls, self.sender.send, lanes, finished)
         processed = 0
         try:
             remaining = len(calls)
@@ -246,7 +209,7 @@ class Worker:
     async def _record(self, batch: Sequence[tuple[work.Call, sender.Result | None]]) -> int:
         done = [(call, result) for call, result in batch if result is not None]
         for call, _ in batch:
-            self._started(call)
+            self.waiting.started(call)
         if not done:
             return 0
         now = self.clock()
@@ -277,18 +240,14 @@ class Worker:
 
     async def release_unstarted(self) -> int:
         """Rows claimed by this worker whose call never started go back to the queue."""
-        if not self._unstarted:
+        if not self.waiting:
             return 0
-        by_call: dict[int, tuple[work.Call, list[delivery_rows.ClaimedDelivery]]] = {}
-        for call, item in self._unstarted.values():
-            by_call.setdefault(id(call), (call, []))[1].append(item)
         batch = [
             (call, [(item, send_outcomes.RELEASED) for item in items])
-            for call, items in by_call.values()
+            for call, items in self.waiting.by_call()
         ]
         released = await self._record(batch)
-        self._unstarted.clear()
-        self._waiting.clear()
+        self.waiting.clear()
         log.info(
             "released %d unstarted deliveries", released, extra={"action": "release_unstarted"}
         )
@@ -307,11 +266,6 @@ class Worker:
                     raise
                 log.info("deadlock, retrying", extra={"action": "deadlock_retry"})
         raise AssertionError("unreachable")
-
-
-def low_water(per_account: int) -> int:
-    """Waiting calls of an account at which the next claim for it starts: half a claim."""
-    return per_account // 2
 
 
 def _default_options() -> options_mod.Options:
