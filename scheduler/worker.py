@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -42,6 +42,7 @@ from scheduler import (
     clock as clock_mod,
 )
 from scheduler import options as options_mod
+from scheduler import transitions as transitions_mod
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,8 @@ class Worker:
             )
             calls = taken.calls + claimed.calls
             self.waiting.add(calls, per_account)
-        _observe_transitions(taken.transitions)
-        _observe_transitions(claimed.transitions)
+        transitions_mod.observe(taken.transitions)
+        transitions_mod.observe(claimed.transitions)
         processed = taken.decided + claimed.decided
         in_calls = sum(len(call.items) for call in claimed.calls)
         skipped = claimed.claimed - claimed.decided - in_calls
@@ -223,7 +224,7 @@ class Worker:
         except store_errors.FAILED:
             log.exception("recording results failed", extra={"action": "record_failed"})
             return 0
-        _observe_transitions(transitions)
+        transitions_mod.observe(transitions)
         wall = utcnow()
         changed = 0
         for call, result in done:
@@ -287,21 +288,3 @@ async def run_passes(worker: Worker) -> None:
             log.exception("release pass failed", extra={"action": "pass_failed"})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.stopping.wait(), timeout=1.0)
-
-
-def _observe_transitions(transitions: Iterable[message_status.Transition]) -> None:
-    for t in transitions:
-        status, reason = t.status, t.reason
-        metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
-        if status in ("held", "expired", "failed"):
-            log.info(
-                "message %s (%s)",
-                status,
-                reason,
-                extra={
-                    "action": "message_" + status,
-                    "account_id": t.account_id,
-                    "message_id": t.message_id,
-                    "reason": reason,
-                },
-            )
