@@ -104,8 +104,10 @@ async def claim(
             plan.consider(item)
         plan.refuse(await quota_units.consume_units(conn, plan.units(), planner.UNIT_LIMITS))
         lease_until = now + lease
-        calls = plan.calls(lease_until) + plan.resend(pinned, lease_until)
-        calls = [dataclasses.replace(c, lease_until=lease_until) for c in calls]
+        calls = plan.calls(lease_until) + [
+            dataclasses.replace(c, lease_until=lease_until)
+            for c in plan.resend(pinned, lease_until)
+        ]
         await _charge_tag_members(conn, calls, month)
         await quota_units.give_back_units(conn, plan.give_back)
         await claims.apply_decisions(conn, now, worker_id, plan.changes)

@@ -64,6 +64,7 @@ class Planner:
         self.follower_used = dict(follower_used)
         self.account_used = dict(account_used)
         self.recipients: dict[tuple[str, str], _Recipient] = {}
+        self._domain_accounts: dict[str, decide.Account] = {}
         self.busy: set[tuple[str, str]] = set()
         for key, f in followers.items():
             if f.locked:
@@ -86,11 +87,14 @@ class Planner:
         return decide.Usage(follower_mass_used=f, account_mass_used=a)
 
     def _decide(self, item: delivery_rows.ClaimedDelivery, usage: decide.Usage) -> decide.Decision:
-        account = self.accounts[item.account_id]
+        account = self._domain_accounts.get(item.account_id)
+        if account is None:
+            account = self.accounts[item.account_id].domain(self.tz)
+            self._domain_accounts[item.account_id] = account
         message = self.messages[(item.account_id, item.message_id)]
         recipient = self.recipients.get((item.account_id, item.openid or ""))
         follower = recipient.domain() if recipient is not None else None
-        return decide.decide(account.domain(self.tz), follower, message.domain(), usage, self.now)
+        return decide.decide(account, follower, message.domain(), usage, self.now)
 
     def consider(self, item: delivery_rows.ClaimedDelivery) -> None:
         """Decide one due row on the state as the earlier rows of this claim left it."""
@@ -217,6 +221,7 @@ class Planner:
             channel,
             tuple(items),
             key,
+            lease_until=lease_until,
             decided_at=self.now,
         )
 

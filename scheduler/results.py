@@ -55,13 +55,11 @@ def plan(
     """The changes for a batch of finished calls (pure but for the jitter source)."""
     out = Plan()
     for call, result in finished:
-        leader = min(item.id for item in call.items)
+        items = call.items
+        leader = items[0].id if len(items) == 1 else min(item.id for item in items)
         for item, outcome in result:
             out.message_of[item.key] = item.message_id
             change = _change(call, item, outcome, item.id == leader, now, tz, opts, out)
-            change = dataclasses.replace(
-                change, unknown=outcome.unknown, leased_attempts=item.attempts
-            )
             out.changes.append(change)
             # A unit comes back only when WeChat refused the send for good: never when this
             # or an earlier attempt may have reached it.
@@ -77,6 +75,40 @@ def plan(
     return out
 
 
+def _row(
+    item: delivery_rows.ClaimedDelivery,
+    outcome: send_outcomes.Outcome,
+    status: str,
+    *,
+    pinned: bool = True,
+    units: bool = True,
+    reason: str | None = None,
+    release_at: dt.datetime | None = None,
+    attempt: int = 0,
+    msgid: str | None = None,
+) -> delivery_rows.Change:
+    """One result row, built once. `pinned`: it keeps its channel, key and units (a mass
+    send that waits to be retried with them); `units`: it keeps its units."""
+    unit = item.quota if pinned and units else None
+    return delivery_rows.Change(
+        item.account_id,
+        item.id,
+        status,
+        reason=reason,
+        release_at=release_at,
+        channel=item.channel if pinned else None,
+        client_msg_id=item.client_msg_id if pinned else None,
+        quota_kind=unit.kind if unit is not None else None,
+        quota_key=unit.period if unit is not None else None,
+        attempt=attempt,
+        wechat_msgid=msgid,
+        errcode=outcome.errcode,
+        errmsg=outcome.errmsg,
+        unknown=outcome.unknown,
+        leased_attempts=item.attempts,
+    )
+
+
 def _change(
     call: work.Call,
     item: delivery_rows.ClaimedDelivery,
@@ -87,47 +119,30 @@ def _change(
     opts: options.Options,
     out: Plan,
 ) -> delivery_rows.Change:
-    base = delivery_rows.Change(
-        item.account_id,
-        item.id,
-        "held",
-        reason=outcome.reason,
-        channel=item.channel,
-        client_msg_id=item.client_msg_id,
-        quota_kind=item.quota.kind if item.quota else None,
-        quota_key=item.quota.period if item.quota else None,
-        errcode=outcome.errcode,
-        errmsg=outcome.errmsg,
-    )
-    unpinned = dataclasses.replace(
-        base, channel=None, client_msg_id=None, quota_kind=None, quota_key=None
-    )
+    reason = outcome.reason
     pinnable = item.channel in delivery_rows.MASS_CHANNELS
     if outcome.kind == "sent":
         out.sent[item.key] = outcome.msgid or ""
-        return dataclasses.replace(base, status="sent", reason=None, wechat_msgid=outcome.msgid)
+        return _row(item, outcome, "sent", msgid=outcome.msgid)
     if outcome.kind == "failed":
-        if item.unknown_since is not None:
-            return dataclasses.replace(base, status="failed")  # keeps its units
-        return dataclasses.replace(base, status="failed", quota_kind=None, quota_key=None)
+        # A row that an attempt may have reached WeChat with keeps its units.
+        return _row(item, outcome, "failed", units=item.unknown_since is not None, reason=reason)
     if outcome.kind == "released":
         if call.resend and pinnable:
             # It may have reached WeChat before: keep key, batch and units for the re-send.
-            return dataclasses.replace(
-                base, status="queued", reason=None, release_at=now if leader else None, attempt=-1
-            )
-        return dataclasses.replace(
-            unpinned, status="queued", reason=None, release_at=now, attempt=-1
-        )
+            return _row(item, outcome, "queued", release_at=now if leader else None, attempt=-1)
+        return _row(item, outcome, "queued", pinned=False, release_at=now, attempt=-1)
     if outcome.kind == "retry":
         release = backoff.retry_at(
             now, item.attempts, opts.jitter, base=opts.backoff_base, cap=opts.backoff_cap
         )
         if release >= call.message.expires_at:
-            return dataclasses.replace(unpinned, status="expired")
+            return _row(item, outcome, "expired", pinned=False, reason=reason)
         if pinnable:
-            return dataclasses.replace(base, release_at=release if leader else None)
-        return dataclasses.replace(unpinned, release_at=release)
+            return _row(
+                item, outcome, "held", reason=reason, release_at=release if leader else None
+            )
+        return _row(item, outcome, "held", pinned=False, reason=reason, release_at=release)
     # stale: correct our view, then re-decide soon (backing off if it keeps happening)
     release = backoff.retry_at(
         now, item.attempts, opts.jitter, base=opts.stale_delay, cap=opts.backoff_cap
@@ -141,8 +156,8 @@ def _change(
             period = item.quota.period if item.quota else periods.day_key(now, tz)
             out.no_quota[item.key] = (item.account_id, period)
     if release >= call.message.expires_at:
-        return dataclasses.replace(unpinned, status="expired")
-    return dataclasses.replace(unpinned, release_at=release)
+        return _row(item, outcome, "expired", pinned=False, reason=reason)
+    return _row(item, outcome, "held", pinned=False, reason=reason, release_at=release)
 
 
 async def record(

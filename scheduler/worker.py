@@ -8,7 +8,6 @@ worker process (LISTEN, the periodic jobs, the HTTP session): scheduler.lifecycl
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -16,7 +15,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -24,23 +23,26 @@ import asyncpg
 from gateway import metrics
 from gateway import settings as settings_mod
 from gateway.domain import send_outcomes
-from gateway.store import delivery_rows, message_status
 from gateway.store import errors as store_errors
+from gateway.store import message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from scheduler import (
+    call_lanes,
     claim,
     credentials,
     maintenance,
     ratelimit,
     results,
     sender,
+    waiting,
     work,
 )
 from scheduler import (
     clock as clock_mod,
 )
 from scheduler import options as options_mod
+from scheduler import transitions as transitions_mod
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +95,16 @@ class Worker:
         self.refresh_throttle = message_status.RefreshThrottle()
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
-        # Claimed rows whose call has not started: released if the worker stops.
-        self._unstarted: dict[tuple[str, int], tuple[work.Call, delivery_rows.ClaimedDelivery]] = {}
+        # Claimed calls that have not started: put back if the worker stops; half of a claim
+        # started wakes a runner for the next one (calls keep going out while it is written).
+        self.waiting = waiting.Waiting(self.wake)
         self._claiming = asyncio.Lock()
         self.sender = sender.Sender(
             client,
             self.tokens,
             self.limiter,
             self.stopping,
-            self._started,
+            self.waiting.started,
             clock=self.clock,
             lease_margin=self.options.lease_margin(),
             tz=self.tz,
@@ -159,11 +162,9 @@ class Worker:
                 )
             )
             calls = taken.calls + claimed.calls
-            for call in calls:
-                for item in call.items:
-                    self._unstarted[item.key] = (call, item)
-        _observe_transitions(taken.transitions)
-        _observe_transitions(claimed.transitions)
+            self.waiting.add(calls, per_account)
+        transitions_mod.observe(taken.transitions)
+        transitions_mod.observe(claimed.transitions)
         processed = taken.decided + claimed.decided
         in_calls = sum(len(call.items) for call in claimed.calls)
         skipped = claimed.claimed - claimed.decided - in_calls
@@ -181,36 +182,16 @@ class Worker:
         per_account = min(
             opts.claim_per_account, self.limiter.claim_cap(opts.claim_horizon), opts.claim_total
         )
-        waiting = collections.Counter(
-            call.account.id
-            for call in {id(call): call for call, _ in self._unstarted.values()}.values()
-        )
-        return per_account, {a: max(0, per_account - n) for a, n in waiting.items()}
+        return per_account, self.waiting.caps(per_account)
 
     # -- sending and recording -------------------------------------------------------------
-
-    def _started(self, call: work.Call) -> None:
-        for item in call.items:
-            self._unstarted.pop(item.key, None)
 
     async def _send(self, calls: Sequence[work.Call]) -> int:
         """Make the calls concurrently; record results as they finish, one transaction for
         whatever finished while the previous one was being written (group commit)."""
-        finished: asyncio.Queue[tuple[work.Call, sender.Result | None]] = asyncio.Queue()
-
-        async def one(call: work.Call) -> None:
-            result: sender.Result | None = None
-            try:
-                result = await self.sender.send(call)
-            except Exception:
-                # Left leased: the lease expires and a worker takes the rows over.
-                log.exception(
-                    "send crashed", extra={"action": "send_crash", "account_id": call.account.id}
-                )
-            finally:
-                finished.put_nowait((call, result))
-
-        tasks = [asyncio.create_task(one(call)) for call in calls]
+        finished: call_lanes.Finished = asyncio.Queue()
+        lanes = self.options.limits.concurrency_per_account
+        tasks = call_lanes.start(calls, self.sender.send, lanes, finished)
         processed = 0
         try:
             remaining = len(calls)
@@ -229,7 +210,7 @@ class Worker:
     async def _record(self, batch: Sequence[tuple[work.Call, sender.Result | None]]) -> int:
         done = [(call, result) for call, result in batch if result is not None]
         for call, _ in batch:
-            self._started(call)
+            self.waiting.started(call)
         if not done:
             return 0
         now = self.clock()
@@ -243,7 +224,7 @@ class Worker:
         except store_errors.FAILED:
             log.exception("recording results failed", extra={"action": "record_failed"})
             return 0
-        _observe_transitions(transitions)
+        transitions_mod.observe(transitions)
         wall = utcnow()
         changed = 0
         for call, result in done:
@@ -260,17 +241,14 @@ class Worker:
 
     async def release_unstarted(self) -> int:
         """Rows claimed by this worker whose call never started go back to the queue."""
-        if not self._unstarted:
+        if not self.waiting:
             return 0
-        by_call: dict[int, tuple[work.Call, list[delivery_rows.ClaimedDelivery]]] = {}
-        for call, item in self._unstarted.values():
-            by_call.setdefault(id(call), (call, []))[1].append(item)
         batch = [
             (call, [(item, send_outcomes.RELEASED) for item in items])
-            for call, items in by_call.values()
+            for call, items in self.waiting.by_call()
         ]
         released = await self._record(batch)
-        self._unstarted.clear()
+        self.waiting.clear()
         log.info(
             "released %d unstarted deliveries", released, extra={"action": "release_unstarted"}
         )
@@ -310,21 +288,3 @@ async def run_passes(worker: Worker) -> None:
             log.exception("release pass failed", extra={"action": "pass_failed"})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(worker.stopping.wait(), timeout=1.0)
-
-
-def _observe_transitions(transitions: Iterable[message_status.Transition]) -> None:
-    for t in transitions:
-        status, reason = t.status, t.reason
-        metrics.MESSAGES.labels(status=status, reason=reason or "").inc()
-        if status in ("held", "expired", "failed"):
-            log.info(
-                "message %s (%s)",
-                status,
-                reason,
-                extra={
-                    "action": "message_" + status,
-                    "account_id": t.account_id,
-                    "message_id": t.message_id,
-                    "reason": reason,
-                },
-            )

@@ -176,6 +176,7 @@ class Reject:
 Decision: TypeAlias = Send | Hold | Expire | Reject
 
 _NOT_SUBSCRIBED = Hold(HoldReason.NOT_SUBSCRIBED, None, WaitFor.SUBSCRIBE)
+_SEND_CUSTOM = Send(Channel.CUSTOM, 0, None)  # the common decision, built once (frozen)
 
 
 # C2: payment sends need the follower subscribed but are not bound by the window.
@@ -214,7 +215,7 @@ def _customer_service(
     if follower is None or not follower.subscribed:
         return _NOT_SUBSCRIBED
     if window.is_open(follower.window, now):
-        return Send(Channel.CUSTOM, 0, None)
+        return _SEND_CUSTOM
     if message.outside_window == "hold":
         return Hold(HoldReason.WINDOW_CLOSED, None, WaitFor.INTERACTION)
     # reach (service only, check_enqueue saw to that): one unit of the follower's month,

@@ -23,6 +23,10 @@ RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011})
 REDPACK_PATH = "/mmpaymkttransfers/sendredpack"
 COUPON_PATH = "/mmpaymkttransfers/send_coupon"
 STALE_TOKEN_ERRCODES = frozenset({40001, 42001, 40014})
+# Real UTF-8, never \uXXXX escapes: WeChat answers 40033 to those. One encoder for every call
+# (json.dumps with options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 class WeChatError(errors.WxgateError):
@@ -95,17 +99,14 @@ class WeChatClient:
         body: dict[str, Any] | None,
         url: URL | None,
     ) -> dict[str, Any]:
-        data = None
-        if body is not None:
-            # Real UTF-8, never \uXXXX escapes: WeChat answers 40033 to those.
-            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        data = None if body is None else _ENCODE(body).encode()
         try:
             async with self.session.request(
                 method,
                 url or self.api_base + path,
                 params=params,
                 data=data,
-                headers={"Content-Type": "application/json"} if data is not None else None,
+                headers=_JSON_HEADERS if data is not None else None,
                 timeout=self.timeout,
             ) as resp:
                 if resp.status >= 300:
