@@ -10,6 +10,8 @@ import itertools
 import math
 from typing import Any
 
+_SLACK = 0.001  # seconds
+
 
 class Deadlines:
     def __init__(self) -> None:
@@ -49,7 +51,9 @@ class Deadlines:
     def _fire(self) -> None:
         self._timer, self._armed_at = None, math.inf
         heap = self._heap
-        now = asyncio.get_running_loop().time()
+        # uvloop's clock and timers tick in milliseconds: a timer may run just before its
+        # time, which must not re-arm it for the same instant over and over.
+        now = asyncio.get_running_loop().time() + _SLACK
         while heap and (heap[0][0] <= now or heap[0][2].done()):
             _expire(heapq.heappop(heap)[2])
         if heap:
