@@ -7,19 +7,23 @@ CLICK, 10% LOCATION), for three accounts measured round by round in the same run
   regexes, scan scenes and click keys); target ratio >= 0.9 of `none`;
 - `match1`: one keyword rule (prefix `hello`) that answers every text message (70% of the
   callbacks get a passive reply, rendered and stored with the event); target >= 0.85.
+
+`--only NAME` measures one account alone (no ratios); `--profile SECONDS` records the gateway
+with py-spy during each account's first round (bench/results/profile-replies-NAME.txt).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 from typing import Any
 
 import asyncpg
 
-from bench import common
+from bench import common, profile
 from gateway.domain import reply_rules
 from gateway.wechat import signature
 
@@ -109,16 +113,23 @@ def run(
     seconds: int = 5,
     rounds: int = 3,
     connections: int = 64,
-    profile_seconds: int = 0,  # accepted for `python -m bench --profile`; not recorded here
+    profile_seconds: int = 0,
+    accounts: tuple[str, ...] = ACCOUNTS,
 ) -> dict[str, Any]:
     timestamp, nonce = str(int(time.time())), "415670741"
     query = (
         f"signature={signature.sign(TOKEN, timestamp, nonce)}&timestamp={timestamp}&nonce={nonce}"
     )
-    results: dict[str, list[common.WrkResult]] = {name: [] for name in ACCOUNTS}
+    results: dict[str, list[common.WrkResult]] = {name: [] for name in accounts}
     # CPU per callback (gateway process + Postgres cluster), which other load on the machine
-    # changes much less than the rate.
-    cpu: dict[str, list[float]] = {name: [] for name in ACCOUNTS}
+    # changes much less than the rate; and each part on its own.
+    cpu: dict[str, list[float]] = {name: [] for name in accounts}
+    parts: dict[str, dict[str, list[float]]] = {
+        name: {"gateway": [], "postgres": []} for name in accounts
+    }
+    profiles: dict[str, Any] = {}
+    # The calls of the statements that took the most database time, round by round.
+    statements: dict[str, list[dict[str, int]]] = {name: [] for name in accounts}
     offset = 0
     with common.database(server, "replies") as db:
         asyncio.run(_prepare(db.admin_url))
@@ -130,20 +141,36 @@ def run(
             name="gateway",
         ) as gateway:
             for r in range(rounds):
-                for name in ACCOUNTS:
+                for name in accounts:
                     offset += ROUND_OFFSET
                     lua_env = common.env(
                         WX_PATH=f"/wechat/{name}?{query}",
                         WX_BASE_TIME=timestamp,
                         WX_OFFSET=str(offset),
                     )
-                    before = sum(common.gateway_cpu_seconds(server, gateway.pid).values())
-                    res = common.wrk(
-                        f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
+                    spy = (
+                        profile.record(
+                            gateway.pid, min(profile_seconds, seconds - 1), f"replies-{name}"
+                        )
+                        if r == 0 and profile_seconds
+                        else contextlib.nullcontext(None)
                     )
-                    after = sum(common.gateway_cpu_seconds(server, gateway.pid).values())
+                    asyncio.run(common.reset_statements(db))
+                    before = common.gateway_cpu_seconds(server, gateway.pid)
+                    with spy as recorder:
+                        res = common.wrk(
+                            f"http://127.0.0.1:{port}", seconds, connections, SCRIPT, lua_env
+                        )
+                    after = common.gateway_cpu_seconds(server, gateway.pid)
+                    top = asyncio.run(common.top_statements(db, 4))
+                    statements[name].append({t["query"]: t["calls"] for t in top})
+                    if recorder is not None:
+                        profiles[name] = recorder.summary()
                     results[name].append(res)
-                    cpu[name].append(1e6 * (after - before) / max(res.requests, 1))
+                    n = max(res.requests, 1)
+                    for key in ("gateway", "postgres"):
+                        parts[name][key].append(1e6 * (after[key] - before[key]) / n)
+                    cpu[name].append(1e6 * sum(after[k] - before[k] for k in after) / n)
                     common.log(
                         f"replies round {r + 1}/{rounds} {name}: {res.rps:.0f} req/s"
                         f" p99 {res.p99_ms:.1f} ms errors {res.errors}"
@@ -158,8 +185,29 @@ def run(
         }
         for name, rs in results.items()
     }
-    base = med["none"]["rps"]
     cpu_med = {name: round(common.median(v), 1) for name, v in cpu.items() if v}
+    cpu_parts = {
+        name: {key: round(common.median(v), 1) for key, v in p.items() if v}
+        for name, p in parts.items()
+    }
+    summary: dict[str, Any] = {
+        "benchmark": "replies",
+        "machine": common.machine(),
+        "seconds": seconds,
+        "rounds": rounds,
+        "connections": connections,
+        "median": med,
+        "cpu_us_per_callback": cpu_med,
+        "cpu_us_per_callback_parts": cpu_parts,
+        "stored": counts,
+        "rounds_raw": {name: [x.row() for x in rs] for name, rs in results.items()},
+        "top_statement_calls": statements,
+    }
+    if profiles:
+        summary["profile"] = profiles
+    if tuple(accounts) != ACCOUNTS:
+        return summary
+    base = med["none"]["rps"]
     cpu_ratios = (
         {
             "rules200": round(cpu_med["none"] / cpu_med["rules200"], 3),
@@ -168,20 +216,10 @@ def run(
         if len(cpu_med) == len(ACCOUNTS)
         else {}
     )
-    return {
-        "benchmark": "replies",
-        "machine": common.machine(),
-        "seconds": seconds,
-        "rounds": rounds,
-        "connections": connections,
-        "median": med,
-        "ratio_rules200_to_none": round(med["rules200"]["rps"] / base, 3),
-        "ratio_match1_to_none": round(med["match1"]["rps"] / base, 3),
-        "cpu_us_per_callback": cpu_med,
-        "cpu_ratio_to_none": cpu_ratios,
-        "stored": counts,
-        "rounds_raw": {name: [x.row() for x in rs] for name, rs in results.items()},
-    }
+    summary["ratio_rules200_to_none"] = round(med["rules200"]["rps"] / base, 3)
+    summary["ratio_match1_to_none"] = round(med["match1"]["rps"] / base, 3)
+    summary["cpu_ratio_to_none"] = cpu_ratios
+    return summary
 
 
 def report(summary: dict[str, Any]) -> str:
@@ -198,6 +236,13 @@ def report(summary: dict[str, Any]) -> str:
             f"{name:<10} {m['rps']:>9.0f} {m['p50_ms']:>8.2f} {m['p99_ms']:>8.2f}"
             f" {m['errors']:>7} {c['stored']:>8} {c['replied']:>8}"
         )
+    for name, p in summary.get("cpu_us_per_callback_parts", {}).items():
+        lines.append(
+            f"CPU per callback, {name}: gateway {p.get('gateway')} us,"
+            f" Postgres {p.get('postgres')} us"
+        )
+    if "ratio_rules200_to_none" not in summary:
+        return "\n".join(lines)
     lines.append(
         f"200 rules, none matching / no rules: {summary['ratio_rules200_to_none']:.2f} (target 0.9)"
     )
@@ -219,9 +264,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--only", choices=ACCOUNTS, action="append", help="this account alone")
+    parser.add_argument("--profile", type=int, default=0, metavar="SECONDS")
     args = parser.parse_args()
+    accounts = tuple(args.only) if args.only else ACCOUNTS
     with common.postgres() as server:
-        summary = run(server, args.seconds, args.rounds, args.connections)
+        summary = run(server, args.seconds, args.rounds, args.connections, args.profile, accounts)
     common.save("replies", summary)
     print(report(summary))
 

@@ -3,10 +3,13 @@ few seconds of staleness is the price of not querying accounts on every callback
 
 The reply rules and the reply endpoint come with the account, under the same TTL: a PUT of
 the rules reaches other processes within TTL seconds (the serving process forgets its entry
-at once). A rule set is compiled once per version, not on each reload."""
+at once). A rule set is compiled once per version, and read again only when its version
+changed. Callbacks that miss the same account at once share one load (64 connections at an
+expired entry made 64 queries, each with the whole rule set)."""
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import dataclasses
 import datetime as dt
@@ -27,6 +30,9 @@ MISSING_TTL = 1.0
 # Callback URLs name any account id a client likes: the cache keeps the most recently used
 # this many, so a flood of made-up ids cannot grow it without bound.
 MAX_ENTRIES = 10_000
+# The shared load gives up after this (its waiters stop at their own deadlines): one that hangs
+# must not keep later callbacks from trying again.
+LOAD_TIMEOUT = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,21 +67,32 @@ class CallbackAccount:
 
 
 class AccountCache:
-    def __init__(self, db: asyncpg.Pool, ttl: float = TTL, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(
+        self,
+        db: asyncpg.Pool,
+        ttl: float = TTL,
+        max_entries: int = MAX_ENTRIES,
+        load_timeout: float = LOAD_TIMEOUT,
+    ) -> None:
         self._pool = db
         self._ttl = ttl
+        self._load_timeout = load_timeout
         self._max = max_entries
         self._entries: collections.OrderedDict[str, tuple[float, CallbackAccount | None]] = (
             collections.OrderedDict()
         )
         self._compiled: dict[str, tuple[int, reply_match.Compiled]] = {}
+        # The load in flight per account; every miss meanwhile awaits it.
+        self._loading: dict[str, asyncio.Task[CallbackAccount | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def forget(self, account_id: str) -> None:
+        """Drop the entry; a load already in flight no longer answers nor fills it."""
         self._entries.pop(account_id, None)
         self._compiled.pop(account_id, None)
+        self._loading.pop(account_id, None)
 
     def cached(self, account_id: str) -> tuple[bool, CallbackAccount | None]:
         """(True, account or None) when a fresh entry answers without the database."""
@@ -86,12 +103,34 @@ class AccountCache:
         return False, None
 
     async def get(self, account_id: str) -> CallbackAccount | None:
+        """The account (None: no such account), from the entry or the one load in flight.
+        A caller that stops waiting leaves the load to the others; its error reaches all."""
         hit, cached = self.cached(account_id)
         if hit:
             return cached
+        task = self._loading.get(account_id)
+        if task is None:
+            task = asyncio.create_task(self._load(account_id))
+            self._loading[account_id] = task
+            task.add_done_callback(lambda done: self._settled(account_id, done))
+        return await asyncio.shield(task)
+
+    def _settled(self, account_id: str, task: asyncio.Task[CallbackAccount | None]) -> None:
+        if self._loading.get(account_id) is task:
+            del self._loading[account_id]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have given up
+
+    async def _load(self, account_id: str) -> CallbackAccount | None:
         now = time.monotonic()
-        row = await callback_accounts.load(self._pool, account_id)
-        account = None if row is None else _build(row, self._rules(row))
+        known = self._compiled.get(account_id)
+        async with asyncio.timeout(self._load_timeout):
+            row = await callback_accounts.load(
+                self._pool, account_id, None if known is None else known[0]
+            )
+        account = None if row is None else _build(row, self._rules(row, known))
+        if self._loading.get(account_id) is not asyncio.current_task():
+            return account  # forgotten meanwhile: answer these waiters, keep no entry
         self._entries[account_id] = (now + (self._ttl if account else MISSING_TTL), account)
         self._entries.move_to_end(account_id)
         while len(self._entries) > self._max:
@@ -99,13 +138,17 @@ class AccountCache:
             self._compiled.pop(evicted, None)
         return account
 
-    def _rules(self, row: callback_accounts.CallbackAccountRow) -> reply_match.Compiled:
-        """The account's rule set compiled, reused while its version stays the same."""
+    def _rules(
+        self,
+        row: callback_accounts.CallbackAccountRow,
+        known: tuple[int, reply_match.Compiled] | None,
+    ) -> reply_match.Compiled:
+        """The account's rule set compiled, reused while its version stays the same (the
+        row then carries no rules)."""
         version = row.rules_version
         if version is None:
             self._compiled.pop(row.id, None)
             return reply_match.EMPTY
-        known = self._compiled.get(row.id)
         if known is not None and known[0] == version:
             return known[1]
         try:

@@ -54,7 +54,9 @@ async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _ingest_ctx(app: web.Application) -> AsyncIterator[None]:
     """The callback path's account cache and group-commit writer."""
     settings = app[keys.SETTINGS]
-    app[keys.ACCOUNT_CACHE] = account_cache.AccountCache(app[keys.POOL])
+    app[keys.ACCOUNT_CACHE] = account_cache.AccountCache(
+        app[keys.POOL], load_timeout=settings.callback_db_timeout
+    )
     committer = group_commit.GroupCommitter(
         app[keys.POOL], statement_timeout=settings.callback_db_timeout + 1
     )

@@ -8,14 +8,15 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
-from gateway import metrics
+from gateway import errors, metrics
 from gateway.api import account_cache, checkin, keys, passive
 from gateway.domain import encoding
 from gateway.store import errors as store_errors
-from gateway.store import group_commit, inbound
+from gateway.store import inbound
 from gateway.wechat import crypto, reply_xml, signature, xmlcodec
 from gateway.wechat import inbound as wx_inbound
 
@@ -35,8 +36,25 @@ def _text(status: int, body: str) -> web.Response:
     return web.Response(status=status, text=body, content_type="text/plain")
 
 
+_SUCCESS = b"success"
+
+
+def _success() -> web.Response:
+    """The answer to nearly every callback: its body and headers encoded once."""
+    return web.Response(body=_SUCCESS, content_type="text/plain", charset="utf-8")
+
+
+# The counter's child per (account, outcome), bound once: labels() per callback costs a lock
+# and a tuple of its own (prometheus keeps every child anyway, so this is no larger).
+_COUNTERS: dict[tuple[str, str], Any] = {}
+
+
 def _outcome(account_id: str, outcome: str) -> None:
-    metrics.CALLBACKS.labels(account_id=account_id, outcome=outcome).inc()
+    key = (account_id, outcome)
+    counter = _COUNTERS.get(key)
+    if counter is None:
+        counter = _COUNTERS[key] = metrics.CALLBACKS.labels(account_id=account_id, outcome=outcome)
+    counter.inc()
 
 
 async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
@@ -59,7 +77,7 @@ async def _account(request: web.Request, deadline: float) -> account_cache.Callb
         if not hit:
             async with asyncio.timeout_at(deadline):
                 account = await cache.get(account_id)
-    except Exception as exc:  # OSError, TimeoutError and asyncpg's kinds while it restarts
+    except store_errors.FAILED as exc:  # the store's one list: down, slow, restarting, refusing
         log.warning(
             "callback account not loaded: %s",
             type(exc).__name__,
@@ -98,7 +116,9 @@ def _fresh(timestamp: str) -> bool:
     return abs(time.time() - int(timestamp)) <= MAX_SKEW
 
 
-class BadCallback(Exception):
+class BadCallback(errors.WxgateError):
+    """The callback is refused as sent (its status says how: 400 or 403)."""
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
@@ -247,20 +267,10 @@ async def receive(request: web.Request) -> web.Response:
         reply_xml=reply,
     )
     try:
-        future = request.app[keys.GROUP_COMMIT].submit(record)
-        # Giving up cancels only this future: the event stays queued and is stored anyway
-        # (the writer skips futures that are done), so a retry is answered as a duplicate.
-        async with asyncio.timeout_at(deadline):
-            stored = await future
-    except (TimeoutError, group_commit.Overloaded, OSError) as exc:
-        _outcome(account.id, "unavailable")
-        log.warning(
-            "callback not stored in time: %s",
-            type(exc).__name__,
-            extra={"action": "callback_unavailable", "account_id": account.id},
-        )
-        return _text(503, "temporarily unavailable")
-    except Exception as exc:  # asyncpg's errors while the database is down or restarting
+        # Past the deadline only this future fails (one timer for all callbacks): the event
+        # stays queued and is stored anyway, so a retry is answered as a duplicate.
+        stored = await request.app[keys.GROUP_COMMIT].submit(record, deadline)
+    except store_errors.FAILED as exc:  # not in time, the queue full, the database's errors
         _outcome(account.id, "unavailable")
         log.warning(
             "callback not stored: %s",
@@ -273,12 +283,12 @@ async def receive(request: web.Request) -> web.Response:
         return _text(503, "temporarily unavailable")
     _outcome(account.id, "stored" if stored else "duplicate")
     if stored.reply_xml is None:
-        return _text(200, "success")
+        return _success()
     # A fresh timestamp and the request's nonce (platform doc 2.3), with the key that
     # decrypted the callback.
     nonce = request.query.get("nonce", "")
     try:
         answer = reply_xml.answer(stored.reply_xml, cipher, str(int(time.time())), nonce)
     except xmlcodec.XmlError:  # a nonce XML cannot carry: no reply rather than a bad one
-        return _text(200, "success")
+        return _success()
     return web.Response(status=200, text=answer, content_type="application/xml")

@@ -25,7 +25,7 @@ class CallbackAccountRow:
     encoding_mode: str
     original_id: str | None
     rules_version: int | None  # None: no reply rules stored
-    rules: Any  # the stored rule set (JSON), checked when it was saved
+    rules: Any  # the stored rule set (JSON), checked when saved; None: the known version
     reply_endpoint_id: str | None  # None: no enabled endpoint in mode reply
     reply_url: str | None = dataclasses.field(repr=False)
     reply_event_types: tuple[str, ...] | None
@@ -42,9 +42,13 @@ class CallbackAccountRow:
         }
 
 
-async def load(pool: asyncpg.Pool, account_id: str) -> CallbackAccountRow | None:
-    """The account's row, or None when there is no such account."""
-    row = await pool.fetchrow(queries.get("inbound_account"), account_id)
+async def load(
+    pool: asyncpg.Pool, account_id: str, known_rules_version: int | None = None
+) -> CallbackAccountRow | None:
+    """The account's row, or None when there is no such account. With the version of the
+    rule set the caller has already, `rules` is None while that version is still current
+    (a 200-rule set is tens of kilobytes of JSON to read and decode on every reload)."""
+    row = await pool.fetchrow(queries.get("inbound_account"), account_id, known_rules_version)
     if row is None:
         return None
     fields = dict(row)

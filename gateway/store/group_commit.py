@@ -16,14 +16,16 @@ import logging
 
 import asyncpg
 
-from gateway import errors
-from gateway.store import inbound
+from gateway.store import deadlines, errors, inbound
 
 log = logging.getLogger(__name__)
 
 
-class Overloaded(errors.WxgateError):
+class Overloaded(errors.Unavailable):
     """The queue is full: answer 503 at once rather than grow without bound."""
+
+    def __init__(self) -> None:
+        errors.StoreError.__init__(self, "the callback queue is full; retry later")
 
 
 class GroupCommitter:
@@ -45,6 +47,7 @@ class GroupCommitter:
             asyncio.Queue(per_writer) for _ in range(writers)
         ]
         self._tasks: list[asyncio.Task[None]] = []
+        self._deadlines = deadlines.Deadlines()
 
     def start(self) -> None:
         self._tasks = [
@@ -62,18 +65,29 @@ class GroupCommitter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._deadlines.close()
 
-    def submit(self, record: inbound.EventRecord) -> asyncio.Future[inbound.Stored]:
+    def submit(
+        self, record: inbound.EventRecord, deadline: float | None = None
+    ) -> asyncio.Future[inbound.Stored]:
         """Queue a record; the future resolves to its inbound.Stored (true: stored now, false:
         a retry; with the reply its event was answered with) after the commit, or raises the
-        batch's database error."""
+        batch's database error, or TimeoutError at `deadline` (loop time) if not committed by
+        then: the record stays queued and is stored anyway (the writer skips futures that
+        are done), so a retry is answered as a duplicate."""
         future: asyncio.Future[inbound.Stored] = asyncio.get_running_loop().create_future()
         queue = self._queues[hash((record.account_id, record.openid)) % len(self._queues)]
         try:
             queue.put_nowait((record, future))
         except asyncio.QueueFull:
             raise Overloaded() from None
+        if deadline is not None:
+            self._deadlines.add(future, deadline)
         return future
+
+    def deadline_timer_at(self) -> float | None:
+        """When the one deadline timer fires next (None: none armed)."""
+        return self._deadlines.armed_at()
 
     async def _run(
         self, queue: asyncio.Queue[tuple[inbound.EventRecord, asyncio.Future[inbound.Stored]]]

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from gateway import cli, errors, settings, simulate, sync_cli
-from gateway.api import body_deadline, event_pages, paynotify
+from gateway.api import body_deadline, callbacks, event_pages, paynotify
 from gateway.api import errors as api_errors
 from gateway.domain import (
     encoding,
@@ -19,7 +19,7 @@ from gateway.domain import (
     webhook_sign,
 )
 from gateway.store import errors as store_errors
-from gateway.store import migrate
+from gateway.store import group_commit, migrate
 from gateway.wechat import client, crypto, inbound, pay, xmlcodec
 
 
@@ -145,6 +145,8 @@ def test_the_failed_list_holds_every_database_failure_the_scheduler_logs() -> No
 
 
 PRODUCT_ERRORS: list[type[Exception]] = [
+    callbacks.BadCallback,
+    group_commit.Overloaded,
     store_errors.StoreError,
     store_errors.NotFound,
     store_errors.Unavailable,
@@ -243,3 +245,12 @@ def test_the_middleware_answers_by_the_table(error: BaseException, status: int, 
 )
 def test_an_error_the_table_does_not_list_stays_a_500(error: BaseException) -> None:
     assert api_errors.mapped(error) is None
+
+
+def test_a_full_commit_queue_is_the_database_being_unavailable() -> None:
+    """The callback path answers every FAILED kind 503 (WeChat retries); a full group-commit
+    queue is one of them, and the API's table says the same."""
+    overloaded = group_commit.Overloaded()
+    assert isinstance(overloaded, store_errors.FAILED)
+    found = api_errors.mapped(overloaded)
+    assert found is not None and found[1:] == (503, "unavailable")

@@ -1,9 +1,11 @@
 -- name: inbound_account
 -- What the callback path needs to verify, decrypt, answer and apply a callback for one
--- account: with its reply rules (and their version) and its enabled reply endpoint.
+-- account: with its reply rules (and their version) and its enabled reply endpoint. The rule
+-- set itself only when its version is not $2, the one the caller has compiled already.
 SELECT a.id, a.kind, a.app_id, a.token, a.encoding_aes_key, a.previous_aes_key,
        a.aes_key_rotated_at, a.rule_profile, a.encoding_mode, a.original_id,
-       r.version AS rules_version, r.rules,
+       r.version AS rules_version,
+       CASE WHEN r.version IS DISTINCT FROM $2::integer THEN r.rules END AS rules,
        ep.id AS reply_endpoint_id, ep.url AS reply_url, ep.event_types AS reply_event_types,
        ep.secret, ep.previous_secret, ep.previous_expires_at
   FROM accounts a
