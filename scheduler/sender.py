@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from gateway import errors
 from gateway.domain import decide, kinds, send_outcomes
 from gateway.store import delivery_rows
 from gateway.wechat import client as wx
@@ -41,7 +42,7 @@ UNKNOWN_FAILED = send_outcomes.UNKNOWN_FAILED
 NO_MERCHANT = send_outcomes.NO_MERCHANT
 
 
-class TokenUnavailable(Exception):
+class TokenUnavailable(errors.WxgateError):
     """No access token could be had (stable_token failed): the send did not happen."""
 
     def __init__(self, cause: wx.WeChatError | wx.TransportError) -> None:

@@ -15,9 +15,6 @@ from gateway import errors
 EXEMPT = {
     # aiohttp must see a refused webhook destination as a connection failure (an OSError).
     "gateway.webhook_net.RefusedDestination": "an OSError for aiohttp",
-    # Owned by other helpers this session (issue 15 item 4 leaves them for their tracks).
-    "gateway.api.callbacks.BadCallback": "callbacks.py is another track's",
-    "scheduler.sender.TokenUnavailable": "sender.py is another track's",
 }
 
 
