@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from gateway.domain import attempts, decide, periods, send_outcomes
-from gateway.store import claims, delivery_rows, mass_batches, message_status
+from gateway.store import claims, delivery_rows, mass_batches, mass_expansion, message_status
 from gateway.store import pool as pool_mod
 from gateway.wechat import client as wx
 from gateway.wechat import payloads
@@ -46,7 +46,7 @@ class MassStats:
 
 def batches_per_pass(opts: options.Options) -> int:
     """Batches one pass claims: at least 8 (their calls go out concurrently)."""
-    return max(8, opts.mass_rows_per_pass // mass_batches.BATCH_MAX)
+    return max(8, opts.mass_rows_per_pass // mass_expansion.BATCH_MAX)
 
 
 class MassSender:
@@ -78,8 +78,10 @@ class MassSender:
         now = self.clock()
         lease_until = now + self.opts.lease
         limit = batches_per_pass(self.opts)
+        if not await transaction(lambda c: mass_batches.work_due(c, now)):
+            return MassStats(0, 0, [])
         expanded, transitions = await transaction(
-            lambda c: mass_batches.expand_due(c, now, self.tz, 1)
+            lambda c: mass_expansion.expand_due(c, now, self.tz, 1)
         )
         expires: dict[tuple[str, int], dt.datetime] = {}
         taken, live, more = await transaction(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gateway.store import mass_batches, pool, queries, quota_units
+from gateway.store import mass_ends, pool, queries, quota_units
 from gateway.store.message_status import refresh_messages
 
 
@@ -19,7 +19,7 @@ async def expire_overdue(conn: pool.Connection, now: dt.datetime, limit: int = 5
         if rows:
             await quota_units.give_back_units(conn, quota_units.units_of(rows))
             await refresh_messages(conn, [(r["account_id"], r["message_id"]) for r in rows], now)
-        batches = await mass_batches.expire_overdue(conn, now, limit)
+        batches = await mass_ends.expire_overdue(conn, now, limit)
     return len(rows) + batches
 
 
@@ -30,7 +30,7 @@ async def cancel_message(
     the quota units retried mass batches keep; returns recipients canceled (of a batched
     message: its unexpanded audience, or its queued and held batches)."""
     async with conn.transaction():
-        batched = await mass_batches.cancel(conn, account_id, message_id, now)
+        batched = await mass_ends.cancel(conn, account_id, message_id, now)
         rows = await conn.fetch(queries.get("cancel_message"), account_id, message_id, now)
         await quota_units.give_back_units(conn, quota_units.units_of(rows))
         await refresh_messages(conn, [(account_id, message_id)], now)

@@ -1,6 +1,7 @@
-"""Service `all` masses in batches (issue 19): one `mass_batches` row per mass/send call of up
-to 10,000 openids. The audience's expansion (units taken set-based), batch claims, leases and
-take-overs, results, expiry and cancel. Times are parameters (the worker's clock).
+"""Batches of a service `all` mass (issue 19): one `mass_batches` row per mass/send call of up
+to 10,000 openids; their claims, leases and take-overs, results, and one recipient's status.
+The expansion: gateway.store.mass_expansion; expiry, cancel, retry: mass_ends. Times are
+parameters (the worker's clock).
 """
 
 from __future__ import annotations
@@ -12,16 +13,10 @@ from collections.abc import Iterable, Sequence
 
 import asyncpg
 
-from gateway.domain import attempts, decide, kinds, periods
-from gateway.store import pool, queries, quota_units
+from gateway.domain import attempts, decide, periods
+from gateway.store import mass_expansion, pool, queries
 from gateway.store.message_status import Transition, refresh_messages
 
-BATCH_MAX = 10_000  # mass/send takes 2 to 10,000 openids
-UNIT_LIMIT = periods.MASS_LIMIT[kinds.AccountKind.SERVICE]  # units a follower has a month
-EMPTY_AUDIENCE = "the audience has no subscribed followers"
-# The expansion writes a unit row per recipient: a million take several seconds, past the
-# pool's 30 s command timeout on a loaded machine.
-EXPAND_TIMEOUT = 300.0
 MASS = decide.Channel.MASS_OPENIDS
 
 Key = tuple[str, int, int]  # (account_id, message_id, seq)
@@ -79,18 +74,18 @@ class Result:
 
 
 @dataclasses.dataclass(frozen=True)
-class _End:
+class End:
     key: Key
     status: str
     reason: str | None
     give_back: bool
 
 
-def _messages(keys: Iterable[Key]) -> list[tuple[str, int]]:
+def messages_of(keys: Iterable[Key]) -> list[tuple[str, int]]:
     return sorted({(k[0], k[1]) for k in keys})
 
 
-async def _end(conn: pool.Connection, now: dt.datetime, ends: Sequence[_End]) -> None:
+async def end(conn: pool.Connection, now: dt.datetime, ends: Sequence[End]) -> None:
     if not ends:
         return
     await conn.execute(
@@ -105,89 +100,9 @@ async def _end(conn: pool.Connection, now: dt.datetime, ends: Sequence[_End]) ->
     )
 
 
-async def _end_unexpanded(
-    conn: pool.Connection,
-    key: tuple[str, int],
-    status: str,
-    reason: str | None,
-    errmsg: str | None,
-    now: dt.datetime,
-) -> list[Transition]:
-    rows = await conn.fetch(
-        queries.get("end_unexpanded_message"), key[0], key[1], status, reason, errmsg, now
-    )
-    return [
-        Transition(r["account_id"], r["message_id"], r["status"], r["reason"], r["created_at"])
-        for r in rows
-    ]
-
-
-async def _lone(
-    conn: pool.Connection,
-    account_id: str,
-    message_id: int,
-    openid: str,
-    month: dt.date,
-    now: dt.datetime,
-) -> None:
-    """mass/send needs two openids: a lone recipient gives its unit back and goes out as one
-    delivery, which the claim decides (and charges) like any other."""
-    unit = quota_units.Unit(quota_units.FOLLOWER_MONTH, account_id, openid, month)
-    await quota_units.give_back_units(conn, [unit])
-    await conn.execute(queries.get("lone_delivery"), account_id, message_id, openid, now)
-
-
-async def expand_due(
-    conn: pool.Connection, now: dt.datetime, tz: zoneinfo.ZoneInfo, limit: int
-) -> tuple[int, list[Transition]]:
-    """Expand due batched messages into batches, taking each recipient's unit in the same
-    transaction; returns (messages expanded or ended, transitions)."""
-    transitions: list[Transition] = []
-    async with conn.transaction():
-        rows = await conn.fetch(queries.get("lock_due_expansions"), now, limit)
-        month = periods.month_key(now, tz)
-        touched = []
-        for r in rows:
-            key = (r["account_id"], r["id"])
-            if now >= r["expires_at"]:
-                transitions += await _end_unexpanded(conn, key, "expired", "expired", None, now)
-                continue
-            got = await conn.fetchrow(
-                queries.get("expand_mass_batches"),
-                *key,
-                month,
-                UNIT_LIMIT,
-                BATCH_MAX,
-                now,
-                timeout=EXPAND_TIMEOUT,
-            )
-            assert got is not None
-            total = int(got["recipients"]) + int(got["skipped"])
-            if total == 0:
-                transitions += await _end_unexpanded(conn, key, "failed", None, EMPTY_AUDIENCE, now)
-                continue
-            if got["lone"] is not None:
-                await _lone(conn, *key, got["lone"], month, now)
-            await conn.execute(queries.get("set_message_expanded"), *key, now, total)
-            touched.append(key)
-        transitions += await refresh_messages(conn, touched, now)
-    return len(rows), transitions
-
-
-async def _rebase(
-    conn: pool.Connection, r: asyncpg.Record, month: dt.date, now: dt.datetime
-) -> bool:
-    """A batch about to be first sent in another month than its units' (or with none): its
-    recipients take this month's units; False when fewer than two are left to batch."""
-    key = (r["account_id"], r["message_id"], r["seq"])
-    openids = list(await conn.fetchval(queries.get("rebase_batch_units"), *key, month, UNIT_LIMIT))
-    if len(openids) >= 2:
-        await conn.execute(queries.get("set_batch_recipients"), *key, openids, month, now)
-        return True
-    await conn.execute(queries.get("delete_batch"), *key)
-    if openids:
-        await _lone(conn, key[0], key[1], openids[0], month, now)
-    return False
+async def work_due(conn: pool.Connection, now: dt.datetime) -> bool:
+    """Whether any batch work is due: one index probe per table when there is none."""
+    return bool(await conn.fetchval(queries.get("find_mass_work"), now))
 
 
 async def claim(
@@ -207,18 +122,22 @@ async def claim(
         if not rows:
             return 0, [], []
         month = periods.month_key(now, tz)
-        ends: list[_End] = []
+        ends: list[End] = []
         lease: list[Key] = []
         for r in rows:
             key = (r["account_id"], r["message_id"], r["seq"])
             unused = r["unknown_since"] is None
             if now >= r["expires_at"]:
-                ends.append(_End(key, "expired", r["reason"] or "expired", unused))
+                ends.append(End(key, "expired", r["reason"] or "expired", unused))
             elif not attempts.repeat_allowed(MASS, r["unknown_since"], now):
-                ends.append(_End(key, "failed", attempts.OUTCOME_UNKNOWN, False))
-            elif not unused or r["quota_period"] == month or await _rebase(conn, r, month, now):
+                ends.append(End(key, "failed", attempts.OUTCOME_UNKNOWN, False))
+            elif (
+                not unused
+                or r["quota_period"] == month
+                or await mass_expansion.rebase(conn, r, month, now)
+            ):
                 lease.append(key)
-        await _end(conn, now, ends)
+        await end(conn, now, ends)
         leased = []
         if lease:
             got = await conn.fetch(
@@ -271,15 +190,15 @@ async def take_over(
         ends, live = [], []
         for b in batches:
             if now >= expires[(b.account_id, b.message_id)]:
-                ends.append(_End(b.key, "expired", attempts.OUTCOME_UNKNOWN, False))
+                ends.append(End(b.key, "expired", attempts.OUTCOME_UNKNOWN, False))
             elif not attempts.takeover_allowed(b.takeovers):
-                ends.append(_End(b.key, "failed", attempts.ATTEMPTS_EXHAUSTED, False))
+                ends.append(End(b.key, "failed", attempts.ATTEMPTS_EXHAUSTED, False))
             elif not attempts.repeat_allowed(MASS, b.unknown_since, now):
-                ends.append(_End(b.key, "failed", attempts.OUTCOME_UNKNOWN, False))
+                ends.append(End(b.key, "failed", attempts.OUTCOME_UNKNOWN, False))
             else:
                 live.append(b)
-        await _end(conn, now, ends)
-        transitions = await refresh_messages(conn, _messages(e.key for e in ends), now)
+        await end(conn, now, ends)
+        transitions = await refresh_messages(conn, messages_of(e.key for e in ends), now)
     return len(batches), live, transitions
 
 
@@ -309,56 +228,14 @@ async def record(
         )
         written = {(r["account_id"], r["message_id"], r["seq"]) for r in rows}
         back = [
-            _End(r.key, r.status, r.reason, True)
+            End(r.key, r.status, r.reason, True)
             for r in results
             if r.give_back and r.key in written
         ]
-        await _end(conn, now, back)
+        await end(conn, now, back)
         sent = [(r["account_id"], r["wechat_msgid"]) for r in rows if r["status"] == "sent"]
-        transitions = await refresh_messages(conn, _messages(written), now)
+        transitions = await refresh_messages(conn, messages_of(written), now)
     return written, [s for s in sent if s[1] is not None], transitions
-
-
-async def expire_overdue(conn: pool.Connection, now: dt.datetime, limit: int) -> int:
-    """The expiry sweep's part (inside its transaction): batches of messages past expiry end
-    `expired` with the reason they waited for (units back unless an attempt may have
-    arrived); abandoned sending ones `outcome_unknown`; unexpanded messages expire."""
-    rows = await conn.fetch(queries.get("find_overdue_batches"), now, limit)
-    ends = []
-    for r in rows:
-        key = (r["account_id"], r["message_id"], r["seq"])
-        if r["status"] == "sending":
-            ends.append(_End(key, "expired", attempts.OUTCOME_UNKNOWN, False))
-        else:
-            ends.append(_End(key, "expired", r["reason"] or "expired", r["unknown_since"] is None))
-    await _end(conn, now, ends)
-    keys = _messages(e.key for e in ends)
-    await refresh_messages(conn, keys, now)
-    unexpanded = await conn.fetch(queries.get("find_overdue_unexpanded"), now, limit)
-    for m in unexpanded:
-        await _end_unexpanded(conn, (m["account_id"], m["id"]), "expired", "expired", None, now)
-    return len(rows) + len(unexpanded)
-
-
-async def cancel(conn: pool.Connection, account_id: str, message_id: int, now: dt.datetime) -> int:
-    """The cancel's part (inside its transaction): recipients canceled, of an unexpanded
-    message or of its queued and held batches (their units back unless an attempt may have
-    arrived)."""
-    ended = await conn.fetch(
-        queries.get("end_unexpanded_message"), account_id, message_id, "canceled", None, None, now
-    )
-    total = 0
-    if ended:
-        total += int(await conn.fetchval(queries.get("get_message_total"), account_id, message_id))
-    rows = await conn.fetch(queries.get("cancel_message_batches"), account_id, message_id, now)
-    return total + sum(int(r["recipients"]) for r in rows)
-
-
-async def retry_failed(conn: pool.Connection, account_id: str, message_id: int) -> int:
-    """The hand retry's part: failed batches are queued again with new keys, their units
-    returned (the claim takes this month's). Returns batches queued."""
-    rows = await conn.fetch(queries.get("retry_failed_batches"), account_id, message_id)
-    return len(rows)
 
 
 async def recipient(

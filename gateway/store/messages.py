@@ -11,7 +11,15 @@ from typing import Any
 import asyncpg
 
 from gateway import metrics
-from gateway.store import errors, expiry, mass_batches, message_status, queries, quota_units
+from gateway.store import (
+    errors,
+    expiry,
+    mass_ends,
+    mass_expansion,
+    message_status,
+    queries,
+    quota_units,
+)
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -21,7 +29,7 @@ Db = pool_mod.Connection | asyncpg.Pool
 # Terminal statuses; their order is the tie-break of the status aggregate (most frequent
 # terminal status wins) that gateway.store.message_status.refresh_messages computes.
 TERMINAL = ("delivered", "sent", "failed", "expired", "canceled")
-EMPTY_AUDIENCE = mass_batches.EMPTY_AUDIENCE
+EMPTY_AUDIENCE = mass_expansion.EMPTY_AUDIENCE
 # A fan-out that writes one row per follower in one statement (the `all` messages waiting
 # when an account is upgraded to service): a million rows take 15-30 s on a small machine,
 # past the pool's 30 s command timeout (README "Performance").
@@ -270,7 +278,7 @@ async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) ->
         raise errors.InvalidState(f"only a failed message can be retried; it is {status}")
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(queries.get("retry_failed_deliveries"), account_id, message_id)
-        batches = await mass_batches.retry_failed(conn, account_id, message_id)
+        batches = await mass_ends.retry_failed(conn, account_id, message_id)
         if not rows and not batches:
             raise errors.InvalidState("the message has no failed deliveries")
         await quota_units.give_back_units(conn, quota_units.units_of(rows))

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gateway.store import expiry, job_finish, mass_batches, messages
+from gateway.store import expiry, job_finish, mass_batches, mass_expansion, messages
 from gateway.wechat import payloads
 from scheduler import worker as worker_mod
 from tests.integration import sched_helpers as h
@@ -27,7 +27,7 @@ USED = "SELECT openid, used FROM follower_mass_usage WHERE account_id = 'svc' OR
 @pytest.fixture(autouse=True)
 def _small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     # Batches of 3 openids, so that a handful of followers make several calls.
-    monkeypatch.setattr(mass_batches, "BATCH_MAX", 3)
+    monkeypatch.setattr(mass_expansion, "BATCH_MAX", 3)
 
 
 def _month(at: dt.datetime) -> dt.date:
@@ -176,7 +176,7 @@ async def test_a_killed_workers_batch_is_taken_over_with_its_clientmsgid(
         created, _ = await messages.enqueue_message(pool, "svc", _all(clock()))
         clock.set(dt.datetime.now(dt.UTC))  # the message's release time (the database's now)
         async with pool.acquire() as conn:
-            await mass_batches.expand_due(conn, clock(), SHANGHAI, 1)
+            await mass_expansion.expand_due(conn, clock(), SHANGHAI, 1)
             _, (batch,), _ = await mass_batches.claim(
                 conn,
                 clock(),
@@ -256,7 +256,7 @@ async def test_cancel_before_and_after_the_expansion_gives_the_units_back(
         assert (got["status"], got["counts"]) == ("canceled", {"canceled": 7})
         expanded, _ = await messages.enqueue_message(pool, "svc", _all(now))
         async with pool.acquire() as conn:
-            assert (await mass_batches.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5))[
+            assert (await mass_expansion.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5))[
                 0
             ] == 1
         assert {r["used"] for r in await pool.fetch(USED)} == {1}
@@ -279,7 +279,7 @@ async def test_expiry_ends_unexpanded_and_queued_batches(
         )
         queued, _ = await messages.enqueue_message(pool, "svc", _all(now, expires_at=soon))
         async with pool.acquire() as conn:
-            await mass_batches.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5)
+            await mass_expansion.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5)
             assert await expiry.expire_overdue(conn, soon + dt.timedelta(seconds=1)) == 4
         for message_id in (never["id"], queued["id"]):
             got = await messages.get_message(pool, "svc", message_id)

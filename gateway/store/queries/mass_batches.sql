@@ -334,3 +334,14 @@ SELECT m.account_id, m.id, m.expires_at
 -- name: get_message_total
 -- A message's recipients.
 SELECT recipients_total FROM messages WHERE account_id = $1 AND id = $2;
+
+-- name: find_mass_work
+-- cross-account: the worker's one probe per pass, over every account.
+-- Whether any batch work is due by $1: an expansion, a due batch, a batch whose lease ended.
+SELECT EXISTS (SELECT 1 FROM messages m
+                WHERE m.batched AND m.expanded_at IS NULL AND m.release_at <= $1
+                  AND m.status IN ('queued', 'held'))
+    OR EXISTS (SELECT 1 FROM mass_batches b
+                WHERE b.status IN ('queued', 'held') AND b.release_at <= $1)
+    OR EXISTS (SELECT 1 FROM mass_batches b
+                WHERE b.status = 'sending' AND b.lease_until < $1);
