@@ -54,6 +54,26 @@ async def _lone(
     await conn.execute(queries.get("lone_delivery"), account_id, message_id, openid, now)
 
 
+async def _expand(
+    conn: pool.Connection, key: tuple[str, int], month: dt.date, now: dt.datetime
+) -> asyncpg.Record:
+    """The expansion's statement: the fast form (new unit rows by a plain INSERT) in a
+    savepoint; if another transaction added a unit row of one of these followers meanwhile,
+    the upsert form, which waits for such rows and takes each unit conditionally."""
+    args = (*key, month, UNIT_LIMIT, BATCH_MAX, now)
+    try:
+        async with conn.transaction():
+            got = await conn.fetchrow(
+                queries.get("expand_mass_batches"), *args, timeout=EXPAND_TIMEOUT
+            )
+    except asyncpg.UniqueViolationError:
+        got = await conn.fetchrow(
+            queries.get("expand_mass_batches_upsert"), *args, timeout=EXPAND_TIMEOUT
+        )
+    assert got is not None
+    return got
+
+
 async def expand_due(
     conn: pool.Connection, now: dt.datetime, tz: zoneinfo.ZoneInfo, limit: int
 ) -> tuple[int, list[Transition]]:
@@ -69,16 +89,7 @@ async def expand_due(
             if now >= r["expires_at"]:
                 transitions += await end_unexpanded(conn, key, "expired", "expired", None, now)
                 continue
-            got = await conn.fetchrow(
-                queries.get("expand_mass_batches"),
-                *key,
-                month,
-                UNIT_LIMIT,
-                BATCH_MAX,
-                now,
-                timeout=EXPAND_TIMEOUT,
-            )
-            assert got is not None
+            got = await _expand(conn, key, month, now)
             total = int(got["recipients"]) + int(got["skipped"])
             if total == 0:
                 transitions += await end_unexpanded(conn, key, "failed", None, EMPTY_AUDIENCE, now)

@@ -289,3 +289,45 @@ async def test_expiry_ends_unexpanded_and_queued_batches(
                 {"expired": 7},
             )
         assert {r["used"] for r in await pool.fetch(USED)} == {0}
+
+
+async def _waiting_for_lock(pool: asyncpg.Pool, pid: int) -> None:
+    for _ in range(500):
+        state = await pool.fetchval(
+            "SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", pid
+        )
+        if state == "Lock":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the expansion never waited for the other transaction's unit row")
+
+
+async def test_a_unit_row_added_during_the_expansion_is_waited_for_and_counted(
+    pool: asyncpg.Pool,
+) -> None:
+    """Another transaction adds a follower's unit row for the month while the expansion runs
+    (here: it takes that follower's last unit): the expansion's plain INSERT waits for it,
+    fails on the key, and the upsert form takes every other unit once and skips that one."""
+    now = dt.datetime.now(dt.UTC)
+    await h.add_account(pool, "svc", "service")
+    await h.add_followers(pool, "svc", FOLLOWERS[:4])
+    created, _ = await messages.enqueue_message(pool, "svc", _all(now))
+    async with pool.acquire() as other, pool.acquire() as conn:
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO follower_mass_usage (account_id, openid, period, used)"
+            " VALUES ('svc', 'u2', $1, 4)",
+            _month(now),
+        )
+        at = dt.datetime.now(dt.UTC)
+        expanding = asyncio.create_task(mass_expansion.expand_due(conn, at, SHANGHAI, 1))
+        await _waiting_for_lock(pool, conn.get_server_pid())
+        await tx.commit()
+        assert (await expanding)[0] == 1
+    used = dict(tuple(r) for r in await pool.fetch(USED))
+    assert used == {"u0": 1, "u1": 1, "u2": 4, "u3": 1}
+    rows = await pool.fetch("SELECT openids FROM mass_batches")
+    assert sorted(o for r in rows for o in r["openids"]) == ["u0", "u1", "u3"]
+    got = await messages.get_message(pool, "svc", created["id"])
+    assert got["counts"] == {"queued": 3, "expired": 1} and got["recipients_total"] == 4

@@ -15,46 +15,103 @@ SELECT m.account_id, m.id, m.expires_at
 
 -- name: expand_mass_batches
 -- The audience of message $2 (account $1): every subscribed follower with a unit left in
--- month $3 (limit $4, periods.MASS_LIMIT of a service account) takes one, set-based; they
--- are numbered in openid order and cut into ceil(n / $5) batches of nearly equal size (each
--- of 2 to $5 openids when n >= 2), queued at $6. The others are skipped with their reason.
--- Returns n, the batches, the skipped and, when n = 1, the lone recipient (no batch: the
--- caller sends it as a delivery).
+-- month $3 (limit $4, periods.MASS_LIMIT of a service account) takes one, set-based: rows of
+-- the month under the limit are bumped, followers without one get one by a plain INSERT (a
+-- row another transaction adds meanwhile makes it fail with a unique violation: the caller
+-- runs expand_mass_batches_upsert instead). The recipients, in the order they took their
+-- unit, are cut into ceil(n / $5) batches of nearly equal size (2 to $5 openids each when n >= 2), queued at $6;
+-- the others are skipped with their reason. Returns n, the batches, the skipped and, when
+-- n = 1, the lone recipient (no batch: the caller sends it as a delivery).
 WITH audience AS MATERIALIZED (
     SELECT f.openid
       FROM followers f
      WHERE f.account_id = $1 AND f.subscribed
-), took AS MATERIALIZED (
-    INSERT INTO follower_mass_usage AS u (account_id, openid, period, used)
-    SELECT $1, a.openid, $3, 1 FROM audience a ORDER BY a.openid
-    ON CONFLICT (account_id, openid, period) DO UPDATE
+     ORDER BY f.openid
+), bumped AS (
+    UPDATE follower_mass_usage u
        SET used = u.used + 1
-     WHERE u.used < $4
+      FROM audience a
+     WHERE u.account_id = $1 AND u.period = $3 AND u.openid = a.openid AND u.used < $4
     RETURNING u.openid
-), numbered AS MATERIALIZED (
-    SELECT t.openid, row_number() OVER (ORDER BY t.openid) - 1 AS rn, count(*) OVER () AS n
-      FROM took t
+), added AS (
+    INSERT INTO follower_mass_usage (account_id, openid, period, used)
+    SELECT $1, a.openid, $3, 1
+      FROM audience a
+     WHERE NOT EXISTS (SELECT 1 FROM follower_mass_usage x
+                        WHERE x.account_id = $1 AND x.openid = a.openid AND x.period = $3)
+    RETURNING openid
+), took AS MATERIALIZED (
+    SELECT openid FROM bumped UNION ALL SELECT openid FROM added
+), total AS MATERIALIZED (
+    SELECT count(*) AS n, (count(*) + $5 - 1) / $5 AS b FROM took
+), numbered AS (
+    -- any order will do (batches are cut by position): no sort
+    SELECT t.openid, row_number() OVER () - 1 AS rn FROM took t
 ), batches AS (
     INSERT INTO mass_batches (account_id, message_id, seq, openids, recipients, status,
                               release_at, quota_period)
     SELECT $1, $2, s.seq, s.openids, cardinality(s.openids), 'queued', $6, $3
-      FROM (SELECT floor(nb.rn * ceil(nb.n / $5::numeric) / nb.n)::integer AS seq,
-                   array_agg(nb.openid ORDER BY nb.openid) AS openids
-              FROM numbered nb
-             WHERE nb.n >= 2
+      FROM (SELECT (nb.rn * tt.b / tt.n)::integer AS seq, array_agg(nb.openid) AS openids
+              FROM numbered nb, total tt
+             WHERE tt.n >= 2
              GROUP BY 1) s
     RETURNING seq
 ), skipped AS (
+    -- the anti join runs only when someone was left out (a one-time filter)
     INSERT INTO mass_skips (account_id, message_id, openid, reason)
     SELECT $1, $2, a.openid, 'mass_quota_exhausted'
       FROM audience a
-     WHERE NOT EXISTS (SELECT 1 FROM took t WHERE t.openid = a.openid)
+     WHERE (SELECT n FROM total) < (SELECT count(*) FROM audience)
+       AND NOT EXISTS (SELECT 1 FROM took t WHERE t.openid = a.openid)
     RETURNING openid
 )
-SELECT (SELECT count(*) FROM numbered) AS recipients,
+SELECT (SELECT n FROM total) AS recipients,
        (SELECT count(*) FROM batches) AS batches,
        (SELECT count(*) FROM skipped) AS skipped,
-       (SELECT nb.openid FROM numbered nb WHERE nb.n = 1) AS lone;
+       (SELECT t.openid FROM took t WHERE (SELECT n FROM total) = 1) AS lone;
+
+-- name: expand_mass_batches_upsert
+-- expand_mass_batches when another transaction added unit rows of these followers meanwhile:
+-- each unit taken by a conditional upsert (`used < $4`), which waits for such rows.
+WITH audience AS MATERIALIZED (
+    SELECT f.openid
+      FROM followers f
+     WHERE f.account_id = $1 AND f.subscribed
+     ORDER BY f.openid
+), took AS MATERIALIZED (
+    INSERT INTO follower_mass_usage AS u (account_id, openid, period, used)
+    SELECT $1, a.openid, $3, 1 FROM audience a
+    ON CONFLICT (account_id, openid, period) DO UPDATE
+       SET used = u.used + 1
+     WHERE u.used < $4
+    RETURNING u.openid
+), total AS MATERIALIZED (
+    SELECT count(*) AS n, (count(*) + $5 - 1) / $5 AS b FROM took
+), numbered AS (
+    -- any order will do (batches are cut by position): no sort
+    SELECT t.openid, row_number() OVER () - 1 AS rn FROM took t
+), batches AS (
+    INSERT INTO mass_batches (account_id, message_id, seq, openids, recipients, status,
+                              release_at, quota_period)
+    SELECT $1, $2, s.seq, s.openids, cardinality(s.openids), 'queued', $6, $3
+      FROM (SELECT (nb.rn * tt.b / tt.n)::integer AS seq, array_agg(nb.openid) AS openids
+              FROM numbered nb, total tt
+             WHERE tt.n >= 2
+             GROUP BY 1) s
+    RETURNING seq
+), skipped AS (
+    -- the anti join runs only when someone was left out (a one-time filter)
+    INSERT INTO mass_skips (account_id, message_id, openid, reason)
+    SELECT $1, $2, a.openid, 'mass_quota_exhausted'
+      FROM audience a
+     WHERE (SELECT n FROM total) < (SELECT count(*) FROM audience)
+       AND NOT EXISTS (SELECT 1 FROM took t WHERE t.openid = a.openid)
+    RETURNING openid
+)
+SELECT (SELECT n FROM total) AS recipients,
+       (SELECT count(*) FROM batches) AS batches,
+       (SELECT count(*) FROM skipped) AS skipped,
+       (SELECT t.openid FROM took t WHERE (SELECT n FROM total) = 1) AS lone;
 
 -- name: set_message_expanded
 -- The message's audience is expanded: its recipients (sent to, or skipped) and the time.
