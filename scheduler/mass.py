@@ -35,6 +35,7 @@ class Transaction(Protocol):
 
 
 Batch = mass_batches.Batch
+PROBE_INTERVAL = dt.timedelta(seconds=1)  # as the release tick
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,13 +74,20 @@ class MassSender:
         self.tz = tz
         self.worker_id = worker_id
         self.lease_margin = dt.timedelta(seconds=opts.lease_margin())
+        # When nothing was due at the last probe, the next is made PROBE_INTERVAL later (on
+        # the worker's clock): the delivery path's passes are not slowed by the batch path.
+        self._next_probe: dt.datetime | None = None
 
     async def run_pass(self, transaction: Transaction) -> MassStats:
         now = self.clock()
+        if self._next_probe is not None and now < self._next_probe:
+            return MassStats(0, 0, [])
         lease_until = now + self.opts.lease
         limit = batches_per_pass(self.opts)
         if not await transaction(lambda c: mass_batches.work_due(c, now)):
+            self._next_probe = now + PROBE_INTERVAL
             return MassStats(0, 0, [])
+        self._next_probe = None
         expanded, transitions = await transaction(
             lambda c: mass_expansion.expand_due(c, now, self.tz, 1)
         )
