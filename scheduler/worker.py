@@ -32,6 +32,7 @@ from scheduler import (
     claim,
     credentials,
     maintenance,
+    mass,
     ratelimit,
     results,
     sender,
@@ -110,6 +111,16 @@ class Worker:
             tz=self.tz,
             max_decision_age=self.options.max_decision_age,
         )
+        self.mass = mass.MassSender(
+            client=client,
+            tokens=self.tokens,
+            limiter=self.limiter,
+            stop=self.stopping,
+            clock=self.clock,
+            opts=self.options,
+            tz=self.tz,
+            worker_id=worker_id,
+        )
         self.maintenance = maintenance.Maintenance(
             pool, self.tokens, self.clock, self.tz, self.options
         )
@@ -171,7 +182,11 @@ class Worker:
         more = taken.claimed > 0 or skipped > 0 or claimed.claimed >= per_account
         if calls:
             processed += await self._send(calls)
-        return PassStats(taken.claimed + claimed.claimed, processed, more)
+        # Service `all` masses: their batches (scheduler.mass).
+        batched = await self.mass.run_pass(self._transaction)
+        _observe_transitions(batched.transitions)
+        claimed_all = taken.claimed + claimed.claimed + batched.claimed
+        return PassStats(claimed_all, processed + batched.processed, more or batched.claimed > 0)
 
     def _claim_caps(self) -> tuple[int, dict[str, int]]:
         """Rows a pass may claim per account: what the account's rate starts within the claim

@@ -1,5 +1,6 @@
 """Job-finish pushes (TEMPLATESENDJOBFINISH, MASSSENDJOBFINISH) applied to the sent deliveries
-of WeChat's msgid, also when the push was stored before the send's result.
+(or the sent mass batch) of WeChat's msgid, also when the push was stored before the send's
+result.
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ async def record_job_finish(
             result.reason,
             result.errcode,
             result.errmsg,
+            now,
+        )
+        # A batch of a service `all` mass: its own row, with the push's counts.
+        rows += await conn.fetch(
+            queries.get("finish_job_batches"),
+            account_id,
+            str(msgid),
+            result.status,
+            result.reason,
+            result.errcode,
+            result.errmsg,
+            status,
+            *(counts.get(name) for name in _COUNT_FIELDS),
             now,
         )
         if rows:

@@ -1,6 +1,7 @@
 """A message's status, recomputed from its deliveries in the transaction that changed them
 (README "Decisions": Scheduler). One-delivery messages take their delivery's status; others
-are aggregated, and a large one at most every few seconds while it is being sent."""
+are aggregated, and a large one at most every few seconds while it is being sent; a batched
+message (a service `all` mass) over its batches."""
 
 from __future__ import annotations
 
@@ -93,7 +94,20 @@ async def refresh_messages(
         extra,
     )
     transitions = [_transition(r) for r in rows if r["recipients_total"] is None]
-    sizes = {(r["account_id"], r["message_id"]): r["recipients_total"] for r in rows}
+    batched = sorted((r["account_id"], r["message_id"]) for r in rows if r["batched"])
+    if batched:
+        # A service `all` mass: aggregated over its batches (about 100 rows), never deferred.
+        changed = await conn.fetch(
+            queries.get("refresh_batched_message_status"),
+            [k[0] for k in batched],
+            [k[1] for k in batched],
+            now,
+            extra,
+        )
+        transitions += [_transition(r) for r in changed]
+    sizes = {
+        (r["account_id"], r["message_id"]): r["recipients_total"] for r in rows if not r["batched"]
+    }
     multi = sorted(k for k, n in sizes.items() if n is not None)
     if throttle is not None:
         multi = await _not_deferred(conn, multi, sizes, now, throttle)

@@ -11,7 +11,15 @@ from typing import Any
 import asyncpg
 
 from gateway import metrics
-from gateway.store import errors, expiry, message_status, queries, quota_units
+from gateway.store import (
+    errors,
+    expiry,
+    mass_ends,
+    mass_expansion,
+    message_status,
+    queries,
+    quota_units,
+)
 from gateway.store import pool as pool_mod
 
 log = logging.getLogger(__name__)
@@ -21,10 +29,10 @@ Db = pool_mod.Connection | asyncpg.Pool
 # Terminal statuses; their order is the tie-break of the status aggregate (most frequent
 # terminal status wins) that gateway.store.message_status.refresh_messages computes.
 TERMINAL = ("delivered", "sent", "failed", "expired", "canceled")
-EMPTY_AUDIENCE = "the audience has no subscribed followers"
-# The service `all` fan-out writes one row per follower in one statement: a million rows
-# take 15-30 s on a small machine, past the pool's 30 s command timeout (README
-# "Performance").
+EMPTY_AUDIENCE = mass_expansion.EMPTY_AUDIENCE
+# A fan-out that writes one row per follower in one statement (the `all` messages waiting
+# when an account is upgraded to service): a million rows take 15-30 s on a small machine,
+# past the pool's 30 s command timeout (README "Performance").
 FAN_OUT_TIMEOUT = 300.0
 
 
@@ -88,21 +96,16 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     assert inserted is not None
     message_id: int = inserted["id"]
     if msg.openids is None and kind == "service":
-        tag = await conn.execute(
-            queries.get("fan_out_deliveries"),
-            account_id,
-            message_id,
-            msg.not_before,
-            timeout=FAN_OUT_TIMEOUT,
-        )
+        # Batched: the worker expands the audience into mass_batches (README "Decisions").
+        total = int(await conn.fetchval(queries.get("batch_fan_out"), account_id, message_id))
     else:
         # Subscription `all` is one account-level sendall, like a tag.
         recipients = msg.openids if msg.openids is not None else [None]
         tag = await conn.execute(
             queries.get("insert_deliveries"), account_id, message_id, recipients, msg.not_before
         )
-    total = _rows(tag)
-    await conn.execute(queries.get("set_message_total"), account_id, message_id, total)
+        total = _rows(tag)
+        await conn.execute(queries.get("set_message_total"), account_id, message_id, total)
     transition = queries.get("insert_message_transition")
     # Queued, or held `not_before` until a future not_before (SPEC 2.2).
     status, reason = inserted["status"], inserted["reason"]
@@ -275,10 +278,12 @@ async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) ->
         raise errors.InvalidState(f"only a failed message can be retried; it is {status}")
     async with pool.acquire() as conn, conn.transaction():
         rows = await conn.fetch(queries.get("retry_failed_deliveries"), account_id, message_id)
-        if not rows:
+        batches = await mass_ends.retry_failed(conn, account_id, message_id)
+        if not rows and not batches:
             raise errors.InvalidState("the message has no failed deliveries")
         await quota_units.give_back_units(conn, quota_units.units_of(rows))
-        await message_status.refresh_messages(conn, [(account_id, message_id)], rows[0]["at"])
+        at = await conn.fetchval(queries.get("get_message_now"))
+        await message_status.refresh_messages(conn, [(account_id, message_id)], at)
         await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(
         "message retried by hand (%d deliveries)",

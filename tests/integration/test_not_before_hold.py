@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from gateway.store import messages
+from gateway.store import mass_expansion, messages
 from scheduler import claim as claim_mod
 from scheduler import jobs, options
 from tests.integration import sched_helpers as h
@@ -65,6 +65,9 @@ async def test_a_message_before_its_not_before_is_held_with_the_reason(
         )
         assert [(e["status"], e["reason"]) for e in shown["history"]] == [("held", "not_before")]
         assert set(shown["counts"]) == {"held"}
+    if case == "service_all":
+        await _batched_waits_for_not_before(pool, created["id"], new)
+        return
     rows = await pool.fetch("SELECT status, reason, release_at FROM deliveries")
     assert {(r["status"], r["reason"], r["release_at"]) for r in rows} == {
         ("held", "not_before", new.not_before)
@@ -123,3 +126,19 @@ async def test_the_expiry_sweep_runs_every_second() -> None:
         assert first <= dt.timedelta(seconds=1)
     finally:
         jobs.stop(scheduler)
+
+
+async def _batched_waits_for_not_before(
+    pool: asyncpg.Pool, message_id: int, new: messages.NewMessage
+) -> None:
+    """A service `all` mass is batched: no deliveries; its audience is expanded into batches
+    at not_before, not before."""
+    assert await pool.fetchval("SELECT count(*) FROM deliveries") == 0
+    assert new.not_before is not None
+    async with pool.acquire() as conn:
+        early = await mass_expansion.expand_due(conn, dt.datetime.now(dt.UTC), TZ, 10)
+        assert early == (0, [])
+        due = await mass_expansion.expand_due(conn, new.not_before, TZ, 10)
+        assert due[0] == 1
+    rows = await pool.fetch("SELECT status, recipients, release_at FROM mass_batches")
+    assert [tuple(r) for r in rows] == [("queued", 2, new.not_before)]

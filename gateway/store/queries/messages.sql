@@ -30,15 +30,15 @@ SELECT $1, $2, recipient, CASE WHEN $4::timestamptz > now() THEN 'held' ELSE 'qu
        CASE WHEN $4::timestamptz > now() THEN 'not_before' END, greatest(now(), $4::timestamptz)
   FROM unnest($3::text[]) AS recipient;
 
--- name: fan_out_deliveries
--- Service `all`: one delivery per follower subscribed now, in one statement (queued, or held
--- until a future not_before $3).
-INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
-SELECT f.account_id, $2, f.openid,
-       CASE WHEN $3::timestamptz > now() THEN 'held' ELSE 'queued' END,
-       CASE WHEN $3::timestamptz > now() THEN 'not_before' END, greatest(now(), $3::timestamptz)
-  FROM followers f
- WHERE f.account_id = $1 AND f.subscribed;
+-- name: batch_fan_out
+-- Service `all`: the message is batched (the worker expands its audience into mass_batches at
+-- its release time); its recipients are the followers subscribed now.
+UPDATE messages
+   SET batched = true,
+       recipients_total = (SELECT count(*) FROM followers f
+                            WHERE f.account_id = $1 AND f.subscribed)
+ WHERE account_id = $1 AND id = $2
+RETURNING recipients_total;
 
 -- name: set_message_total
 -- Record how many deliveries a message has.
@@ -63,10 +63,26 @@ SELECT id, account_id, type, recipient, audience, content, template, outside_win
  WHERE account_id = $1 AND id = $2;
 
 -- name: count_message_deliveries
--- Deliveries of a message by status.
-SELECT status, count(*) AS n FROM deliveries
- WHERE account_id = $1 AND message_id = $2
- GROUP BY status;
+-- Recipients of a message by status: its deliveries; for a batched message (a service `all`
+-- mass) also its batches' recipients and its skipped followers (expired), or before the
+-- expansion its audience at enqueue under the message's status.
+SELECT c.status, sum(c.n)::bigint AS n
+  FROM (SELECT d.status, count(*) AS n FROM deliveries d
+         WHERE d.account_id = $1 AND d.message_id = $2
+         GROUP BY d.status
+        UNION ALL
+        SELECT b.status, sum(b.recipients) FROM mass_batches b
+         WHERE b.account_id = $1 AND b.message_id = $2
+         GROUP BY b.status
+        UNION ALL
+        SELECT 'expired', count(*) FROM mass_skips k
+         WHERE k.account_id = $1 AND k.message_id = $2
+        HAVING count(*) > 0
+        UNION ALL
+        SELECT m.status, m.recipients_total FROM messages m
+         WHERE m.account_id = $1 AND m.id = $2 AND m.batched AND m.expanded_at IS NULL
+           AND m.recipients_total > 0) c
+ GROUP BY c.status;
 
 -- name: list_message_history
 -- Every transition of a message, oldest first.
@@ -140,3 +156,7 @@ UPDATE deliveries d
            FOR UPDATE) old
  WHERE d.account_id = old.account_id AND d.id = old.id
 RETURNING d.account_id, d.id, d.message_id, d.openid, old.quota_kind, old.quota_key, now() AS at;
+
+-- name: get_message_now
+-- The database's time (the hand retry's transitions).
+SELECT now();
