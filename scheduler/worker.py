@@ -184,7 +184,7 @@ class Worker:
             processed += await self._send(calls)
         # Service `all` masses: their batches (scheduler.mass).
         batched = await self.mass.run_pass(self._transaction)
-        _observe_transitions(batched.transitions)
+        transitions_mod.observe(batched.transitions)
         claimed_all = taken.claimed + claimed.claimed + batched.claimed
         return PassStats(claimed_all, processed + batched.processed, more or batched.claimed > 0)
 
