@@ -23,7 +23,7 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
-from gateway.store import webhook_log
+from gateway.store import webhook_claims
 from scheduler import webhook_loop, webhook_send
 from scheduler.webhook_lanes import PER_ENDPOINT, RATE_WINDOW, Lane, Row
 from scheduler.webhook_loop import ACQUIRE, DB_ERRORS, DEPTH_EVERY
@@ -70,10 +70,10 @@ class Dispatcher:
         self.disable_after = settings.webhook_disable_after
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
-        self.lanes: dict[webhook_log.Key, Lane] = {}
-        self._held: dict[webhook_log.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
+        self.lanes: dict[webhook_claims.Key, Lane] = {}
+        self._held: dict[webhook_claims.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[tuple[Lane, webhook_log.Outcome]] = []
+        self._outcomes: list[tuple[Lane, webhook_claims.Outcome]] = []
         self._has_outcomes = asyncio.Event()
         self._need = asyncio.Event()  # a lane's queue runs low
         self._closing = False  # set once no request is left: the recorder ends when idle
@@ -101,7 +101,7 @@ class Dispatcher:
         until = now + dt.timedelta(seconds=self.lease)
         mine = list(self.lanes)
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            rows = await webhook_log.lanes(
+            rows = await webhook_claims.lanes(
                 conn,
                 now,
                 until,
@@ -111,7 +111,7 @@ class Dispatcher:
                 take=max(0, self.max_lanes - len(mine)) if take else 0,
             )
         self._renew_at = time.monotonic() + self.lease / 3
-        got = {(r["account_id"], r["id"]): r["rate_limit"] for r in rows}
+        got = {(r.account_id, r.endpoint_id): r.rate_limit for r in rows}
         for key in mine:
             if key not in got:
                 self._drop(self.lanes[key])
@@ -127,7 +127,7 @@ class Dispatcher:
         self.lanes.pop(lane.key, None)
         rows = lane.take_queued()
         for row in rows:
-            self._held.pop((row["account_id"], row["id"]), None)
+            self._held.pop(row.held, None)
         return rows
 
     async def claim(self) -> int:
@@ -137,22 +137,22 @@ class Dispatcher:
             return 0
         now = self.clock()
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            rows = await webhook_log.claim(
+            rows = await webhook_claims.claim(
                 conn,
                 now,
                 now + dt.timedelta(seconds=self.lease),
                 worker_id=self.worker_id,
                 wants=[(*lane.key, n) for lane, n in wants],
             )
-        by_lane: dict[webhook_log.Key, list[Row]] = {}
+        by_lane: dict[webhook_claims.Key, list[Row]] = {}
         for row in rows:
-            by_lane.setdefault((row["account_id"], row["endpoint_id"]), []).append(row)
+            by_lane.setdefault((row.account_id, row.endpoint_id), []).append(row)
         for lane, n in wants:
             got = by_lane.get(lane.key, [])
             lane.exhausted = len(got) < n
             lane.add(got)
             for row in got:
-                self._held[(row["account_id"], row["id"])] = lane
+                self._held[row.held] = lane
         self.pump()
         return len(rows)
 
@@ -161,9 +161,9 @@ class Dispatcher:
         lanes = list(lanes)
         if not lanes:
             return
-        unsent = [(r["account_id"], r["id"]) for lane in lanes for r in self._drop(lane)]
+        unsent = [r.held for lane in lanes for r in self._drop(lane)]
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            await webhook_log.release_lanes(
+            await webhook_claims.release_lanes(
                 conn,
                 self.worker_id,
                 self.clock(),
@@ -204,7 +204,7 @@ class Dispatcher:
         except Exception:
             # Left leased, no longer held: the lease lapses and the row is claimed again.
             log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
-            self._held.pop((row["account_id"], row["id"]), None)
+            self._held.pop(row.held, None)
             lane.finished(row)
             lane.recorded(1)
             return
@@ -230,13 +230,18 @@ class Dispatcher:
         batch, self._outcomes = self._outcomes, []
         try:
             async with self.pool.acquire(timeout=ACQUIRE) as conn:
-                statuses, disabled = await webhook_log.record(
+                statuses, disabled = await webhook_claims.record(
                     conn, self.worker_id, [o for _, o in batch], self.disable_after
                 )
-        except Exception as exc:  # any error: the batch stays (lost, its rows stayed held)
+        except DB_ERRORS as exc:  # the batch stays (lost, its rows would stay held)
             log.warning(
                 "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
             )
+            self._outcomes = batch + self._outcomes
+            self.flush_failed = True
+            return 0
+        except Exception:  # not the database's: the batch stays all the same
+            log.exception("recording webhook outcomes failed", extra={"action": "webhook_record"})
             self._outcomes = batch + self._outcomes
             self.flush_failed = True
             return 0

@@ -19,6 +19,8 @@ INBOUND_PREFIX = "evt_i"  # + the inbound_events id, 16 hex digits
 OTHER_PREFIX = "evt_o"  # + the webhook_events id
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# One encoder for every body (json.dumps with these options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def event_id(inbound: bool, row_id: int) -> str:
@@ -92,4 +94,4 @@ def payload(
 
 def body(value: Mapping[str, Any]) -> bytes:
     """The request body: compact JSON, sorted keys, UTF-8."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _ENCODE(value).encode()
