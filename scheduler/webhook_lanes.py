@@ -16,8 +16,9 @@ from gateway.store.webhook_claims import ClaimedWebhook
 
 PER_ENDPOINT = 16  # requests in flight per endpoint (SPEC 7)
 # Requests made whose outcomes are not written yet, per endpoint (in flight included): what a
-# crash can make a worker repeat. Past it the lane waits for the recorder.
-UNRECORDED = 64
+# crash can make a worker repeat. Past it the lane waits for the recorder (which writes up to
+# webhook_loop.FLUSH_AT at once: twice that lets the lane go on while a statement runs).
+UNRECORDED = 256
 # rate_limit: at most rate_limit starts in any RATE_WINDOW seconds (0.2 s to spare for the
 # network within the second SPEC 7 counts); a given-back rate-limited lane stays closed for
 # one window, so the next holder's starts keep the spacing too.

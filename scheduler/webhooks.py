@@ -11,6 +11,7 @@ sleeping; `run()` runs until stopped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -27,6 +28,7 @@ from gateway.store import webhook_claims
 from scheduler import webhook_loop, webhook_send
 from scheduler.webhook_lanes import PER_ENDPOINT, RATE_WINDOW, Lane, Row
 from scheduler.webhook_loop import ACQUIRE, DB_ERRORS, DEPTH_EVERY
+from scheduler.webhook_send import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,6 @@ __all__ = ["CHANNEL", "PER_ENDPOINT", "Dispatcher"]
 
 CHANNEL = "wxgate_webhooks"
 Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Dispatcher:
@@ -73,8 +71,10 @@ class Dispatcher:
         self.lanes: dict[webhook_claims.Key, Lane] = {}
         self._held: dict[webhook_claims.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
         self._tasks: set[asyncio.Task[None]] = set()
+        self._capped = False  # a lane had a request to start when max_in_flight was reached
         self._outcomes: list[tuple[Lane, webhook_claims.Outcome]] = []
         self._has_outcomes = asyncio.Event()
+        self._enough = asyncio.Event()  # a record statement's worth of outcomes is waiting
         self._need = asyncio.Event()  # a lane's queue runs low
         self._closing = False  # set once no request is left: the recorder ends when idle
         self._renew_at = 0.0
@@ -181,13 +181,14 @@ class Dispatcher:
         now, mono = self.clock(), time.monotonic()
         loop = asyncio.get_running_loop()
         for lane in [only] if only is not None else list(self.lanes.values()):
-            while len(self._tasks) < self.max_in_flight:
+            while not (capped := len(self._tasks) >= self.max_in_flight):
                 row = lane.next(now, mono)
                 if row is None:
                     break
                 task = loop.create_task(self._deliver(lane, row))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            self._capped = self._capped or capped
             wait = lane.wait_for_rate(mono) if lane.queued else None
             if wait is not None and not lane.timer:
                 lane.timer = True
@@ -211,11 +212,14 @@ class Dispatcher:
         lane.finished(row)
         self._outcomes.append((lane, outcome))
         self._has_outcomes.set()
+        if len(self._outcomes) >= webhook_loop.FLUSH_AT:
+            self._enough.set()
         metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
         if self.lanes.get(lane.key) is lane:
             self.pump(lane)
-            if len(self._tasks) < self.max_in_flight:
-                self.pump()  # room freed for a lane that waited on the worker's own cap
+            if self._capped and len(self._tasks) < self.max_in_flight:
+                self._capped = False
+                self.pump()  # room freed for lanes that waited on the worker's own cap
             if lane.want(self.batch):
                 self._need.set()
 
@@ -233,15 +237,13 @@ class Dispatcher:
                 statuses, disabled = await webhook_claims.record(
                     conn, self.worker_id, [o for _, o in batch], self.disable_after
                 )
-        except DB_ERRORS as exc:  # the batch stays (lost, its rows would stay held)
+        except Exception as exc:  # the batch stays (lost, its rows would stay held)
             log.warning(
-                "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
+                "recording webhook outcomes failed: %s",
+                exc,
+                exc_info=not isinstance(exc, DB_ERRORS),  # not the database's: with its trace
+                extra={"action": "webhook_record"},
             )
-            self._outcomes = batch + self._outcomes
-            self.flush_failed = True
-            return 0
-        except Exception:  # not the database's: the batch stays all the same
-            log.exception("recording webhook outcomes failed", extra={"action": "webhook_record"})
             self._outcomes = batch + self._outcomes
             self.flush_failed = True
             return 0
@@ -252,19 +254,12 @@ class Dispatcher:
             lane.exhausted = False
         if any(lane.want(self.batch) for lane, _ in batch):
             self._need.set()
-        for status in statuses.values():
-            outcome_label = {"pending": "retrying"}.get(status, status)
-            metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome_label).inc()
-        for account_id, endpoint_id in disabled:
-            log.warning(
-                "webhook endpoint disabled: every attempt failed",
-                extra={
-                    "action": "endpoint_disabled",
-                    "account_id": account_id,
-                    "endpoint_id": endpoint_id,
-                },
-            )
-            lane_ = self.lanes.get((account_id, endpoint_id))
+        for status, count in collections.Counter(statuses.values()).items():
+            label = {"pending": "retrying"}.get(status, status)
+            metrics.WEBHOOK_DELIVERIES.labels(outcome=label).inc(count)
+        for key in disabled:
+            webhook_loop.log_disabled(key)
+            lane_ = self.lanes.get(key)
             if lane_ is not None:
                 with contextlib.suppress(*DB_ERRORS):
                     await self.release([lane_])
