@@ -199,29 +199,35 @@ class Dispatcher:
         if self.lanes.get(lane.key) is lane:
             self.pump(lane)
 
-    async def _deliver(self, lane: Lane, row: Row) -> None:
-        try:
-            outcome = await self.sender.attempt(row)
-        except Exception:
-            # Left leased, no longer held: the lease lapses and the row is claimed again.
-            log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
-            self._held.pop(row.held, None)
+    async def _deliver(self, lane: Lane, row: Row | None) -> None:
+        """A lane's requests one after another: a finished request's task takes the lane's next
+        startable row itself (no task per request) unless lanes wait on the worker's cap."""
+        while row is not None:
+            try:
+                outcome = await self.sender.attempt(row)
+            except Exception:
+                # Left leased, no longer held: the lease lapses and the row is claimed again.
+                log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
+                self._held.pop(row.held, None)
+                lane.finished(row)
+                lane.recorded(1)
+                return
             lane.finished(row)
-            lane.recorded(1)
-            return
-        lane.finished(row)
-        self._outcomes.append((lane, outcome))
-        self._has_outcomes.set()
-        if len(self._outcomes) >= webhook_loop.FLUSH_AT:
-            self._enough.set()
-        metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
-        if self.lanes.get(lane.key) is lane:
-            self.pump(lane)
-            if self._capped and len(self._tasks) < self.max_in_flight:
-                self._capped = False
-                self.pump()  # room freed for lanes that waited on the worker's own cap
+            self._outcomes.append((lane, outcome))
+            self._has_outcomes.set()
+            if len(self._outcomes) >= webhook_loop.FLUSH_AT:
+                self._enough.set()
+            metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
+            if self.lanes.get(lane.key) is not lane:
+                return
             if lane.want(self.batch):
                 self._need.set()
+            done = self._capped or self.stopping.is_set()
+            row = None if done else lane.next(self.clock(), time.monotonic())
+        self.pump(lane)  # a rate-limit timer if its window is full
+        if self._capped and len(self._tasks) < self.max_in_flight:
+            self._capped = False
+            self.pump()  # room freed for lanes that waited on the worker's own cap
 
     # -- recording ---------------------------------------------------------------------
 
