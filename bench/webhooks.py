@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import sys
 import time
 from typing import Any
@@ -48,8 +49,17 @@ async def _account(pool: asyncpg.Pool, endpoint_url: str | None) -> None:
         )
 
 
-async def _dispatch(url: str, receiver: str, count: int) -> float:
-    """Webhooks delivered per second by one dispatcher (claim to recorded outcome)."""
+def _cpu() -> float:
+    """CPU seconds (user + system) this process used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _dispatch(
+    server: common.Server, url: str, receiver: str, count: int
+) -> tuple[float, float, float]:
+    """Webhooks delivered per second by one dispatcher (claim to recorded outcome), and the
+    CPU seconds of this process and of Postgres meanwhile."""
     pool = await pool_mod.create(url, size=4)
     try:
         await _account(pool, receiver)
@@ -62,27 +72,31 @@ async def _dispatch(url: str, receiver: str, count: int) -> float:
         )
         async with aiohttp.ClientSession() as session:
             d = dispatch.Dispatcher(settings, pool, session, worker_id="bench", batch=200)
-            started = time.perf_counter()
+            pg_started = common.postgres_cpu_seconds(server) or 0.0
+            cpu_started, started = _cpu(), time.perf_counter()
             runner = asyncio.create_task(d.run(tick=0.2))
             try:
-                while True:  # polling the rows the dispatcher task finishes
+                while True:  # polling the rows the dispatcher task finishes (a cheap probe)
                     left = await pool.fetchval(
-                        "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+                        "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE status = 'pending')"
                     )
                     if not left:
                         break
                     await asyncio.sleep(0.05)
                 elapsed = time.perf_counter() - started
+                cpu = _cpu() - cpu_started
+                pg = (common.postgres_cpu_seconds(server) or 0.0) - pg_started
             finally:
                 d.stopping.set()
                 await runner
-        return count / elapsed
+        return count / elapsed, cpu, pg
     finally:
         await pool.close()
 
 
-async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
-    """A plain aiohttp client loop: the same bodies, 16 in flight, no database."""
+async def _baseline(receiver: str, count: int, concurrency: int = 16) -> tuple[float, float]:
+    """A plain aiohttp client loop: the same bodies, 16 in flight, no database. Requests per
+    second and the CPU seconds it used."""
     body = json.dumps({"id": "evt_x", "type": "message.text", "data": {"content": "x" * 300}})
     queue = iter(range(count))
     async with aiohttp.ClientSession() as session:
@@ -94,9 +108,9 @@ async def _baseline(receiver: str, count: int, concurrency: int = 16) -> float:
                 ) as resp:
                     await resp.content.read(1024)
 
-        started = time.perf_counter()
+        cpu_started, started = _cpu(), time.perf_counter()
         await asyncio.gather(*(lane() for _ in range(concurrency)))
-        return count / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started), _cpu() - cpu_started
 
 
 def run(quick: bool, only: str | None = None, deliveries: int | None = None) -> dict[str, Any]:
@@ -136,14 +150,23 @@ def _dispatch_run(server: common.Server, deliveries: int) -> dict[str, Any]:
     receiver = f"http://127.0.0.1:{port}/wechat/hook"
     args = [sys.executable, "-m", "bench.bare_app", str(port)]
     with common.process(args, common.env(), receiver, "receiver"):
-        base = asyncio.run(_baseline(receiver, deliveries))
+        base, base_cpu = asyncio.run(_baseline(receiver, deliveries))
         with common.database(server, "wh_dispatch") as db:
-            rate = asyncio.run(_dispatch(db.url, receiver, deliveries))
+            rate, cpu, pg = asyncio.run(_dispatch(server, db.url, receiver, deliveries))
+    us = 1e6 / deliveries
     return {
         "deliveries": deliveries,
         "per_second_dispatcher": round(rate),
         "per_second_plain_client": round(base),
         "ratio": round(rate / base, 3),
+        # CPU per delivery: steadier than the rates on a shared machine
+        "cpu_us_per_delivery": {
+            "dispatcher": round(cpu * us),
+            "dispatcher_postgres": round(pg * us),
+            "plain_client": round(base_cpu * us),
+        },
+        "cpu_ratio": round(base_cpu / cpu, 3),
+        "cpu_ratio_with_postgres": round(base_cpu / (cpu + pg), 3),
     }
 
 
@@ -188,6 +211,12 @@ def report(summary: dict[str, Any]) -> str:
         lines.append(
             f"webhooks dispatch: {disp['per_second_dispatcher']}/s vs plain aiohttp client "
             f"{disp['per_second_plain_client']}/s: ratio {disp['ratio']} (target 0.7)"
+        )
+        cpu = disp["cpu_us_per_delivery"]
+        lines.append(
+            f"  CPU per delivery: dispatcher {cpu['dispatcher']} us (+ Postgres"
+            f" {cpu['dispatcher_postgres']} us) vs plain client {cpu['plain_client']} us:"
+            f" ratio {disp['cpu_ratio']} ({disp['cpu_ratio_with_postgres']} with Postgres)"
         )
     return "\n".join(lines)
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from typing import Any
+
+from gateway.store.webhook_claims import ClaimedWebhook
 
 PER_ENDPOINT = 16  # requests in flight per endpoint (SPEC 7)
 # Requests made whose outcomes are not written yet, per endpoint (in flight included): what a
-# crash can make a worker repeat. Past it the lane waits for the recorder.
-UNRECORDED = 64
+# crash can make a worker repeat. Past it the lane waits for the recorder (which writes up to
+# webhook_loop.FLUSH_AT at once: twice that lets the lane go on while a statement runs).
+UNRECORDED = 256
 # rate_limit: at most rate_limit starts in any RATE_WINDOW seconds (0.2 s to spare for the
 # network within the second SPEC 7 counts); a given-back rate-limited lane stays closed for
 # one window, so the next holder's starts keep the spacing too.
 RATE_WINDOW = 1.2
 
-Row = Any  # an asyncpg.Record of wh_claim
+Row = ClaimedWebhook
 
 
 class Lane:
@@ -45,7 +47,7 @@ class Lane:
 
     def add(self, rows: list[Row]) -> None:
         """Claimed rows, sent in id order (a follower's stored order)."""
-        for row in sorted(rows, key=lambda r: r["id"]):
+        for row in sorted(rows, key=lambda r: r.id):
             self._ready.append(row)
         self.queued += len(rows)
 
@@ -77,7 +79,7 @@ class Lane:
             return None
         while self._ready:
             row = self._ready.popleft()
-            openid = row["openid"]
+            openid = row.openid
             if openid in self._busy:
                 self._blocked.setdefault(openid, collections.deque()).append(row)
                 continue
@@ -93,7 +95,7 @@ class Lane:
     def finished(self, row: Row) -> None:
         """A request ended (its outcome goes to the recorder): the follower's next may go."""
         self.in_flight -= 1
-        openid = row["openid"]
+        openid = row.openid
         self._busy.discard(openid)
         waiting = self._blocked.get(openid)
         if waiting:

@@ -7,14 +7,14 @@ silently would leave its rows held."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from gateway import metrics
-from gateway.store import webhook_log
+from gateway.store import errors as store_errors
+from gateway.store import webhook_claims
 from scheduler.webhook_lanes import RATE_WINDOW
 
 if TYPE_CHECKING:
@@ -22,12 +22,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scheduler.webhooks")
 
-# What a lost or restarted database raises. InternalClientError ("another operation is in
-# progress") comes from a pooled connection broken mid-statement by a restart.
-DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+# A step failed in the database (down, restarting, too slow, or refusing the statement): the
+# one list, gateway/store/errors' (a pooled connection broken by a restart included).
+DB_ERRORS = store_errors.FAILED
 ACQUIRE = 10.0  # seconds to wait for a pooled connection
 
 DEPTH_EVERY = 15.0  # seconds between queue-depth gauge updates
+# The recorder waits up to GATHER seconds for FLUSH_AT outcomes before it writes fewer: one
+# statement per outcome or two costs Postgres and this process far more per outcome.
+FLUSH_AT = 128
+GATHER = 0.02
 IDLE_HOLD = 2.0  # seconds an idle lane is kept before it is given back
 
 
@@ -87,16 +91,17 @@ async def _shutdown(d: Dispatcher, recorder: asyncio.Task[None]) -> None:
     # (requests made, outcomes never recorded, sent again after the lease).
     d._closing = True
     d._has_outcomes.set()
+    d._enough.set()
     await recorder
     await d.flush()
     try:
         async with d.pool.acquire(timeout=ACQUIRE) as conn:
-            await webhook_log.release_lanes(
+            await webhook_claims.release_lanes(
                 conn,
                 d.worker_id,
                 d.clock(),
                 [lane.key for lane in lanes if lane.in_flight == 0],
-                [(r["account_id"], r["id"]) for r in unsent],
+                [r.held for r in unsent],
                 RATE_WINDOW,
             )
     except DB_ERRORS as exc:  # the leases lapse instead
@@ -114,14 +119,22 @@ async def _first(*waits: Any) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def log_disabled(key: webhook_claims.Key) -> None:
+    account_id, endpoint_id = key
+    log.warning(
+        "webhook endpoint disabled: every attempt failed",
+        extra={"action": "endpoint_disabled", "account_id": account_id, "endpoint_id": endpoint_id},
+    )
+
+
 async def update_gauges(d: Dispatcher) -> None:
     """Queue depth of the deepest endpoints and the disabled count (bounded series)."""
     async with d.pool.acquire(timeout=ACQUIRE) as conn:
-        depths = await webhook_log.queue_depths(conn, metrics.WEBHOOK_DEPTH_SERIES)
-        disabled = await webhook_log.disabled_endpoints(conn)
+        depths = await webhook_claims.queue_depths(conn, metrics.WEBHOOK_DEPTH_SERIES)
+        disabled = await webhook_claims.disabled_endpoints(conn)
     metrics.WEBHOOK_QUEUE_DEPTH.clear()
     for r in depths:
-        metrics.WEBHOOK_QUEUE_DEPTH.labels(r["account_id"], r["endpoint_id"]).set(r["depth"])
+        metrics.WEBHOOK_QUEUE_DEPTH.labels(r.account_id, r.endpoint_id).set(r.depth)
     metrics.WEBHOOK_ENDPOINTS_DISABLED.set(disabled)
 
 
@@ -156,6 +169,11 @@ async def record_loop(d: Dispatcher) -> None:
             if d._closing:
                 return
             continue
+        if len(d._outcomes) < FLUSH_AT and not d._closing:
+            d._enough.clear()
+            if len(d._outcomes) < FLUSH_AT:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(d._enough.wait(), GATHER)
         try:
             await d.flush()
         except Exception:  # never end silently: the outcomes would never be written

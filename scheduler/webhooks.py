@@ -11,6 +11,7 @@ sleeping; `run()` runs until stopped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -23,10 +24,11 @@ import asyncpg
 
 from gateway import metrics
 from gateway import settings as settings_mod
-from gateway.store import webhook_log
+from gateway.store import webhook_claims
 from scheduler import webhook_loop, webhook_send
 from scheduler.webhook_lanes import PER_ENDPOINT, RATE_WINDOW, Lane, Row
 from scheduler.webhook_loop import ACQUIRE, DB_ERRORS, DEPTH_EVERY
+from scheduler.webhook_send import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +36,6 @@ __all__ = ["CHANNEL", "PER_ENDPOINT", "Dispatcher"]
 
 CHANNEL = "wxgate_webhooks"
 Clock = Callable[[], dt.datetime]
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Dispatcher:
@@ -70,11 +68,13 @@ class Dispatcher:
         self.disable_after = settings.webhook_disable_after
         self.stopping = asyncio.Event()
         self.woken = asyncio.Event()
-        self.lanes: dict[webhook_log.Key, Lane] = {}
-        self._held: dict[webhook_log.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
+        self.lanes: dict[webhook_claims.Key, Lane] = {}
+        self._held: dict[webhook_claims.Held, Lane] = {}  # leased to us: queued, sent, unrecorded
         self._tasks: set[asyncio.Task[None]] = set()
-        self._outcomes: list[tuple[Lane, webhook_log.Outcome]] = []
+        self._capped = False  # a lane had a request to start when max_in_flight was reached
+        self._outcomes: list[tuple[Lane, webhook_claims.Outcome]] = []
         self._has_outcomes = asyncio.Event()
+        self._enough = asyncio.Event()  # a record statement's worth of outcomes is waiting
         self._need = asyncio.Event()  # a lane's queue runs low
         self._closing = False  # set once no request is left: the recorder ends when idle
         self._renew_at = 0.0
@@ -101,7 +101,7 @@ class Dispatcher:
         until = now + dt.timedelta(seconds=self.lease)
         mine = list(self.lanes)
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            rows = await webhook_log.lanes(
+            rows = await webhook_claims.lanes(
                 conn,
                 now,
                 until,
@@ -111,7 +111,7 @@ class Dispatcher:
                 take=max(0, self.max_lanes - len(mine)) if take else 0,
             )
         self._renew_at = time.monotonic() + self.lease / 3
-        got = {(r["account_id"], r["id"]): r["rate_limit"] for r in rows}
+        got = {(r.account_id, r.endpoint_id): r.rate_limit for r in rows}
         for key in mine:
             if key not in got:
                 self._drop(self.lanes[key])
@@ -127,7 +127,7 @@ class Dispatcher:
         self.lanes.pop(lane.key, None)
         rows = lane.take_queued()
         for row in rows:
-            self._held.pop((row["account_id"], row["id"]), None)
+            self._held.pop(row.held, None)
         return rows
 
     async def claim(self) -> int:
@@ -137,22 +137,22 @@ class Dispatcher:
             return 0
         now = self.clock()
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            rows = await webhook_log.claim(
+            rows = await webhook_claims.claim(
                 conn,
                 now,
                 now + dt.timedelta(seconds=self.lease),
                 worker_id=self.worker_id,
                 wants=[(*lane.key, n) for lane, n in wants],
             )
-        by_lane: dict[webhook_log.Key, list[Row]] = {}
+        by_lane: dict[webhook_claims.Key, list[Row]] = {}
         for row in rows:
-            by_lane.setdefault((row["account_id"], row["endpoint_id"]), []).append(row)
+            by_lane.setdefault((row.account_id, row.endpoint_id), []).append(row)
         for lane, n in wants:
             got = by_lane.get(lane.key, [])
             lane.exhausted = len(got) < n
             lane.add(got)
             for row in got:
-                self._held[(row["account_id"], row["id"])] = lane
+                self._held[row.held] = lane
         self.pump()
         return len(rows)
 
@@ -161,9 +161,9 @@ class Dispatcher:
         lanes = list(lanes)
         if not lanes:
             return
-        unsent = [(r["account_id"], r["id"]) for lane in lanes for r in self._drop(lane)]
+        unsent = [r.held for lane in lanes for r in self._drop(lane)]
         async with self.pool.acquire(timeout=ACQUIRE) as conn:
-            await webhook_log.release_lanes(
+            await webhook_claims.release_lanes(
                 conn,
                 self.worker_id,
                 self.clock(),
@@ -181,13 +181,14 @@ class Dispatcher:
         now, mono = self.clock(), time.monotonic()
         loop = asyncio.get_running_loop()
         for lane in [only] if only is not None else list(self.lanes.values()):
-            while len(self._tasks) < self.max_in_flight:
+            while not (capped := len(self._tasks) >= self.max_in_flight):
                 row = lane.next(now, mono)
                 if row is None:
                     break
                 task = loop.create_task(self._deliver(lane, row))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            self._capped = self._capped or capped
             wait = lane.wait_for_rate(mono) if lane.queued else None
             if wait is not None and not lane.timer:
                 lane.timer = True
@@ -198,26 +199,35 @@ class Dispatcher:
         if self.lanes.get(lane.key) is lane:
             self.pump(lane)
 
-    async def _deliver(self, lane: Lane, row: Row) -> None:
-        try:
-            outcome = await self.sender.attempt(row)
-        except Exception:
-            # Left leased, no longer held: the lease lapses and the row is claimed again.
-            log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
-            self._held.pop((row["account_id"], row["id"]), None)
+    async def _deliver(self, lane: Lane, row: Row | None) -> None:
+        """A lane's requests one after another: a finished request's task takes the lane's next
+        startable row itself (no task per request) unless lanes wait on the worker's cap."""
+        while row is not None:
+            try:
+                outcome = await self.sender.attempt(row)
+            except Exception:
+                # Left leased, no longer held: the lease lapses and the row is claimed again.
+                log.exception("webhook attempt crashed", extra={"action": "webhook_crash"})
+                self._held.pop(row.held, None)
+                lane.finished(row)
+                lane.recorded(1)
+                return
             lane.finished(row)
-            lane.recorded(1)
-            return
-        lane.finished(row)
-        self._outcomes.append((lane, outcome))
-        self._has_outcomes.set()
-        metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
-        if self.lanes.get(lane.key) is lane:
-            self.pump(lane)
-            if len(self._tasks) < self.max_in_flight:
-                self.pump()  # room freed for a lane that waited on the worker's own cap
+            self._outcomes.append((lane, outcome))
+            self._has_outcomes.set()
+            if len(self._outcomes) >= webhook_loop.FLUSH_AT:
+                self._enough.set()
+            metrics.WEBHOOK_LATENCY.observe(outcome.latency_ms / 1000)
+            if self.lanes.get(lane.key) is not lane:
+                return
             if lane.want(self.batch):
                 self._need.set()
+            done = self._capped or self.stopping.is_set()
+            row = None if done else lane.next(self.clock(), time.monotonic())
+        self.pump(lane)  # a rate-limit timer if its window is full
+        if self._capped and len(self._tasks) < self.max_in_flight:
+            self._capped = False
+            self.pump()  # room freed for lanes that waited on the worker's own cap
 
     # -- recording ---------------------------------------------------------------------
 
@@ -230,12 +240,15 @@ class Dispatcher:
         batch, self._outcomes = self._outcomes, []
         try:
             async with self.pool.acquire(timeout=ACQUIRE) as conn:
-                statuses, disabled = await webhook_log.record(
+                statuses, disabled = await webhook_claims.record(
                     conn, self.worker_id, [o for _, o in batch], self.disable_after
                 )
-        except Exception as exc:  # any error: the batch stays (lost, its rows stayed held)
+        except Exception as exc:  # the batch stays (lost, its rows would stay held)
             log.warning(
-                "recording webhook outcomes failed: %s", exc, extra={"action": "webhook_record"}
+                "recording webhook outcomes failed: %s",
+                exc,
+                exc_info=not isinstance(exc, DB_ERRORS),  # not the database's: with its trace
+                extra={"action": "webhook_record"},
             )
             self._outcomes = batch + self._outcomes
             self.flush_failed = True
@@ -247,19 +260,12 @@ class Dispatcher:
             lane.exhausted = False
         if any(lane.want(self.batch) for lane, _ in batch):
             self._need.set()
-        for status in statuses.values():
-            outcome_label = {"pending": "retrying"}.get(status, status)
-            metrics.WEBHOOK_DELIVERIES.labels(outcome=outcome_label).inc()
-        for account_id, endpoint_id in disabled:
-            log.warning(
-                "webhook endpoint disabled: every attempt failed",
-                extra={
-                    "action": "endpoint_disabled",
-                    "account_id": account_id,
-                    "endpoint_id": endpoint_id,
-                },
-            )
-            lane_ = self.lanes.get((account_id, endpoint_id))
+        for status, count in collections.Counter(statuses.values()).items():
+            label = {"pending": "retrying"}.get(status, status)
+            metrics.WEBHOOK_DELIVERIES.labels(outcome=label).inc(count)
+        for key in disabled:
+            webhook_loop.log_disabled(key)
+            lane_ = self.lanes.get(key)
             if lane_ is not None:
                 with contextlib.suppress(*DB_ERRORS):
                     await self.release([lane_])

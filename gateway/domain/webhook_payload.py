@@ -19,6 +19,8 @@ INBOUND_PREFIX = "evt_i"  # + the inbound_events id, 16 hex digits
 OTHER_PREFIX = "evt_o"  # + the webhook_events id
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _ELEMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# One encoder for every body (json.dumps with these options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
 
 
 def event_id(inbound: bool, row_id: int) -> str:
@@ -36,7 +38,8 @@ def parse_event_id(value: str) -> tuple[bool, int] | None:
 
 
 def rfc3339(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    utc = value if value.tzinfo is dt.UTC else value.astimezone(dt.UTC)  # the store's are UTC
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 @functools.lru_cache(maxsize=4096)  # field names repeat: computed once each
@@ -46,11 +49,16 @@ def snake(name: str) -> str:
     return _WORD.sub("_", name).lower().replace("__", "_")
 
 
+@functools.lru_cache(maxsize=4096)  # field names repeat: checked once each
+def _element(name: str) -> bool:
+    return _ELEMENT.fullmatch(name) is not None
+
+
 def callback_xml(fields: Mapping[str, str]) -> str:
     """The decrypted callback as XML, rebuilt from the stored fields (one element each)."""
     parts = ["<xml>"]
     for name, value in fields.items():
-        if not _ELEMENT.fullmatch(name):
+        if not _element(name):
             continue
         if value.startswith(f"<{name}") and value.endswith(f"</{name}>"):
             parts.append(value)  # a nested element, stored as its own XML
@@ -92,4 +100,4 @@ def payload(
 
 def body(value: Mapping[str, Any]) -> bytes:
     """The request body: compact JSON, sorted keys, UTF-8."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return _ENCODE(value).encode()

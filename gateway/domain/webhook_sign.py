@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -47,7 +46,7 @@ def key(secret: str) -> bytes:
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """One `v1,<base64>` signature of this request under `secret`."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key(secret), signed, hashlib.sha256).digest()
+    digest = hmac.digest(key(secret), signed, "sha256")  # one C call, as hmac.new(...).digest()
     return "v1," + base64.b64encode(digest).decode()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.store import queries, webhook_log
+from gateway.store import queries, webhook_claims
 from tests.webhooks import hooks as h
 
 QUEUED = 10_000  # two events per follower: every claimed row's follower check finds work
@@ -36,9 +36,11 @@ async def test_a_claim_of_a_fresh_deep_queue_reads_a_few_pages_per_probe(
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     until = now + dt.timedelta(seconds=60)
     async with pool.acquire() as conn:
-        lanes = await webhook_log.lanes(conn, now, until, worker_id="w1", mine=[], held=[], take=4)
+        lanes = await webhook_claims.lanes(
+            conn, now, until, worker_id="w1", mine=[], held=[], take=4
+        )
         assert len(lanes) == 1
-        key = (lanes[0]["account_id"], lanes[0]["id"])
+        key = (lanes[0].account_id, lanes[0].endpoint_id)
         plan = await conn.fetchval(
             "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + queries.get("wh_claim"),
             now,

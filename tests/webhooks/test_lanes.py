@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
-from gateway.store import webhook_log
+from gateway.store import webhook_claims
 from scheduler import webhook_start
 from scheduler import webhooks as dispatch
 from tests.reliability import stack
@@ -156,14 +156,14 @@ async def test_a_stop_during_a_recording_statement_still_records_its_outcomes(
     await h.add_endpoint(pool, url)
     await h.store(pool, [h.record(n, f"o{n}") for n in range(5)])
     writing, go_on = asyncio.Event(), asyncio.Event()
-    record = webhook_log.record
+    record = webhook_claims.record
 
     async def slow(*args: Any, **kwargs: Any) -> Any:
         writing.set()
         await go_on.wait()  # the statement is under way when the stop comes
         return await record(*args, **kwargs)
 
-    monkeypatch.setattr(webhook_log, "record", slow)
+    monkeypatch.setattr(webhook_claims, "record", slow)
     handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
     await asyncio.wait_for(writing.wait(), timeout=30)
     stopping = asyncio.create_task(handle.stop())
@@ -189,7 +189,7 @@ async def test_an_unexpected_client_error_while_recording_keeps_the_outcomes(
     rec.count = 40
     await h.add_endpoint(pool, url)
     await h.store(pool, [h.record(n, f"o{n % 10}") for n in range(40)])
-    record = webhook_log.record
+    record = webhook_claims.record
     failed: list[int] = []
 
     async def once(*args: Any, **kwargs: Any) -> Any:
@@ -200,7 +200,7 @@ async def test_an_unexpected_client_error_while_recording_keeps_the_outcomes(
             )
         return await record(*args, **kwargs)
 
-    monkeypatch.setattr(webhook_log, "record", once)
+    monkeypatch.setattr(webhook_claims, "record", once)
     handle = await webhook_start.start(h.settings(db_url), pool, worker_id="w1")
     try:
 
