@@ -110,6 +110,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/v1/accounts/{id}/messages", messages.list_messages)
     app.router.add_get("/api/v1/accounts/{id}/messages/{message_id}", messages.get_message)
     app.router.add_delete("/api/v1/accounts/{id}/messages/{message_id}", messages.cancel_message)
+    app.router.add_get(
+        "/api/v1/accounts/{id}/messages/{message_id}/recipients/{openid}", messages.get_recipient
+    )
     app.router.add_post("/api/v1/accounts/{id}/messages/{message_id}/retry", messages.retry_message)
     app.router.add_post("/api/v1/accounts/{id}/qrcodes", qrcodes.create_qrcode)
     menu = "/api/v1/accounts/{id}/menu"

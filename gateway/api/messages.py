@@ -13,6 +13,7 @@ from gateway.api import bodies, errors, keys, responses
 from gateway.api.models import messages
 from gateway.domain import decide, kinds
 from gateway.store import accounts as accounts_store
+from gateway.store import mass_batches
 from gateway.store import messages as store
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -164,6 +165,27 @@ async def get_message(request: web.Request) -> web.Response:
     account_id, message_id = bodies.account_id(request), bodies.message_id(request)
     row = await store.get_message(request.app[keys.POOL], account_id, message_id)
     return responses.ok(_resource(row))
+
+
+async def get_recipient(request: web.Request) -> web.Response:
+    """One recipient's status in a message (a batched mass keeps no row per recipient)."""
+    account_id, message_id = bodies.account_id(request), bodies.message_id(request)
+    openid = bodies.openid(request)
+    found = await mass_batches.recipient(request.app[keys.POOL], account_id, message_id, openid)
+    if found is None:
+        raise errors.ApiError("not_found", f"{openid!r} is not a recipient of this message")
+    return responses.ok(
+        messages.Recipient(
+            message_id=message_id,
+            openid=openid,
+            status=found.status,
+            reason=found.reason,
+            batch=found.batch,
+            msgid=found.wechat_msgid,
+            errcode=found.errcode,
+            errmsg=found.errmsg,
+        )
+    )
 
 
 async def list_messages(request: web.Request) -> web.Response:

@@ -123,6 +123,15 @@ OPERATIONS: tuple[Operation, ...] = (
         (404,),
     ),
     Operation(
+        "get",
+        _ACC + "/{id}/messages/{message_id}/recipients/{openid}",
+        "getRecipient",
+        "One recipient's status in a message: its batch's (a service `all` mass), its "
+        "skip's (expired, mass_quota_exhausted) or its delivery's; 404 if not a recipient",
+        {200: ("the recipient", messages.Recipient)},
+        (404,),
+    ),
+    Operation(
         "delete",
         _ACC + "/{id}/messages/{message_id}",
         "cancelMessage",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import asyncpg
 
 from gateway.domain import attempts, decide, periods
-from gateway.store import mass_expansion, pool, queries
+from gateway.store import errors, mass_expansion, pool, queries
 from gateway.store.message_status import Transition, refresh_messages
 
 MASS = decide.Channel.MASS_OPENIDS
@@ -238,9 +238,34 @@ async def record(
     return written, [s for s in sent if s[1] is not None], transitions
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Recipient:
+    """One recipient of a message: the status of their batch (`batch` its seq), of their skip
+    (`expired` with its reason) or of their delivery (`batch` None)."""
+
+    status: str
+    reason: str | None
+    batch: int | None
+    wechat_msgid: str | None
+    errcode: int | None
+    errmsg: str | None
+
+
 async def recipient(
     db: pool.Connection | asyncpg.Pool, account_id: str, message_id: int, openid: str
-) -> dict[str, object] | None:
-    """One recipient's status in a message: its batch's, its skip's or its delivery's."""
+) -> Recipient | None:
+    """One recipient's status in a message: its batch's, its skip's or its delivery's; None
+    when the openid is not among the message's recipients (NotFound without the message)."""
     row = await db.fetchrow(queries.get("find_recipient"), account_id, message_id, openid)
-    return None if row is None else dict(row)
+    if row is None:
+        if not await db.fetchval(queries.get("has_message"), account_id, message_id):
+            raise errors.NotFound("no such message")
+        return None
+    return Recipient(
+        status=row["status"],
+        reason=row["reason"],
+        batch=row["seq"],
+        wechat_msgid=row["wechat_msgid"],
+        errcode=row["errcode"],
+        errmsg=row["errmsg"],
+    )

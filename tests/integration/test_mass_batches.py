@@ -98,7 +98,8 @@ async def test_an_all_mass_goes_out_in_batches_to_its_subscribed_followers(
         assert got["wechat_msgid"] is not None
         assert [e["status"] for e in got["history"]] == ["queued", "sending", "sent"]
         one = await mass_batches.recipient(pool, "svc", created["id"], "u4")
-        assert one is not None and one["status"] == "sent"
+        assert one is not None and one.status == "sent"
+        assert one.batch is not None and one.wechat_msgid is not None
         assert await mass_batches.recipient(pool, "svc", created["id"], "gone") is None
         events = await pool.fetch(
             "SELECT type FROM webhook_events WHERE account_id = 'svc' AND type LIKE 'outbound.%'"
@@ -127,9 +128,10 @@ async def test_a_follower_at_four_of_four_is_skipped_with_the_reason(
         got = await messages.get_message(pool, "svc", created["id"])
         assert got["counts"] == {"sent": 6, "expired": 1} and got["status"] == "sent"
         skip = await mass_batches.recipient(pool, "svc", created["id"], "u0")
-        assert skip is not None and (skip["status"], skip["reason"]) == (
+        assert skip is not None and (skip.status, skip.reason, skip.batch) == (
             "expired",
             "mass_quota_exhausted",
+            None,
         )
 
 

@@ -203,6 +203,20 @@ class Message(MessageSummary):
     history: list[Transition]
 
 
+class Recipient(models.Resource):
+    message_id: int
+    openid: str
+    status: Status
+    reason: str | None
+    batch: int | None = pydantic.Field(
+        description="the batch (one mass/send call) that carries this recipient; null for a "
+        "message sent as deliveries, and for a recipient skipped before any batch"
+    )
+    msgid: str | None
+    errcode: int | None
+    errmsg: str | None
+
+
 class MessageQuery(models.PageQuery):
     status: Status | None = None
 

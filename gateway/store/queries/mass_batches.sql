@@ -402,3 +402,7 @@ SELECT EXISTS (SELECT 1 FROM messages m
                 WHERE b.status IN ('queued', 'held') AND b.release_at <= $1)
     OR EXISTS (SELECT 1 FROM mass_batches b
                 WHERE b.status = 'sending' AND b.lease_until < $1);
+
+-- name: has_message
+-- Whether the account has this message (a recipient look that found nobody: 404 which).
+SELECT EXISTS (SELECT 1 FROM messages WHERE account_id = $1 AND id = $2);
