@@ -19,7 +19,7 @@ run: install
 
 # Three pytest processes share the machine's two cores: most tests wait on Postgres, HTTP or
 # a subprocess, so this keeps `make test` well inside its 12 minutes (README "Two commands").
-# Tests marked `alone` would then run by themselves (none is, today).
+# Tests marked `alone` then run by themselves (two timing-bound drains, see their comments).
 test: install
 	$(BIN)/pytest -q -n 3 --dist loadgroup -m 'not alone'
 	$(BIN)/pytest -q -m alone || [ $$? -eq 5 ]

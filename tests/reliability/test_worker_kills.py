@@ -74,6 +74,10 @@ async def _setup(pool: asyncpg.Pool, mock: h.Mock, sink: str) -> int:
     return total
 
 
+# Alone (Makefile): 19 s by itself or beside the other reliability tests; in a `make test`
+# that shared the machine with other test runs (load average 8) the drain after the fifth
+# kill overran its 90 s bound once on 2026-12-03.
+@pytest.mark.alone
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_five_sigkills_during_a_ten_thousand_delivery_drain(

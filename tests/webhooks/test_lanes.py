@@ -121,6 +121,10 @@ async def test_two_workers_claiming_at_the_same_moment_keep_16_in_flight(
     assert delivered == 100
 
 
+# Alone (Makefile): with three other test processes and more on a loaded machine, a stop
+# after this burst overran its bound (timeout + 5 s) twice in 2026-12-03's runs (before and
+# after that day's dispatcher changes); alone it takes under a second.
+@pytest.mark.alone
 async def test_a_deep_queue_shared_by_two_workers_keeps_the_cap(
     pool: asyncpg.Pool, db_url: str, receiver: Any
 ) -> None:
