@@ -55,12 +55,16 @@ async def _lone(
 
 
 async def _expand(
-    conn: pool.Connection, key: tuple[str, int], month: dt.date, now: dt.datetime
+    conn: pool.Connection,
+    key: tuple[str, int],
+    month: dt.date,
+    now: dt.datetime,
+    held_until: dt.datetime | None,
 ) -> asyncpg.Record:
     """The expansion's statement: the fast form (new unit rows by a plain INSERT) in a
     savepoint; if another transaction added a unit row of one of these followers meanwhile,
     the upsert form, which waits for such rows and takes each unit conditionally."""
-    args = (*key, month, UNIT_LIMIT, BATCH_MAX, now)
+    args = (*key, month, UNIT_LIMIT, BATCH_MAX, now, held_until)
     try:
         async with conn.transaction():
             got = await conn.fetchrow(
@@ -89,7 +93,11 @@ async def expand_due(
             if now >= r["expires_at"]:
                 transitions += await end_unexpanded(conn, key, "expired", "expired", None, now)
                 continue
-            got = await _expand(conn, key, month, now)
+            next_month = periods.next_month_start(now, tz)
+            # Followers with no unit left wait for the next month, unless the message
+            # expires first (then they expire now).
+            held_until = next_month if next_month < r["expires_at"] else None
+            got = await _expand(conn, key, month, now, held_until)
             total = int(got["recipients"]) + int(got["skipped"])
             if total == 0:
                 transitions += await end_unexpanded(conn, key, "failed", None, EMPTY_AUDIENCE, now)

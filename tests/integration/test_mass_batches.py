@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from gateway.domain import periods
 from gateway.store import expiry, job_finish, mass_batches, mass_expansion, messages
 from gateway.wechat import payloads
 from scheduler import worker as worker_mod
@@ -108,9 +109,11 @@ async def test_an_all_mass_goes_out_in_batches_to_its_subscribed_followers(
         assert [e["type"] for e in events] == ["outbound.sent"]
 
 
-async def test_a_follower_at_four_of_four_is_skipped_with_the_reason(
-    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
-) -> None:
+async def _four_of_four(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory, expires_at: dt.datetime
+) -> tuple[dict[str, Any], list[str]]:
+    """An `all` mass while u0 has had its 4 this month and u1 its 3: the message and the
+    openids submitted."""
     now = dt.datetime.now(dt.UTC)
     async with h.platform(aiohttp_server) as (mock, client, sink):
         await _setup(pool, mock, sink, FOLLOWERS)
@@ -119,20 +122,51 @@ async def test_a_follower_at_four_of_four_is_skipped_with_the_reason(
             " VALUES ('svc', 'u0', $1, 4), ('svc', 'u1', $1, 3)",
             _month(now),
         )
-        created, _ = await messages.enqueue_message(pool, "svc", _all(now))
+        created, _ = await messages.enqueue_message(pool, "svc", _all(now, expires_at=expires_at))
         await _worker(pool, db_url, mock, client, "w1").drain(timeout=10)
         sent = sorted(o for c in await _mass_calls(mock) for o in c["body"]["touser"])
-        assert sent == FOLLOWERS[1:]
-        used = dict(tuple(r) for r in await pool.fetch(USED))
-        assert used == {"u0": 4, "u1": 4, **{o: 1 for o in FOLLOWERS[2:]}}
-        got = await messages.get_message(pool, "svc", created["id"])
-        assert got["counts"] == {"sent": 6, "expired": 1} and got["status"] == "sent"
-        skip = await mass_batches.recipient(pool, "svc", created["id"], "u0")
-        assert skip is not None and (skip.status, skip.reason, skip.batch) == (
-            "expired",
-            "mass_quota_exhausted",
-            None,
-        )
+    used = dict(tuple(r) for r in await pool.fetch(USED))
+    assert used == {"u0": 4, "u1": 4, **{o: 1 for o in FOLLOWERS[2:]}}
+    return created, sent
+
+
+async def test_a_follower_at_four_of_four_is_held_until_the_next_month(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    # SPEC 1.4: a recipient with no unit left is held until the next quota period.
+    now = dt.datetime.now(dt.UTC)
+    created, sent = await _four_of_four(pool, db_url, aiohttp_server, now + dt.timedelta(days=40))
+    assert sent == FOLLOWERS[1:]
+    got = await messages.get_message(pool, "svc", created["id"])
+    assert got["counts"] == {"sent": 6, "held": 1}
+    assert (got["status"], got["reason"]) == ("held", "mass_quota_exhausted")
+    next_month = periods.next_month_start(now, SHANGHAI)
+    assert got["release_at"] == next_month
+    held = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+    assert held is not None and (held.status, held.reason, held.batch) == (
+        "held",
+        "mass_quota_exhausted",
+        None,
+    )
+    row = await pool.fetchrow(
+        "SELECT status, release_at FROM deliveries WHERE account_id = 'svc' AND openid = 'u0'"
+    )
+    assert row is not None and tuple(row) == ("held", next_month)
+
+
+async def test_a_follower_at_four_of_four_expires_when_the_message_ends_first(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    ends = periods.next_month_start(now, SHANGHAI) - dt.timedelta(minutes=1)
+    if ends <= now + dt.timedelta(seconds=30):
+        pytest.skip("the month ends within a minute: no expiry before it to test")
+    created, sent = await _four_of_four(pool, db_url, aiohttp_server, ends)
+    assert sent == FOLLOWERS[1:]
+    got = await messages.get_message(pool, "svc", created["id"])
+    assert got["counts"] == {"sent": 6, "expired": 1} and got["status"] == "sent"
+    gone = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+    assert gone is not None and (gone.status, gone.reason) == ("expired", "mass_quota_exhausted")
 
 
 async def test_two_workers_take_each_unit_once(

@@ -20,7 +20,7 @@ SELECT m.account_id, m.id, m.expires_at
 -- row another transaction adds meanwhile makes it fail with a unique violation: the caller
 -- runs expand_mass_batches_upsert instead). The recipients, in the order they took their
 -- unit, are cut into ceil(n / $5) batches of nearly equal size (2 to $5 openids each when n >= 2), queued at $6;
--- the others are skipped with their reason. Returns n, the batches, the skipped and, when
+-- the others are held until the next month ($7). Returns n, the batches, the skipped and, when
 -- n = 1, the lone recipient (no batch: the caller sends it as a delivery).
 WITH audience AS MATERIALIZED (
     SELECT f.openid
@@ -57,9 +57,14 @@ WITH audience AS MATERIALIZED (
              GROUP BY 1) s
     RETURNING seq
 ), skipped AS (
-    -- the anti join runs only when someone was left out (a one-time filter)
-    INSERT INTO mass_skips (account_id, message_id, openid, reason)
-    SELECT $1, $2, a.openid, 'mass_quota_exhausted'
+    -- the followers left out (no unit left in month $3) wait as deliveries of the message
+    -- held until the next month starts ($7), decided again then like any held delivery
+    -- (SPEC 1.4: hold until the next quota period), or expire at once when the message
+    -- expires before that ($7 NULL); the anti join runs only when someone was left out (a
+    -- one-time filter)
+    INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
+    SELECT $1, $2, a.openid, CASE WHEN $7::timestamptz IS NULL THEN 'expired' ELSE 'held' END,
+           'mass_quota_exhausted', $7::timestamptz
       FROM audience a
      WHERE (SELECT n FROM total) < (SELECT count(*) FROM audience)
        AND NOT EXISTS (SELECT 1 FROM took t WHERE t.openid = a.openid)
@@ -100,9 +105,14 @@ WITH audience AS MATERIALIZED (
              GROUP BY 1) s
     RETURNING seq
 ), skipped AS (
-    -- the anti join runs only when someone was left out (a one-time filter)
-    INSERT INTO mass_skips (account_id, message_id, openid, reason)
-    SELECT $1, $2, a.openid, 'mass_quota_exhausted'
+    -- the followers left out (no unit left in month $3) wait as deliveries of the message
+    -- held until the next month starts ($7), decided again then like any held delivery
+    -- (SPEC 1.4: hold until the next quota period), or expire at once when the message
+    -- expires before that ($7 NULL); the anti join runs only when someone was left out (a
+    -- one-time filter)
+    INSERT INTO deliveries (account_id, message_id, openid, status, reason, release_at)
+    SELECT $1, $2, a.openid, CASE WHEN $7::timestamptz IS NULL THEN 'expired' ELSE 'held' END,
+           'mass_quota_exhausted', $7::timestamptz
       FROM audience a
      WHERE (SELECT n FROM total) < (SELECT count(*) FROM audience)
        AND NOT EXISTS (SELECT 1 FROM took t WHERE t.openid = a.openid)
