@@ -126,8 +126,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "get",
         _ACC + "/{id}/messages/{message_id}/recipients/{openid}",
         "getRecipient",
-        "One recipient's status in a message: its batch's (a service `all` mass), its "
-        "skip's (expired, mass_quota_exhausted) or its delivery's; 404 if not a recipient",
+        "One recipient's status in a message: its batch's (a service `all` mass) or its "
+        "delivery's (also a follower held for the next month, mass_quota_exhausted); 404 if "
+        "not a recipient",
         {200: ("the recipient", messages.Recipient)},
         (404,),
     ),

@@ -210,7 +210,7 @@ class Recipient(models.Resource):
     reason: str | None
     batch: int | None = pydantic.Field(
         description="the batch (one mass/send call) that carries this recipient; null for a "
-        "message sent as deliveries, and for a recipient skipped before any batch"
+        "delivery (a message sent as deliveries, a follower held for the next month)"
     )
     msgid: str | None
     errcode: int | None

@@ -378,7 +378,8 @@ UPDATE mass_batches b
 RETURNING b.seq, now() AS at;
 
 -- name: find_recipient
--- One recipient of a batched message: their batch (status, reason, msgid) or their skip.
+-- One recipient of a message: their batch (status, reason, msgid), their skip (a rebase) or
+-- their delivery (a lone recipient, a follower held for the next month, the delivery path).
 SELECT b.seq, b.status, b.reason, b.wechat_msgid, b.errcode, b.errmsg
   FROM mass_batches b
  WHERE b.account_id = $1 AND b.message_id = $2 AND $3::text = ANY (b.openids)
