@@ -168,7 +168,8 @@ SELECT l.account_id, l.id, NULL, NULL, NULL, l.recipients_total, l.batched
 -- name: refresh_batched_message_status
 -- refresh_message_status for batched messages (a service `all` mass): the same rules over
 -- their batches (each weighing its recipients), their skipped followers (expired with their
--- reason) and a lone recipient's delivery. About 100 rows at a million recipients.
+-- reason) and their deliveries (a lone recipient, followers held for the next month, read a
+-- row each). About 100 batch rows at a million recipients, plus one per held follower.
 WITH wanted AS (
     SELECT DISTINCT a, i FROM unnest($1::text[], $2::bigint[]) AS t (a, i)
 ), locked AS (
