@@ -80,7 +80,14 @@ async def test_locked_accounts_table_is_503_in_time(gw: stack.Gateway, pool: asy
             await tx.rollback()
     assert {status for status, _ in answers} == {503}
     assert max(took for _, took in answers) < WECHAT_BUDGET
-    assert {status for status, _ in await _burst(gw, "late", 400, 5)} == {200}
+
+    # Callbacks that miss the cache share one account load (api/account_cache.py): one that
+    # joins the load started under the lock shares its failure, so recovery may take until
+    # that load gives up (its bound is the callback database timeout).
+    async def recovered() -> bool:
+        return {status for status, _ in await _burst(gw, "late", 400, 5)} == {200}
+
+    await stack.until(recovered, "success once the lock is gone", 10)
 
 
 @pytest.mark.slow
