@@ -15,13 +15,15 @@ Row = asyncpg.Record | Mapping[str, Any]
 _NAMES: dict[type[Any], tuple[str, ...]] = {}
 
 
-def build(cls: type[T], row: Row) -> T:
+def build(cls: type[T], row: Row, **values: Any) -> T:
     """`cls` (a dataclass) from the columns of the same names; a field the query does not
-    select takes its default (a missing field without one is a TypeError)."""
+    select takes its default (a missing field without one is a TypeError). `values` name
+    fields the row does not hold (nested values read apart); they win over a column."""
     names = _NAMES.get(cls)
     if names is None:
         names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-    return cls(**{name: row[name] for name in names if name in row})
+    found = {name: row[name] for name in names if name in row and name not in values}
+    return cls(**found, **values)
 
 
 def build_all(cls: type[T], rows: Iterable[Row]) -> list[T]:

@@ -35,6 +35,11 @@ def test_a_missing_field_without_default_is_an_error() -> None:
         rows.build(_Pair, {"b": "x"})
 
 
+def test_values_name_fields_the_row_does_not_hold() -> None:
+    assert rows.build(_Pair, {"a": 1}, b="nested") == _Pair(1, "nested")
+    assert rows.build(_Pair, {"a": 1, "b": "column"}, b="given") == _Pair(1, "given")
+
+
 def test_build_all_keeps_the_order() -> None:
     assert rows.build_all(_Pair, [{"a": 2}, {"a": 1}]) == [_Pair(2), _Pair(1)]
 
