@@ -124,23 +124,43 @@ def _new_message(body: Body, key: str | None, expires_at: dt.datetime) -> store.
     )
 
 
-def _summary_fields(row: dict[str, Any]) -> dict[str, Any]:
-    fields = {k: row[k] for k in messages.MessageSummary.model_fields if k in row}
-    return {**fields, "to": row["recipient"], "msgid": row["wechat_msgid"]}
+def _summary_fields(row: store.Listed) -> dict[str, Any]:
+    """The MessageSummary fields of a message (`to` and `msgid` name two columns anew)."""
+    return {
+        "id": row.id,
+        "account_id": row.account_id,
+        "type": row.type,
+        "to": row.recipient,
+        "status": row.status,
+        "reason": row.reason,
+        "release_at": row.release_at,
+        "not_before": row.not_before,
+        "expires_at": row.expires_at,
+        "idempotency_key": row.idempotency_key,
+        "attempts": row.attempts,
+        "msgid": row.wechat_msgid,
+        "errcode": row.errcode,
+        "errmsg": row.errmsg,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
 
 
-def _resource(row: dict[str, Any]) -> messages.Message:
+def _resource(row: store.Message) -> messages.Message:
     recipients = None
-    if row["type"] == "mass":
-        recipients = messages.RecipientCounts(total=row["recipients_total"], **row["counts"])
+    if row.type == "mass":
+        recipients = messages.RecipientCounts(total=row.recipients_total, **row.counts)
     return messages.Message(
         **_summary_fields(row),
-        audience=row["audience"],
-        content=row["content"],
-        template=row["template"],
-        outside_window=row["outside_window"],
+        audience=row.audience,
+        content=row.content,
+        template=row.template,
+        outside_window=row.outside_window,
         recipients=recipients,
-        history=[messages.Transition(**h) for h in row["history"]],
+        history=[
+            messages.Transition(at=h.at, status=h.status, reason=h.reason, detail=h.detail)
+            for h in row.history
+        ],
     )
 
 

@@ -4,7 +4,6 @@ pages), one message with its history, and the cancel button (the `send` scope)."
 from __future__ import annotations
 
 import typing
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -28,7 +27,7 @@ async def list_page(request: web.Request) -> web.Response:
         request.app[keys.POOL], row.id, query.status, before, PAGE + 1, reason=query.reason
     )
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
     return aiohttp_jinja2.render_template(
         "messages.html",
         request,
@@ -46,10 +45,8 @@ async def list_page(request: web.Request) -> web.Response:
 
 async def detail(request: web.Request) -> web.Response:
     row = await access.account(request)
-    message: dict[str, Any] = await store.get_message(
-        request.app[keys.POOL], row.id, bodies.message_id(request)
-    )
-    can_cancel = message["status"] in CANCELABLE and access.grant(request).allows(scopes.SEND)
+    message = await store.get_message(request.app[keys.POOL], row.id, bodies.message_id(request))
+    can_cancel = message.status in CANCELABLE and access.grant(request).allows(scopes.SEND)
     return aiohttp_jinja2.render_template(
         "message.html",
         request,

@@ -16,9 +16,11 @@ from gateway.store import (
     expiry,
     mass_ends,
     mass_expansion,
+    message_rows,
     message_status,
     queries,
     quota_units,
+    rows,
 )
 from gateway.store import pool as pool_mod
 
@@ -34,6 +36,10 @@ EMPTY_AUDIENCE = mass_expansion.EMPTY_AUDIENCE
 # when an account is upgraded to service): a million rows take 15-30 s on a small machine,
 # past the pool's 30 s command timeout (README "Performance").
 FAN_OUT_TIMEOUT = 300.0
+# The values the message reads hand out (built in message_rows.py).
+Transition = message_rows.Transition
+Listed = message_rows.Listed
+Message = message_rows.Message
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -125,7 +131,7 @@ async def _insert(conn: pool_mod.Connection, account_id: str, msg: NewMessage) -
     return message_id
 
 
-async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, Any]:
+async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> Message:
     """The common case in one statement and one round trip: a message to a known, non-empty
     list of recipients. Returns the message as get_message would."""
     assert msg.openids
@@ -134,18 +140,14 @@ async def _insert_list(conn: Db, account_id: str, msg: NewMessage) -> dict[str, 
     )
     if row is None:
         raise errors.NotFound(f"no account {account_id!r}")
-    message = dict(row)
-    at, detail = message.pop("history_at"), message.pop("history_detail")
-    del message["notified"]
-    status, reason = message["status"], message["reason"]
-    message["counts"] = {status: message["recipients_total"]}
-    message["history"] = [{"at": at, "status": status, "reason": reason, "detail": detail}]
-    return message
+    status, reason = row["status"], row["reason"]
+    first = Transition(row["history_at"], status, reason, row["history_detail"])
+    return rows.build(Message, row, counts={status: row["recipients_total"]}, history=(first,))
 
 
 async def enqueue_message(
     pool: asyncpg.Pool, account_id: str, msg: NewMessage
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Message, bool]:
     """Store a message and its deliveries and wake the scheduler. Returns (message, created);
     a repeated idempotency key with the same request hash returns the original message,
     with another hash raises IdempotencyConflict."""
@@ -157,7 +159,7 @@ async def enqueue_message(
         if msg.openids:
             with errors.translated():
                 message = await _insert_list(pool, account_id, msg)
-            _queued(account_id, message["id"])
+            _queued(account_id, message.id)
             return message, True
         async with pool.acquire() as conn, conn.transaction():
             with errors.translated():
@@ -201,20 +203,19 @@ async def enqueue_in(conn: pool_mod.Connection, account_id: str, msg: NewMessage
 
 
 async def _counts(db: Db, account_id: str, message_id: int) -> dict[str, int]:
-    rows = await db.fetch(queries.get("count_message_deliveries"), account_id, message_id)
-    return {r["status"]: int(r["n"]) for r in rows}
+    found = await db.fetch(queries.get("count_message_deliveries"), account_id, message_id)
+    return {r["status"]: int(r["n"]) for r in found}
 
 
-async def get_message(db: Db, account_id: str, message_id: int) -> dict[str, Any]:
+async def get_message(db: Db, account_id: str, message_id: int) -> Message:
     """A message row plus `counts` (deliveries by status) and `history` (transitions)."""
     row = await db.fetchrow(queries.get("get_message"), account_id, message_id)
     if row is None:
         raise errors.NotFound("no such message")
     history = await db.fetch(queries.get("list_message_history"), account_id, message_id)
-    message = dict(row)
-    message["counts"] = await _counts(db, account_id, message_id)
-    message["history"] = [dict(h) for h in history]
-    return message
+    counts = await _counts(db, account_id, message_id)
+    transitions = tuple(rows.build_all(Transition, history))
+    return rows.build(Message, row, counts=counts, history=transitions)
 
 
 async def list_messages(
@@ -224,16 +225,16 @@ async def list_messages(
     before: int | None,
     limit: int,
     reason: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Listed]:
     """Up to `limit` messages newest first, with ids below `before`, of `status` and `reason`
     when given; unknown account: NotFound."""
     if not await db.fetchval(queries.get("api_account_exists"), account_id):
         raise errors.NotFound(f"no account {account_id!r}")
-    rows = await db.fetch(queries.get("list_messages"), account_id, status, before, limit, reason)
-    return [dict(r) for r in rows]
+    found = await db.fetch(queries.get("list_messages"), account_id, status, before, limit, reason)
+    return rows.build_all(Listed, found)
 
 
-async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> dict[str, Any]:
+async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> Message:
     """Cancel the queued and held deliveries of a message (their quota units go back and the
     message status is recomputed, by the scheduler's own store function); rows being sent
     finish. A terminal message, or one with nothing left but rows in flight: InvalidState."""
@@ -267,7 +268,7 @@ async def cancel_message(pool: asyncpg.Pool, account_id: str, message_id: int) -
     return await get_message(pool, account_id, message_id)
 
 
-async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> dict[str, Any]:
+async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) -> Message:
     """Send a failed message again, by hand (also one that failed `outcome_unknown`: the
     caller accepts a possible repeat): its failed deliveries are queued as new sends and the
     workers are woken. A message that is not failed: InvalidState."""
@@ -277,17 +278,17 @@ async def retry_message(pool: asyncpg.Pool, account_id: str, message_id: int) ->
     if status != "failed":
         raise errors.InvalidState(f"only a failed message can be retried; it is {status}")
     async with pool.acquire() as conn, conn.transaction():
-        rows = await conn.fetch(queries.get("retry_failed_deliveries"), account_id, message_id)
+        failed = await conn.fetch(queries.get("retry_failed_deliveries"), account_id, message_id)
         batches = await mass_ends.retry_failed(conn, account_id, message_id)
-        if not rows and not batches:
+        if not failed and not batches:
             raise errors.InvalidState("the message has no failed deliveries")
-        await quota_units.give_back_units(conn, quota_units.units_of(rows))
+        await quota_units.give_back_units(conn, quota_units.units_of(failed))
         at = await conn.fetchval(queries.get("get_message_now"))
         await message_status.refresh_messages(conn, [(account_id, message_id)], at)
         await conn.execute(queries.get("api_notify_release"), account_id)
     log.info(
         "message retried by hand (%d deliveries)",
-        len(rows),
+        len(failed),
         extra={"action": "message_retry", "account_id": account_id, "message_id": message_id},
     )
     return await get_message(pool, account_id, message_id)

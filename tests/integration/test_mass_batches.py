@@ -80,7 +80,7 @@ async def test_an_all_mass_goes_out_in_batches_to_its_subscribed_followers(
         await _setup(pool, mock, sink, FOLLOWERS)
         await h.add_followers(pool, "svc", ["gone"], subscribed=False)
         created, _ = await messages.enqueue_message(pool, "svc", _all(dt.datetime.now(dt.UTC)))
-        assert created["counts"] == {"queued": 7} and created["recipients_total"] == 7
+        assert created.counts == {"queued": 7} and created.recipients_total == 7
         assert await pool.fetchval("SELECT count(*) FROM deliveries") == 0
         await _worker(pool, db_url, mock, client, "w1").drain(timeout=10)
         calls = await _mass_calls(mock)
@@ -94,14 +94,14 @@ async def test_an_all_mass_goes_out_in_batches_to_its_subscribed_followers(
         assert {r["client_msg_id"] for r in rows} == keys
         assert {r["status"] for r in rows} == {"sent"}
         assert [tuple(r) for r in await pool.fetch(USED)] == [(o, 1) for o in FOLLOWERS]
-        got = await messages.get_message(pool, "svc", created["id"])
-        assert (got["status"], got["counts"], got["recipients_total"]) == ("sent", {"sent": 7}, 7)
-        assert got["wechat_msgid"] is not None
-        assert [e["status"] for e in got["history"]] == ["queued", "sending", "sent"]
-        one = await mass_batches.recipient(pool, "svc", created["id"], "u4")
+        got = await messages.get_message(pool, "svc", created.id)
+        assert (got.status, got.counts, got.recipients_total) == ("sent", {"sent": 7}, 7)
+        assert got.wechat_msgid is not None
+        assert [e.status for e in got.history] == ["queued", "sending", "sent"]
+        one = await mass_batches.recipient(pool, "svc", created.id, "u4")
         assert one is not None and one.status == "sent"
         assert one.batch is not None and one.wechat_msgid is not None
-        assert await mass_batches.recipient(pool, "svc", created["id"], "gone") is None
+        assert await mass_batches.recipient(pool, "svc", created.id, "gone") is None
         events = await pool.fetch(
             "SELECT type FROM webhook_events WHERE account_id = 'svc' AND type LIKE 'outbound.%'"
         )
@@ -111,7 +111,7 @@ async def test_an_all_mass_goes_out_in_batches_to_its_subscribed_followers(
 
 async def _four_of_four(
     pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory, expires_at: dt.datetime
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[messages.Message, list[str]]:
     """An `all` mass while u0 has had its 4 this month and u1 its 3: the message and the
     openids submitted."""
     now = dt.datetime.now(dt.UTC)
@@ -137,12 +137,12 @@ async def test_a_follower_at_four_of_four_is_held_until_the_next_month(
     now = dt.datetime.now(dt.UTC)
     created, sent = await _four_of_four(pool, db_url, aiohttp_server, now + dt.timedelta(days=40))
     assert sent == FOLLOWERS[1:]
-    got = await messages.get_message(pool, "svc", created["id"])
-    assert got["counts"] == {"sent": 6, "held": 1}
-    assert (got["status"], got["reason"]) == ("held", "mass_quota_exhausted")
+    got = await messages.get_message(pool, "svc", created.id)
+    assert got.counts == {"sent": 6, "held": 1}
+    assert (got.status, got.reason) == ("held", "mass_quota_exhausted")
     next_month = periods.next_month_start(now, SHANGHAI)
-    assert got["release_at"] == next_month
-    held = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+    assert got.release_at == next_month
+    held = await mass_batches.recipient(pool, "svc", created.id, "u0")
     assert held is not None and (held.status, held.reason, held.batch) == (
         "held",
         "mass_quota_exhausted",
@@ -163,9 +163,9 @@ async def test_a_follower_at_four_of_four_expires_when_the_message_ends_first(
         pytest.skip("the month ends within a minute: no expiry before it to test")
     created, sent = await _four_of_four(pool, db_url, aiohttp_server, ends)
     assert sent == FOLLOWERS[1:]
-    got = await messages.get_message(pool, "svc", created["id"])
-    assert got["counts"] == {"sent": 6, "expired": 1} and got["status"] == "sent"
-    gone = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+    got = await messages.get_message(pool, "svc", created.id)
+    assert got.counts == {"sent": 6, "expired": 1} and got.status == "sent"
+    gone = await mass_batches.recipient(pool, "svc", created.id, "u0")
     assert gone is not None and (gone.status, gone.reason) == ("expired", "mass_quota_exhausted")
 
 
@@ -193,9 +193,7 @@ async def test_two_workers_take_each_unit_once(
         assert len({c["body"]["clientmsgid"] for c in calls}) == len(calls)
         used = dict(tuple(r) for r in await pool.fetch(USED))
         assert used == {"u3": 4, **{o: 2 for o in FOLLOWERS if o != "u3"}}
-        counts = [
-            (await messages.get_message(pool, "svc", m["id"]))["counts"] for m in (first, second)
-        ]
+        counts = [(await messages.get_message(pool, "svc", m.id)).counts for m in (first, second)]
         assert sorted(c.get("expired", 0) for c in counts) == [0, 1]
         assert sum(c["sent"] for c in counts) == 13
 
@@ -226,7 +224,7 @@ async def test_a_killed_workers_batch_is_taken_over_with_its_clientmsgid(
         first = await client.send_mass(token, body)
         worker = _worker(pool, db_url, mock, client, "w2", clock)
         await worker.drain(timeout=10)  # the lease has not ended: nothing taken over
-        assert (await h.message(pool, "svc", created["id"]))["status"] == "sending"
+        assert (await h.message(pool, "svc", created.id))["status"] == "sending"
         clock.advance(seconds=61)
         await worker.drain(timeout=10)
         calls = await _mass_calls(mock)
@@ -237,7 +235,7 @@ async def test_a_killed_workers_batch_is_taken_over_with_its_clientmsgid(
         assert (row["status"], row["takeovers"], row["leased_by"]) == ("sent", 1, None)
         assert row["wechat_msgid"] == str(first["msg_id"])
         assert [tuple(r) for r in await pool.fetch(USED)] == [(o, 1) for o in FOLLOWERS[:3]]
-        assert (await h.message(pool, "svc", created["id"]))["status"] == "sent"
+        assert (await h.message(pool, "svc", created.id))["status"] == "sent"
 
 
 async def test_job_finish_counts_are_recorded_per_batch(
@@ -266,14 +264,14 @@ async def test_job_finish_counts_are_recorded_per_batch(
             3,
             3,
         )
-        got = await messages.get_message(pool, "svc", created["id"])
-        assert got["counts"] == {"delivered": 3, "sent": 2} and got["status"] == "delivered"
+        got = await messages.get_message(pool, "svc", created.id)
+        assert got.counts == {"delivered": 3, "sent": 2} and got.status == "delivered"
         async with pool.acquire() as conn:
             await job_finish.record_job_finish(
                 conn, "svc", batches[1]["wechat_msgid"], "err(20013)", {"TotalCount": 2}, now=now
             )
-        got = await messages.get_message(pool, "svc", created["id"])
-        assert got["counts"] == {"delivered": 3, "failed": 2} and got["status"] == "delivered"
+        got = await messages.get_message(pool, "svc", created.id)
+        assert got.counts == {"delivered": 3, "failed": 2} and got.status == "delivered"
         failed = await pool.fetchrow("SELECT * FROM mass_batches WHERE seq = 1")
         assert failed is not None
         assert (failed["status"], failed["errcode"], failed["total_count"]) == ("failed", 20013, 2)
@@ -287,19 +285,19 @@ async def test_cancel_before_and_after_the_expansion_gives_the_units_back(
         await _setup(pool, mock, sink, FOLLOWERS)
         later = now + dt.timedelta(hours=1)
         waiting, _ = await messages.enqueue_message(pool, "svc", _all(now, not_before=later))
-        assert (waiting["status"], waiting["counts"]) == ("held", {"held": 7})
-        got = await messages.cancel_message(pool, "svc", waiting["id"])
-        assert (got["status"], got["counts"]) == ("canceled", {"canceled": 7})
+        assert (waiting.status, waiting.counts) == ("held", {"held": 7})
+        got = await messages.cancel_message(pool, "svc", waiting.id)
+        assert (got.status, got.counts) == ("canceled", {"canceled": 7})
         expanded, _ = await messages.enqueue_message(pool, "svc", _all(now))
         async with pool.acquire() as conn:
             assert (await mass_expansion.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5))[
                 0
             ] == 1
         assert {r["used"] for r in await pool.fetch(USED)} == {1}
-        got = await messages.cancel_message(pool, "svc", expanded["id"])
-        assert (got["status"], got["counts"]) == ("canceled", {"canceled": 7})
+        got = await messages.cancel_message(pool, "svc", expanded.id)
+        assert (got.status, got.counts) == ("canceled", {"canceled": 7})
         assert {r["used"] for r in await pool.fetch(USED)} == {0}
-        assert [e["status"] for e in got["history"]] == ["queued", "canceled"]
+        assert [e.status for e in got.history] == ["queued", "canceled"]
         assert await mock.sent("svc") == []
 
 
@@ -317,9 +315,9 @@ async def test_expiry_ends_unexpanded_and_queued_batches(
         async with pool.acquire() as conn:
             await mass_expansion.expand_due(conn, dt.datetime.now(dt.UTC), SHANGHAI, 5)
             assert await expiry.expire_overdue(conn, soon + dt.timedelta(seconds=1)) == 4
-        for message_id in (never["id"], queued["id"]):
+        for message_id in (never.id, queued.id):
             got = await messages.get_message(pool, "svc", message_id)
-            assert (got["status"], got["reason"], got["counts"]) == (
+            assert (got.status, got.reason, got.counts) == (
                 "expired",
                 "expired",
                 {"expired": 7},
@@ -365,5 +363,5 @@ async def test_a_unit_row_added_during_the_expansion_is_waited_for_and_counted(
     assert used == {"u0": 1, "u1": 1, "u2": 4, "u3": 1}
     rows = await pool.fetch("SELECT openids FROM mass_batches")
     assert sorted(o for r in rows for o in r["openids"]) == ["u0", "u1", "u3"]
-    got = await messages.get_message(pool, "svc", created["id"])
-    assert got["counts"] == {"queued": 3, "expired": 1} and got["recipients_total"] == 4
+    got = await messages.get_message(pool, "svc", created.id)
+    assert got.counts == {"queued": 3, "expired": 1} and got.recipients_total == 4

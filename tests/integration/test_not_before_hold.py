@@ -56,17 +56,17 @@ async def test_a_message_before_its_not_before_is_held_with_the_reason(
     type_, openids, extra = CASES[case]
     new = _message(type_, openids, **extra)
     created, _ = await messages.enqueue_message(pool, "svc", new)
-    got = await messages.get_message(pool, "svc", created["id"])
+    got = await messages.get_message(pool, "svc", created.id)
     for shown in (created, got):
-        assert (shown["status"], shown["reason"], shown["release_at"]) == (
+        assert (shown.status, shown.reason, shown.release_at) == (
             "held",
             "not_before",
             new.not_before,
         )
-        assert [(e["status"], e["reason"]) for e in shown["history"]] == [("held", "not_before")]
-        assert set(shown["counts"]) == {"held"}
+        assert [(e.status, e.reason) for e in shown.history] == [("held", "not_before")]
+        assert set(shown.counts) == {"held"}
     if case == "service_all":
-        await _batched_waits_for_not_before(pool, created["id"], new)
+        await _batched_waits_for_not_before(pool, created.id, new)
         return
     rows = await pool.fetch("SELECT status, reason, release_at FROM deliveries")
     assert {(r["status"], r["reason"], r["release_at"]) for r in rows} == {
@@ -101,7 +101,7 @@ async def test_a_message_without_a_future_not_before_is_queued(pool: asyncpg.Poo
     await h.add_account(pool, "svc", "service")
     new = _message("customer_service", ["o1"], not_before=dt.datetime.now(dt.UTC))
     created, _ = await messages.enqueue_message(pool, "svc", new)
-    assert (created["status"], created["reason"]) == ("queued", None)
+    assert (created.status, created.reason) == ("queued", None)
 
 
 class _Upkeep:

@@ -56,8 +56,8 @@ async def _held_for_the_day(pool: asyncpg.Pool, message: messages.NewMessage) ->
         today,
     )
     assert (await _claim(pool)).calls == []
-    assert (await h.message(pool, "sub", row["id"]))["reason"] == "daily_mass_used"
-    return int(row["id"])
+    assert (await h.message(pool, "sub", row.id))["reason"] == "daily_mass_used"
+    return int(row.id)
 
 
 async def test_a_waiting_all_mass_goes_out_as_the_service_all_after_the_upgrade(
