@@ -3,10 +3,10 @@ stored callbacks as webhook payloads for polling (SPEC 7)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
-from typing import Any
 
 from aiohttp import web
 
@@ -29,18 +29,18 @@ def _delivery_id(request: web.Request) -> int:
     return int(value)
 
 
-def _delivery(row: dict[str, Any]) -> webhooks.Delivery:
+def _delivery(row: store.Delivery) -> webhooks.Delivery:
     event_id = None
-    if row["row_id"] is not None:
-        event_id = webhook_payload.event_id(row["inbound"], row["row_id"])
+    if row.row_id is not None:
+        event_id = webhook_payload.event_id(row.inbound, row.row_id)
     return webhooks.Delivery(
-        id=row["id"],
+        id=row.id,
         event_id=event_id,
-        event_type=row["event_type"],
-        status=row["status"],
-        next_attempt_at=row["next_attempt_at"] if row["status"] == "pending" else None,
-        created_at=row["created_at"],
-        attempts=[webhooks.Attempt(**a) for a in row.get("log", [])],
+        event_type=row.event_type,
+        status=row.status,
+        next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+        created_at=row.created_at,
+        attempts=[webhooks.Attempt(**dataclasses.asdict(a)) for a in row.log],
     )
 
 
@@ -96,16 +96,14 @@ async def replay(request: web.Request) -> web.Response:
     return responses.ok(webhooks.ReplayAccepted(count=count), status=202)
 
 
-def inbound_payload(account_id: str, row: dict[str, Any]) -> webhooks.Payload:
+def inbound_payload(account_id: str, row: store.Inbound) -> webhooks.Payload:
     """A stored callback as the payload its webhook carries."""
     value = webhook_payload.payload(
-        webhook_payload.event_id(True, row["id"]),
-        webhook_rules.inbound_type(row["msg_type"], row["event"]),
+        webhook_payload.event_id(True, row.id),
+        webhook_rules.inbound_type(row.msg_type, row.event),
         account_id,
-        row["received_at"],
-        webhook_payload.callback_data(
-            row["openid"], row["create_time"], row["fields"], row["raw_xml"]
-        ),
+        row.received_at,
+        webhook_payload.callback_data(row.openid, row.create_time, row.fields, row.raw_xml),
     )
     return webhooks.Payload(**value)
 
@@ -128,5 +126,5 @@ async def list_inbound(request: web.Request) -> web.Response:
     )
     items = [inbound_payload(account_id, r) for r in rows[: query.limit]]
     more = len(rows) > query.limit
-    cursor = bodies.encode_cursor(rows[query.limit - 1]["id"]) if more else None
+    cursor = bodies.encode_cursor(rows[query.limit - 1].id) if more else None
     return responses.ok(webhooks.InboundPage(items=items, next_cursor=cursor))

@@ -4,10 +4,10 @@ Replay form (the `send` scope), through the same store functions as the API."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import typing
-from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -35,9 +35,11 @@ def _delivery_id(request: web.Request) -> int:
     return int(value)
 
 
-def _newest_first(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _newest_first(log: tuple[webhook_log.Attempt, ...]) -> tuple[webhook_log.Attempt, ...]:
     """A delivery's attempts as the page shows them: newest first, the answer's first KiB."""
-    return [{**a, "response": (a["response"] or "")[:ANSWER]} for a in reversed(log)]
+    return tuple(
+        dataclasses.replace(a, response=(a.response or "")[:ANSWER]) for a in reversed(log)
+    )
 
 
 async def endpoints_page(request: web.Request) -> web.Response:
@@ -71,8 +73,8 @@ async def endpoint_page(request: web.Request) -> web.Response:
         pool, row.id, eid, query.status, before, PAGE + 1, ATTEMPTS
     )
     more = len(rows) > PAGE
-    next_cursor = bodies.encode_cursor(rows[PAGE - 1]["id"]) if more else None
-    shown = [{**r, "log": _newest_first(r["log"])} for r in rows[:PAGE]]
+    next_cursor = bodies.encode_cursor(rows[PAGE - 1].id) if more else None
+    shown = [dataclasses.replace(r, log=_newest_first(r.log)) for r in rows[:PAGE]]
     return aiohttp_jinja2.render_template(
         "endpoint.html",
         request,

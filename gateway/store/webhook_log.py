@@ -3,6 +3,7 @@ receiving them, and retention (the worker's claims: gateway/store/webhook_claims
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -10,9 +11,64 @@ from typing import Any
 
 import asyncpg
 
-from gateway.store import pool, queries
+from gateway.store import pool, queries, rows
 
 Db = pool.Connection | asyncpg.Pool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt of a delivery: the HTTP status or the error, and the answer's start."""
+
+    at: dt.datetime
+    http_status: int | None
+    error: str | None
+    latency_ms: float
+    response: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivery:
+    """A delivery as the log lists it; `row_id` is the stored event's (or callback's) id,
+    `log` its latest attempts oldest first."""
+
+    id: int
+    status: str
+    attempts: int
+    event_type: str
+    openid: str
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+    inbound_key: str | None
+    inbound: bool
+    row_id: int | None
+    log: tuple[Attempt, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Retried:
+    """A delivery made due again."""
+
+    id: int
+    status: str
+    attempts: int
+    event_type: str
+    next_attempt_at: dt.datetime
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Inbound:
+    """A stored callback as polling reads it; `fields` is its stored JSON document."""
+
+    id: int
+    openid: str
+    msg_type: str
+    event: str | None
+    create_time: dt.datetime
+    received_at: dt.datetime
+    fields: dict[str, Any]
+    raw_xml: str | None
 
 
 async def list_deliveries(
@@ -23,11 +79,11 @@ async def list_deliveries(
     before: int | None,
     limit: int,
     attempts: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Delivery]:
     """Newest first, below `before`, each with its latest `attempts` attempts (None: all)
     oldest first in `log`. The API's list and the console's page read this."""
     # A custom plan, so a status filter uses its index.
-    rows = await pool.fetch_planned(
+    found = await pool.fetch_planned(
         db,
         queries.get("wh_deliveries_list"),
         account_id,
@@ -37,24 +93,22 @@ async def list_deliveries(
         limit,
         attempts,
     )
-    return [{**dict(r), "log": _log(r["log"])} for r in rows]
+    return [rows.build(Delivery, r, log=_log(r["log"])) for r in found]
 
 
-def _log(value: Any) -> list[dict[str, Any]]:
+def _log(value: Any) -> tuple[Attempt, ...]:
     items = json.loads(value) if isinstance(value, str) else value
-    for item in items:
-        item["at"] = dt.datetime.fromisoformat(item["at"])
-    return list(items)
+    return tuple(
+        rows.build(Attempt, item, at=dt.datetime.fromisoformat(item["at"])) for item in items
+    )
 
 
-async def retry(
-    db: Db, account_id: str, endpoint_id: str, delivery_id: int
-) -> dict[str, Any] | None:
+async def retry(db: Db, account_id: str, endpoint_id: str, delivery_id: int) -> Retried | None:
     """Make one delivery due now (whatever its status); None if there is no such delivery."""
     row = await db.fetchrow(queries.get("wh_delivery_retry"), account_id, endpoint_id, delivery_id)
     if row is not None:
         await db.execute(queries.get("wh_notify"))
-    return None if row is None else dict(row)
+    return None if row is None else rows.build(Retried, row)
 
 
 async def replay(
@@ -87,11 +141,11 @@ async def list_inbound(
     until: dt.datetime | None,
     after: int | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    rows = await db.fetch(
+) -> list[Inbound]:
+    found = await db.fetch(
         queries.get("wh_inbound_list"), account_id, openid, event_type, since, until, after, limit
     )
-    return [dict(r) for r in rows]
+    return rows.build_all(Inbound, found)
 
 
 async def purge_old(conn: pool.Connection, before: dt.datetime, batch: int = 5000) -> int:
