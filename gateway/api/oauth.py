@@ -161,7 +161,7 @@ async def callback(request: web.Request) -> web.Response:
     peeked = await oauth_states.peek_state(db, account_id, state, browser)
     if peeked is None:
         raise errors.ApiError("invalid_state", "unknown, expired or already used state")
-    _location(peeked["target"], {"openid": "o", "issued_at": 0, "signature": "s"})
+    _location(peeked.target, {"openid": "o", "issued_at": 0, "signature": "s"})
     row = await oauth_states.consume_state(db, account_id, state, browser)
     if row is None:
         raise errors.ApiError("invalid_state", "unknown, expired or already used state")
@@ -171,7 +171,7 @@ async def callback(request: web.Request) -> web.Response:
         grant = await client.oauth_access_token(app_id, secret, code)
         openid = str(grant["openid"])
         unionid, nickname = grant.get("unionid"), None
-        if row["scope"] == "snsapi_userinfo":
+        if row.scope == "snsapi_userinfo":
             profile = await client.oauth_userinfo(str(grant["access_token"]), openid)
             unionid = profile.get("unionid", unionid)
             nickname = profile.get("nickname")
@@ -185,11 +185,11 @@ async def callback(request: web.Request) -> web.Response:
         raise errors.ApiError("upstream_error", "WeChat's OAuth endpoint failed") from None
     issued_at = int(time.time())
     signature = oauth_sign.sign(
-        account.oauth_signing_key, openid, issued_at, redirects.host(row["target"])
+        account.oauth_signing_key, openid, issued_at, redirects.host(row.target)
     )
     location = _location(
-        row["target"], {"openid": openid, "issued_at": issued_at, "signature": signature}
+        row.target, {"openid": openid, "issued_at": issued_at, "signature": signature}
     )
-    await oauth_grants.record_grant(db, account.id, openid, row["scope"], unionid, nickname)
+    await oauth_grants.record_grant(db, account.id, openid, row.scope, unionid, nickname)
     log.info("oauth grant recorded", extra={"action": "oauth_grant", "account_id": account.id})
     raise web.HTTPFound(location)

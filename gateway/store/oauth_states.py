@@ -3,16 +3,25 @@ deleted once expired (unauthenticated requests create them, so nothing may grow 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import asyncpg
 
 from gateway.store import pool as pool_mod
-from gateway.store import queries
+from gateway.store import queries, rows
 
 # Expired states an insert deletes of its account: more than it adds, so an account's
 # expired rows shrink as new ones come, between two runs of the retention job.
 CLEAR_PER_INSERT = 20
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class State:
+    """Where a usable state sends the browser back to, and the scope it asked for."""
+
+    target: str
+    scope: str
 
 
 async def create_state(
@@ -41,18 +50,18 @@ async def create_state(
     return status == "INSERT 0 1"
 
 
-async def peek_state(
-    db: asyncpg.Pool, account_id: str, state: str, browser: str
-) -> asyncpg.Record | None:
-    """(target, scope) of a usable state of this browser, leaving it usable."""
-    return await db.fetchrow(queries.get("oauth_state_peek"), account_id, state, browser)
+async def peek_state(db: asyncpg.Pool, account_id: str, state: str, browser: str) -> State | None:
+    """A usable state of this browser, leaving it usable."""
+    row = await db.fetchrow(queries.get("oauth_state_peek"), account_id, state, browser)
+    return None if row is None else rows.build(State, row)
 
 
 async def consume_state(
     db: asyncpg.Pool, account_id: str, state: str, browser: str
-) -> asyncpg.Record | None:
+) -> State | None:
     """Take the state once; None if it is used, expired, unknown or another browser's."""
-    return await db.fetchrow(queries.get("oauth_state_consume"), account_id, state, browser)
+    row = await db.fetchrow(queries.get("oauth_state_consume"), account_id, state, browser)
+    return None if row is None else rows.build(State, row)
 
 
 async def purge_expired(
