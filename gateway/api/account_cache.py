@@ -20,7 +20,6 @@ import asyncpg
 
 from gateway.domain import encoding, kinds, reply_content, reply_match, rotation, window
 from gateway.store import callback_accounts
-from gateway.store import webhooks as webhooks_store
 from gateway.wechat import crypto
 
 log = logging.getLogger(__name__)
@@ -172,7 +171,7 @@ def _endpoint(row: callback_accounts.CallbackAccountRow) -> ReplyEndpoint | None
     return ReplyEndpoint(
         id=row.reply_endpoint_id,
         url=row.reply_url,
-        secrets=tuple(webhooks_store.active_secrets(row.endpoint_secrets(), now)),
+        secrets=row.active_secrets(now),
         event_types=row.reply_event_types,
     )
 

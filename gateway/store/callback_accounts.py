@@ -9,10 +9,10 @@ from typing import Any
 
 import asyncpg
 
-from gateway.store import queries
+from gateway.store import queries, rows, webhooks
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class CallbackAccountRow:
     id: str
     kind: str
@@ -33,13 +33,12 @@ class CallbackAccountRow:
     previous_secret: str | None = dataclasses.field(repr=False)
     previous_expires_at: dt.datetime | None
 
-    def endpoint_secrets(self) -> dict[str, Any]:
-        """The reply endpoint's secret columns, as webhooks.active_secrets reads them."""
-        return {
-            "secret": self.secret,
-            "previous_secret": self.previous_secret,
-            "previous_expires_at": self.previous_expires_at,
-        }
+    def active_secrets(self, now: dt.datetime) -> tuple[str, ...]:
+        """The secrets that sign a request to the reply endpoint now: the current one, and
+        the previous one for 24 hours after a rotation."""
+        return webhooks.signing_secrets(
+            str(self.secret), self.previous_secret, self.previous_expires_at, now
+        )
 
 
 async def load(
@@ -51,7 +50,7 @@ async def load(
     row = await pool.fetchrow(queries.get("inbound_account"), account_id, known_rules_version)
     if row is None:
         return None
-    fields = dict(row)
-    types = fields["reply_event_types"]
-    fields["reply_event_types"] = None if types is None else tuple(types)
-    return CallbackAccountRow(**fields)
+    types = row["reply_event_types"]
+    return rows.build(
+        CallbackAccountRow, row, reply_event_types=None if types is None else tuple(types)
+    )

@@ -151,18 +151,11 @@ async def rotate_secret(db: Db, account_id: str, endpoint_id: str) -> Endpoint:
     return _endpoint(row)
 
 
-def active_secrets(row: Mapping[str, Any], now: dt.datetime) -> list[str]:
-    """The secrets that sign a request now: the current one, and the previous one for 24
-    hours after a rotation."""
-    return list(
-        signing_secrets(row["secret"], row["previous_secret"], row["previous_expires_at"], now)
-    )
-
-
 def signing_secrets(
     secret: str, previous: str | None, expires: dt.datetime | None, now: dt.datetime
 ) -> tuple[str, ...]:
-    """active_secrets from the three columns."""
+    """The secrets that sign a request now: the current one, and the previous one for 24
+    hours after a rotation (`expires`)."""
     if previous and expires is not None and expires > now:
         return (str(secret), str(previous))
     return (str(secret),)
