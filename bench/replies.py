@@ -145,7 +145,11 @@ def run(
                     offset += ROUND_OFFSET
                     lua_env = common.env(
                         WX_PATH=f"/wechat/{name}?{query}",
-                        WX_BASE_TIME=timestamp,
+                        # A live push reaches the gateway within a second of its
+                        # CreateTime; a body built before the round must not look like
+                        # WeChat's retry (4 s or more old: passive.RETRY_AGE), which looks
+                        # for a stored reply first. So CreateTime is this round's end.
+                        WX_BASE_TIME=str(int(time.time()) + seconds),
                         WX_OFFSET=str(offset),
                     )
                     spy = (

@@ -1,3 +1,5 @@
+"""`python -m gateway`: the `wxgate` command line (gateway.cli)."""
+
 import sys
 
 from gateway import cli

@@ -11,6 +11,9 @@ import asyncpg
 import pytest
 
 from gateway import settings as settings_mod
+from gateway.api import passive
+from gateway.domain import reply_match
+from gateway.store import replies as reply_store
 from tests import wx
 from tests.api import replyhelp as rh
 
@@ -163,6 +166,60 @@ async def test_a_retry_gets_the_stored_reply_after_the_rules_changed(
     assert fresh.fields("safe")["Content"] == "second"  # type: ignore[index]
     stored = await pool.fetch("SELECT reply_xml FROM inbound_events ORDER BY id")
     assert len(stored) == 2 and "first" in stored[0]["reply_xml"]
+
+
+async def test_a_late_retry_is_answered_from_the_store_without_evaluating_the_rules(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SPEC 8: WeChat's retry (same CreateTime, at least 5 s later) gets the stored reply
+    # without a second rule evaluation.
+    await rh.account(client, "safe")
+    await rh.put_rules(client, [rh.rule("first", {"on": "text", "keyword": "hi"})])
+    send = await rh.post_same(client, wx.text("hi", create_time=now() - 6), "safe")
+    first = await send()
+    await rh.put_rules(client, [rh.rule("second", {"on": "text", "keyword": "hi"})])
+    evaluated: list[object] = []
+    answer = reply_match.Compiled.answer
+
+    def counting(self: reply_match.Compiled, callback: Any) -> Any:
+        evaluated.append(callback)
+        return answer(self, callback)
+
+    monkeypatch.setattr(reply_match.Compiled, "answer", counting)
+    retry = await send()
+    assert first.fields("safe")["Content"] == "first"  # type: ignore[index]
+    assert retry.fields("safe")["Content"] == "first"  # type: ignore[index]
+    assert evaluated == []
+    fresh = await rh.post(client, wx.text("hi", create_time=now() - 6), "safe")
+    assert fresh.fields("safe")["Content"] == "second"  # type: ignore[index]
+    assert len(evaluated) == 1
+
+
+async def test_a_fresh_callback_runs_the_rules_without_a_store_look(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first attempt (CreateTime within passive.RETRY_AGE of our clock) costs no round trip
+    # before the rules; its duplicate is still answered with the stored reply by the commit.
+    await rh.account(client, "safe")
+    await rh.put_rules(client, [rh.rule("first", {"on": "text", "keyword": "hi"})])
+    looks: list[str] = []
+    stored_reply = reply_store.stored_reply
+
+    async def counting(db: Any, account_id: str, dedupe_key: str) -> Any:
+        looks.append(dedupe_key)
+        return await stored_reply(db, account_id, dedupe_key)
+
+    monkeypatch.setattr(reply_store, "stored_reply", counting)
+    send = await rh.post_same(client, wx.text("hi", create_time=now()), "safe")
+    first = await send()
+    await rh.put_rules(client, [rh.rule("second", {"on": "text", "keyword": "hi"})])
+    again = await send()
+    assert first.fields("safe")["Content"] == "first"  # type: ignore[index]
+    assert again.fields("safe")["Content"] == "first"  # type: ignore[index]
+    assert looks == []
+    late = await rh.post(client, wx.text("hi", create_time=now() - passive.RETRY_AGE), "safe")
+    assert late.fields("safe")["Content"] == "second"  # type: ignore[index]
+    assert len(looks) == 1
 
 
 async def test_a_retry_of_a_callback_answered_success_stays_success(client: Client) -> None:
