@@ -77,7 +77,7 @@ async def test_a_held_follower_is_sent_in_the_next_month(
         )
         await worker.drain(timeout=10)
         assert _reached(await mock.sent("svc")) == FOLLOWERS[1:]
-        held = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+        held = await mass_batches.recipient(pool, "svc", created.id, "u0")
         assert held is not None and (held.status, held.reason) == ("held", "mass_quota_exhausted")
 
         next_month = periods.next_month_start(start, SHANGHAI)
@@ -99,13 +99,13 @@ async def test_a_held_follower_is_sent_in_the_next_month(
     ]
     assert ok[1]["body"]["openid_list"] == ["u0"]
     assert ok[2]["body"]["filter"] == {"is_to_all": False, "tag_id": ok[1]["body"]["tagid"]}
-    sent = await mass_batches.recipient(pool, "svc", created["id"], "u0")
+    sent = await mass_batches.recipient(pool, "svc", created.id, "u0")
     assert sent is not None and sent.status == "sent"
     row = await pool.fetchrow("SELECT channel, client_msg_id FROM deliveries WHERE openid = 'u0'")
     assert row is not None and row["channel"] == "mass_single"
     assert ok[2]["body"]["clientmsgid"] == row["client_msg_id"]
     status = await pool.fetchval(
-        "SELECT status FROM messages WHERE account_id = 'svc' AND id = $1", created["id"]
+        "SELECT status FROM messages WHERE account_id = 'svc' AND id = $1", created.id
     )
     assert status == "sent"
     used = {(r["openid"], r["period"]): r["used"] for r in await pool.fetch(USED)}
