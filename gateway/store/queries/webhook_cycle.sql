@@ -80,7 +80,7 @@ WITH want AS (
 ), ids AS MATERIALIZED (
     SELECT coalesce(array_agg(id), '{}') AS a FROM cand
 ), ready AS (
-    SELECT c.account_id, c.id
+    SELECT c.account_id, c.id, c.endpoint_id
       FROM cand c, ids
      -- a scalar subquery: a parameterized probe per row of the follower index (0037), the one
      -- index keyed by this array (account, endpoint, follower), so no plan reads the whole
@@ -92,14 +92,17 @@ WITH want AS (
                AND e.id < c.id AND e.id <> ALL (ids.a)
              LIMIT 1) IS NULL
 ), locked AS MATERIALIZED (
-    -- each ready row locked by key (see wh_record's `mine`), still pending and not leased
+    -- each ready row locked by key (see wh_record's `mine`), still pending and not leased;
+    -- with its endpoint the list index (account, endpoint, id) is an exact probe too, not a
+    -- read of the account's rows filtered by id
     SELECT x.account_id, x.id, x.endpoint_id, x.inbound_key, x.event_id
-      FROM (SELECT account_id, id FROM ready ORDER BY account_id, id) r
+      FROM (SELECT account_id, id, endpoint_id FROM ready ORDER BY account_id, id) r
      CROSS JOIN LATERAL (
            SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id, d.status,
                   d.lease_until
              FROM webhook_deliveries d
             WHERE d.account_id = r.account_id AND d.id = r.id
+              AND d.endpoint_id = r.endpoint_id
            OFFSET 0
               FOR NO KEY UPDATE SKIP LOCKED) x
      WHERE x.status = 'pending' AND (x.lease_until IS NULL OR x.lease_until < $1)
@@ -111,7 +114,7 @@ UPDATE webhook_deliveries d
   LEFT JOIN inbound_events ie
          ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
   LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
- WHERE d.account_id = l.account_id AND d.id = l.id
+ WHERE d.account_id = l.account_id AND d.id = l.id AND d.endpoint_id = l.endpoint_id
 RETURNING d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts, d.created_at,
           ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
           (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
