@@ -62,8 +62,11 @@ async def run(d: Dispatcher, tick: float) -> None:
 
 
 async def _step(d: Dispatcher, *, take: bool) -> None:
-    if take or time.monotonic() >= d._renew_at:
-        await d.hold_lanes(take=take)
+    # A wake (a NOTIFY per committed batch of callbacks) takes lanes; the held lanes and
+    # deliveries are renewed only every third of the lease, not rewritten on every wake.
+    renew = time.monotonic() >= d._renew_at
+    if take or renew:
+        await d.hold_lanes(take=take, renew=renew)
     await d.claim()
     mono = time.monotonic()
     for lane in d.lanes.values():

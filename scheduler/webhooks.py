@@ -94,9 +94,9 @@ class Dispatcher:
 
     # -- lanes and claims --------------------------------------------------------------
 
-    async def hold_lanes(self, *, take: bool) -> None:
-        """Renew the lanes held and the leases of the deliveries held; take free lanes with
-        due work (if `take`). A lane not renewed is lost: its queue is dropped."""
+    async def hold_lanes(self, *, take: bool, renew: bool = True) -> None:
+        """Renew the lanes held and the leases of the deliveries held (if `renew`); take free
+        lanes with due work (if `take`). A lane not renewed is lost: its queue is dropped."""
         now = self.clock()
         until = now + dt.timedelta(seconds=self.lease)
         mine = list(self.lanes)
@@ -107,20 +107,21 @@ class Dispatcher:
                 until,
                 worker_id=self.worker_id,
                 mine=mine,
-                held=list(self._held),
+                held=list(self._held) if renew else [],
                 take=max(0, self.max_lanes - len(mine)) if take else 0,
+                renew=renew,
             )
-        self._renew_at = time.monotonic() + self.lease / 3
         got = {(r.account_id, r.endpoint_id): r.rate_limit for r in rows}
-        for key in mine:
-            if key not in got:
-                self._drop(self.lanes[key])
+        if renew:
+            self._renew_at = time.monotonic() + self.lease / 3
+            for lost in [key for key in mine if key not in got]:
+                self._drop(self.lanes[lost])
         start_by = until - dt.timedelta(seconds=self.timeout + 1)
         for key, rate_limit in got.items():
             lane = self.lanes.setdefault(key, Lane(key[0], key[1], rate_limit))
             lane.rate_limit, lane.start_by = rate_limit, start_by
-            if take:
-                lane.exhausted = False  # woken or ticked: look for due rows again
+        for lane in self.lanes.values() if take else ():
+            lane.exhausted = False  # woken or ticked: look for due rows again
 
     def _drop(self, lane: Lane) -> list[Row]:
         """Forget a lane and its queue (rows claimed, not sent); returns those rows."""

@@ -122,10 +122,11 @@ async def lanes(
     mine: Sequence[Key],
     held: Sequence[Held],
     take: int,
+    renew: bool = True,
 ) -> list[HeldLane]:
-    """Renew until `until` the lanes `mine` and the leases of the deliveries `held`, and take
-    up to `take` free lanes with due work (SKIP LOCKED). Returns every lane held after it:
-    one of `mine` missing is lost."""
+    """If `renew`, renew until `until` the lanes `mine` and the leases of the deliveries
+    `held`; take up to `take` free lanes with due work (SKIP LOCKED), none of `mine`. Returns
+    the lanes renewed and taken: when renewing, one of `mine` missing is lost."""
     with errors.translated():
         rows = await conn.fetch(
             queries.get("wh_lanes"),
@@ -135,6 +136,7 @@ async def lanes(
             *_columns(mine),
             *_columns(held),
             take,
+            renew,
         )
     return [HeldLane(r["account_id"], r["id"], r["rate_limit"]) for r in rows]
 

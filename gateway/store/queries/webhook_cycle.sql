@@ -1,22 +1,34 @@
 -- name: wh_lanes
--- A worker's lanes (README "Webhooks"): renews until $3 the lanes $4/$5 it holds (those still
--- its own and enabled come back; a lost one does not) and the leases of the deliveries $6/$7
--- it holds (queued, in flight or awaiting their record), and takes up to $8 more lanes: those
--- of enabled endpoints with a due delivery whose lane is free, lapsed at $1 or already $2's
--- (SKIP LOCKED: two workers never take the same lane). Rows: each lane held after it.
+-- A worker's lanes (README "Webhooks"): if $9, renews until $3 the lanes $4/$5 it holds
+-- (those still its own and enabled come back; a lost one does not) and the leases of the
+-- deliveries $6/$7 it holds (queued, in flight or awaiting their record); takes up to $8 more
+-- lanes (never one of $4/$5): those of enabled endpoints with a due delivery whose lane is
+-- free, lapsed at $1 or already $2's (SKIP LOCKED: two workers never take the same lane).
+-- Rows: each lane renewed or taken.
 WITH mine AS (
     UPDATE webhook_endpoints e
        SET lane_until = $3
       FROM unnest($4::text[], $5::text[]) AS l (account_id, id)
-     WHERE e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $2
+     WHERE $9 AND e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $2
        AND NOT e.disabled
     RETURNING e.account_id, e.id, e.rate_limit
+), still AS MATERIALIZED (
+    -- the held deliveries still $2's and pending, locked by key (see wh_record's `mine`)
+    SELECT h.account_id, h.id
+      FROM (SELECT * FROM unnest($6::text[], $7::bigint[]) AS u (account_id, id)
+             WHERE $9 ORDER BY 1, 2) h
+     CROSS JOIN LATERAL (
+           SELECT d.leased_by, d.status
+             FROM webhook_deliveries d
+            WHERE d.account_id = h.account_id AND d.id = h.id
+           OFFSET 0
+              FOR NO KEY UPDATE) x
+     WHERE x.leased_by = $2 AND x.status = 'pending'
 ), held AS (
     UPDATE webhook_deliveries d
        SET lease_until = $3
-      FROM unnest($6::text[], $7::bigint[]) AS h (account_id, id)
-     WHERE d.account_id = h.account_id AND d.id = h.id AND d.leased_by = $2
-       AND d.status = 'pending'
+      FROM still h
+     WHERE d.account_id = h.account_id AND d.id = h.id
 ), free AS (
     SELECT ep.account_id, ep.id
       FROM webhook_endpoints ep
@@ -68,7 +80,7 @@ WITH want AS (
 ), ids AS MATERIALIZED (
     SELECT coalesce(array_agg(id), '{}') AS a FROM cand
 ), ready AS (
-    SELECT c.account_id, c.id
+    SELECT c.account_id, c.id, c.endpoint_id
       FROM cand c, ids
      -- a scalar subquery: a parameterized probe per row of the follower index (0037), the one
      -- index keyed by this array (account, endpoint, follower), so no plan reads the whole
@@ -79,12 +91,21 @@ WITH want AS (
                AND e.status = 'pending' AND e.attempts = 0
                AND e.id < c.id AND e.id <> ALL (ids.a)
              LIMIT 1) IS NULL
-), locked AS (
-    SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id
-      FROM webhook_deliveries d
-      JOIN ready r ON r.account_id = d.account_id AND r.id = d.id
-     WHERE d.status = 'pending' AND (d.lease_until IS NULL OR d.lease_until < $1)
-       FOR UPDATE OF d SKIP LOCKED
+), locked AS MATERIALIZED (
+    -- each ready row locked by key (see wh_record's `mine`), still pending and not leased;
+    -- with its endpoint the list index (account, endpoint, id) is an exact probe too, not a
+    -- read of the account's rows filtered by id
+    SELECT x.account_id, x.id, x.endpoint_id, x.inbound_key, x.event_id
+      FROM (SELECT account_id, id, endpoint_id FROM ready ORDER BY account_id, id) r
+     CROSS JOIN LATERAL (
+           SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id, d.status,
+                  d.lease_until
+             FROM webhook_deliveries d
+            WHERE d.account_id = r.account_id AND d.id = r.id
+              AND d.endpoint_id = r.endpoint_id
+           OFFSET 0
+              FOR NO KEY UPDATE SKIP LOCKED) x
+     WHERE x.status = 'pending' AND (x.lease_until IS NULL OR x.lease_until < $1)
 )
 UPDATE webhook_deliveries d
    SET lease_until = $3, leased_by = $2
@@ -93,7 +114,7 @@ UPDATE webhook_deliveries d
   LEFT JOIN inbound_events ie
          ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
   LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
- WHERE d.account_id = l.account_id AND d.id = l.id
+ WHERE d.account_id = l.account_id AND d.id = l.id AND d.endpoint_id = l.endpoint_id
 RETURNING d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts, d.created_at,
           ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
           (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
@@ -129,16 +150,32 @@ WITH r AS (
       FROM unnest($3::text[], $4::bigint[], $5::boolean[], $6::integer[], $7::text[],
                   $8::float8[], $9::text[], $10::timestamptz[], $11::timestamptz[])
            AS t (account_id, id, ok, http_status, error, latency_ms, response, at, next_at)
+), mine AS MATERIALIZED (
+    -- Each outcome's delivery locked through its primary key, one probe per outcome in key
+    -- order, then kept if still $1's and pending. The probe holds only the key (OFFSET 0
+    -- keeps it one): with the status and lease in it, statistics taken while the table was
+    -- small (a burst grows it faster than autovacuum analyzes) rate the pending rows at one
+    -- and the plan reads every pending row, or the whole table, per statement or per row.
+    SELECT k.account_id, k.id
+      FROM (SELECT account_id, id FROM r ORDER BY account_id, id) k
+     CROSS JOIN LATERAL (
+           SELECT d.leased_by, d.status
+             FROM webhook_deliveries d
+            WHERE d.account_id = k.account_id AND d.id = k.id
+           OFFSET 0
+              FOR NO KEY UPDATE) x
+     WHERE x.leased_by = $1 AND x.status = 'pending'
 ), upd AS (
+    -- locked above, so nobody changed them since: the key alone picks them
     UPDATE webhook_deliveries d
        SET attempts = d.attempts + 1,
            status = CASE WHEN r.ok THEN 'delivered'
                          WHEN r.next_at IS NULL THEN 'failed' ELSE 'pending' END,
            next_attempt_at = coalesce(r.next_at, d.next_attempt_at),
            lease_until = NULL, leased_by = NULL, updated_at = r.at
-      FROM r
-     WHERE d.account_id = r.account_id AND d.id = r.id AND d.leased_by = $1
-       AND d.status = 'pending'
+      FROM mine m
+      JOIN r ON r.account_id = m.account_id AND r.id = m.id
+     WHERE d.account_id = m.account_id AND d.id = m.id
     RETURNING d.account_id, d.id, d.endpoint_id, r.ok, r.at, d.status
 ), att AS (
     INSERT INTO webhook_attempts

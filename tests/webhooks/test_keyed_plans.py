@@ -1,0 +1,120 @@
+"""The dispatcher's statements on deliveries it names by key (the claim's lock, the lease
+renewal, the record) read those rows through the primary key when the table's statistics
+were taken while it was small: a burst that outgrew them is not read whole per statement or
+per batch row because the planner expected one pending row (the nested loop over every
+pending row, its cost the queue depth times the batch, grew with the backlog it made: the
+latency benchmark's p50 went to seconds)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import asyncpg
+
+from gateway.store import pool as pool_mod
+from gateway.store import queries, webhook_claims
+from tests.webhooks import hooks as h
+
+SMALL = 40  # rows when autovacuum's analyze saw the table (its threshold is 50 changes)
+BURST = 3_000  # pending rows after the burst
+BATCH = 256  # one record statement's outcomes at most (webhook_loop.FLUSH_AT and more)
+READ = 4 * BATCH  # rows a join may discard, or a scan read, unplanned (the queue is BURST)
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node]
+    for child in node.get("Plans", []):
+        found.extend(_nodes(child))
+    return found
+
+
+def _check(name: str, plan: Any, rows: int) -> None:
+    """No join throws away more than a few batches of rows, no scan of webhook_deliveries
+    reads more than that per loop unless the planner knew it would (one loop, no more than
+    4 times the rows it expected): the bad plans expected one pending row and met them all.
+    The statement returned its `rows`."""
+    root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    for node in _nodes(root):
+        loops = node.get("Actual Loops", 1)
+        removed = node.get("Rows Removed by Join Filter", 0) * loops
+        assert removed <= READ, (name, node["Node Type"], "join filter", removed)
+        if "Scan" in node["Node Type"] and node.get("Relation Name") == "webhook_deliveries":
+            read = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            if read > READ:
+                expected = node["Plan Rows"]
+                assert loops == 1, (name, node["Node Type"], "loops", loops, read)
+                assert node["Actual Rows"] <= 4 * expected, (
+                    name,
+                    node["Node Type"],
+                    read,
+                    expected,
+                )
+    assert root["Actual Rows"] == rows, name
+
+
+async def _explain(conn: pool_mod.Connection, name: str, *args: Any) -> Any:
+    """EXPLAIN ANALYZE of a named query, its writes rolled back."""
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        return await conn.fetchval(
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + queries.get(name), *args
+        )
+    finally:
+        await tx.rollback()
+
+
+async def test_keyed_statements_probe_the_key_after_a_burst_outgrew_the_statistics(
+    pool: asyncpg.Pool,
+) -> None:
+    await h.add_account(pool)
+    await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
+    await h.store(pool, [h.record(n, f"o{n:06d}") for n in range(1, SMALL + 1)])
+    await pool.execute("ANALYZE webhook_deliveries")
+    records = [h.record(n, f"o{n % 1000:06d}") for n in range(SMALL + 1, SMALL + BURST + 1)]
+    for i in range(0, BURST, 500):
+        await h.store(pool, records[i : i + 500])
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    until = now + dt.timedelta(seconds=60)
+    async with pool.acquire() as conn:
+        lanes = await webhook_claims.lanes(
+            conn, now, until, worker_id="w1", mine=[], held=[], take=4
+        )
+        key = (lanes[0].account_id, lanes[0].endpoint_id)
+        claimed = await webhook_claims.claim(
+            conn, now, until, worker_id="w1", wants=[(*key, BATCH)]
+        )
+        assert len(claimed) == BATCH
+        held = [c.held for c in claimed]
+        # the next claim of the lane (its lock of the candidates)
+        plan = await _explain(conn, "wh_claim", now, "w1", until, [key[0]], [key[1]], [200])
+        _check("wh_claim", plan, 200)
+        # the renewal of the lane and of every held delivery
+        plan = await _explain(
+            conn,
+            "wh_lanes",
+            now,
+            "w1",
+            until,
+            [key[0]],
+            [key[1]],
+            [a for a, _ in held],
+            [i for _, i in held],
+            0,
+            True,  # renewing: the lane and every held delivery
+        )
+        _check("wh_lanes", plan, 1)
+        # the record of every held delivery's outcome
+        outcomes = [
+            webhook_claims.Outcome(a, i, True, 200, None, 1.0, "ok", now, None) for a, i in held
+        ]
+        plan = await _explain(
+            conn,
+            "wh_record",
+            "w1",
+            dt.timedelta(hours=1),
+            *webhook_claims._outcome_columns(outcomes),
+        )
+        _check("wh_record", plan, BATCH)
