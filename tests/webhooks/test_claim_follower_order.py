@@ -119,9 +119,10 @@ async def test_a_new_delivery_enters_no_index_keyed_by_its_follower(
     pool: asyncpg.Pool,
 ) -> None:
     """The five indexes a new pending, never-attempted callback delivery enters: the primary
-    key, the list, the callback-key hash, the queue (0037) and the lane's fresh rows (0046),
-    each but the hash at its lane's right end. Before 0046 the fifth was the follower index,
-    keyed by the array (account, endpoint, openid): an entry at a random place."""
+    key, the list, the callback-key hash, and the lane's queue and fresh rows (0046), the
+    last two keyed by integers, each but the hash at its lane's right end. Before 0046 the
+    queue index was keyed by an array of texts and the follower index by the array (account,
+    endpoint, openid): an entry at a random place."""
     await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
     await h.store(pool, [h.record(1, "oA")])
     rows = await pool.fetch(
@@ -139,9 +140,10 @@ async def test_a_new_delivery_enters_no_index_keyed_by_its_follower(
     assert sorted(entered) == [
         "webhook_deliveries_fresh_idx",
         "webhook_deliveries_inbound_hash_idx",
+        "webhook_deliveries_lane_queue_idx",
         "webhook_deliveries_list_idx",
         "webhook_deliveries_pkey",
-        "webhook_deliveries_queue_idx",
     ]
     defs = " ".join(r["def"] for r in rows)
     assert "openid" not in defs
+    assert "ARRAY[account_id, endpoint_id]), next_attempt_at" not in defs

@@ -23,8 +23,11 @@ WITH mine AS (
      WHERE NOT ep.disabled AND ep.mode = 'deliver'
        AND (ep.lane_until IS NULL OR ep.lane_until < $1 OR ep.lane_owner = $2)
        AND (ep.account_id, ep.id) NOT IN (SELECT * FROM unnest($4::text[], $5::text[]))
+       -- the lane queue index (0046) by its hash key, the array itself as a filter
        AND EXISTS (SELECT 1 FROM webhook_deliveries d
-                    WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
+                    WHERE hash_array_extended(ARRAY[d.account_id, d.endpoint_id], 0)
+                          = hash_array_extended(ARRAY[ep.account_id, ep.id], 0)
+                      AND ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
                       AND d.status = 'pending' AND d.next_attempt_at <= $1)
      LIMIT $8
        FOR UPDATE OF ep SKIP LOCKED
@@ -58,9 +61,12 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT d.account_id, d.id, d.endpoint_id, d.openid
              FROM webhook_deliveries d
-            -- the queue index (0037), the one index keyed by this array: the endpoint's
-            -- pending rows in claim order, statistics or not (the array filters by account_id)
-            WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[w.account_id, w.endpoint_id]
+            -- the lane queue index (0046), the one index keyed by this hash: the endpoint's
+            -- pending rows in claim order, statistics or not; the array, which no index has,
+            -- is compared as a filter (a row of another lane with the same hash; account_id)
+            WHERE hash_array_extended(ARRAY[d.account_id, d.endpoint_id], 0)
+                  = hash_array_extended(ARRAY[w.account_id, w.endpoint_id], 0)
+              AND ARRAY[d.account_id, d.endpoint_id] = ARRAY[w.account_id, w.endpoint_id]
               AND d.status = 'pending' AND d.next_attempt_at <= $1
               AND (d.lease_until IS NULL OR d.lease_until < $1)
             ORDER BY d.next_attempt_at, d.id
