@@ -16,8 +16,8 @@ DROP INDEX webhook_deliveries_follower_idx;
 
 -- The queue index keyed by another hash of the lane instead of the array: two integers and a
 -- timestamp per entry, compared without collation (about 6 -> 3 us a new row). Its queries
--- (wh_claim's candidates, wh_lanes' due check) compare the hash, then the array itself as a
--- filter; wh_queue_depth counts an endpoint's pending rows by the hash from the index alone.
+-- (wh_claim's candidates, wh_lanes' due check, wh_queue_depth's count per endpoint) compare
+-- the hash, then the array itself as a filter.
 -- Each key is an expression no other index has (as 0037 argues for its indexes), so the
 -- planner reads this index for that condition whatever the statistics say, and no index is
 -- keyed by the array any more, so none can answer the array's comparison.
