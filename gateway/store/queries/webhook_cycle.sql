@@ -35,8 +35,11 @@ WITH mine AS (
      WHERE NOT ep.disabled AND ep.mode = 'deliver'
        AND (ep.lane_until IS NULL OR ep.lane_until < $1 OR ep.lane_owner = $2)
        AND (ep.account_id, ep.id) NOT IN (SELECT * FROM unnest($4::text[], $5::text[]))
+       -- the lane queue index (0046) by its hash key, the array itself as a filter
        AND EXISTS (SELECT 1 FROM webhook_deliveries d
-                    WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
+                    WHERE hash_array_extended(ARRAY[d.account_id, d.endpoint_id], 0)
+                          = hash_array_extended(ARRAY[ep.account_id, ep.id], 0)
+                      AND ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
                       AND d.status = 'pending' AND d.next_attempt_at <= $1)
      LIMIT $8
        FOR UPDATE OF ep SKIP LOCKED
@@ -70,27 +73,51 @@ WITH want AS (
      CROSS JOIN LATERAL (
            SELECT d.account_id, d.id, d.endpoint_id, d.openid
              FROM webhook_deliveries d
-            -- the queue index (0037), the one index keyed by this array: the endpoint's
-            -- pending rows in claim order, statistics or not (the array filters by account_id)
-            WHERE ARRAY[d.account_id, d.endpoint_id] = ARRAY[w.account_id, w.endpoint_id]
+            -- the lane queue index (0046), the one index keyed by this hash: the endpoint's
+            -- pending rows in claim order, statistics or not; the array, which no index has,
+            -- is compared as a filter (a row of another lane with the same hash; account_id)
+            WHERE hash_array_extended(ARRAY[d.account_id, d.endpoint_id], 0)
+                  = hash_array_extended(ARRAY[w.account_id, w.endpoint_id], 0)
+              AND ARRAY[d.account_id, d.endpoint_id] = ARRAY[w.account_id, w.endpoint_id]
               AND d.status = 'pending' AND d.next_attempt_at <= $1
               AND (d.lease_until IS NULL OR d.lease_until < $1)
             ORDER BY d.next_attempt_at, d.id
             LIMIT w.n) c
 ), ids AS MATERIALIZED (
     SELECT coalesce(array_agg(id), '{}') AS a FROM cand
+), behind AS MATERIALIZED (
+    -- Each lane's never-attempted pending rows below its highest candidate that this claim
+    -- does not take (leased, locked, or later in claim order): every row that can hold a
+    -- candidate back is one of them. Read from the fresh index (0046), the one index keyed
+    -- by this hash of (account, endpoint): an id range at the lane's left end, statistics
+    -- or not (OFFSET 0 keeps it a probe per lane); a row of another lane with the same hash
+    -- is dropped by `ready`.
+    SELECT e.account_id, e.endpoint_id, e.openid, e.id
+      FROM (SELECT account_id, endpoint_id, max(id) AS top
+              FROM cand GROUP BY account_id, endpoint_id) l
+     CROSS JOIN ids
+     CROSS JOIN LATERAL (
+           SELECT e.account_id, e.endpoint_id, e.openid, e.id
+             FROM webhook_deliveries e
+            WHERE hashtextextended(e.endpoint_id, hashtext(e.account_id))
+                  = hashtextextended(l.endpoint_id, hashtext(l.account_id))
+              AND e.account_id = l.account_id
+              AND e.status = 'pending' AND e.attempts = 0
+              AND e.id < l.top AND e.id <> ALL (ids.a)
+           OFFSET 0) e
 ), ready AS (
-    SELECT c.account_id, c.id, c.endpoint_id
-      FROM cand c, ids
-     -- a scalar subquery: a parameterized probe per row of the follower index (0037), the one
-     -- index keyed by this array (account, endpoint, follower), so no plan reads the whole
-     -- endpoint per row, statistics or not; the array's equality filters by account_id
-     WHERE (SELECT e.id FROM webhook_deliveries e
-             WHERE ARRAY[e.account_id, e.endpoint_id, e.openid]
-                   = ARRAY[c.account_id, c.endpoint_id, c.openid]
-               AND e.status = 'pending' AND e.attempts = 0
-               AND e.id < c.id AND e.id <> ALL (ids.a)
-             LIMIT 1) IS NULL
+    -- The candidates with no row of their follower (same lane) among `behind` below them: one
+    -- sort of both sets by follower (bytewise: only equality matters), whatever their sizes
+    -- (a join planned without statistics may loop over both).
+    SELECT y.account_id, y.id, y.endpoint_id
+      FROM (SELECT x.account_id, x.id, x.endpoint_id, x.cand,
+                   min(x.id) FILTER (WHERE NOT x.cand)
+                       OVER (PARTITION BY x.account_id COLLATE "C", x.endpoint_id COLLATE "C",
+                             x.openid COLLATE "C") AS first_behind
+              FROM (SELECT account_id, endpoint_id, openid, id, true AS cand FROM cand
+                    UNION ALL
+                    SELECT account_id, endpoint_id, openid, id, false FROM behind) x) y
+     WHERE y.cand AND (y.first_behind IS NULL OR y.id < y.first_behind)
 ), locked AS MATERIALIZED (
     -- each ready row locked by key (see wh_record's `mine`), still pending and not leased;
     -- with its endpoint the list index (account, endpoint, id) is an exact probe too, not a

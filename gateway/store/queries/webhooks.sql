@@ -155,12 +155,18 @@ SELECT id, openid, msg_type, event, create_time, received_at, fields, raw_xml
 -- name: wh_queue_depth
 -- cross-account: a metrics gauge over every account.
 -- Pending deliveries per endpoint, the deepest first (bounded: a gauge per endpoint shown).
--- Grouped by the queue index's key (0037), which holds the pending rows only.
-SELECT k[1] AS account_id, k[2] AS endpoint_id, count(*) AS depth
-  FROM (SELECT ARRAY[account_id, endpoint_id] AS k
-          FROM webhook_deliveries WHERE status = 'pending') p
- GROUP BY k
- ORDER BY depth DESC LIMIT $1;
+-- Counted per endpoint through the lane queue index (0046), which holds the pending rows
+-- only: its hash key, then the array as a filter (a row of another lane with the same hash).
+SELECT ep.account_id, ep.id AS endpoint_id, c.depth
+  FROM webhook_endpoints ep
+ CROSS JOIN LATERAL (
+       SELECT count(*) AS depth FROM webhook_deliveries d
+        WHERE hash_array_extended(ARRAY[d.account_id, d.endpoint_id], 0)
+              = hash_array_extended(ARRAY[ep.account_id, ep.id], 0)
+          AND ARRAY[d.account_id, d.endpoint_id] = ARRAY[ep.account_id, ep.id]
+          AND d.status = 'pending') c
+ WHERE c.depth > 0
+ ORDER BY c.depth DESC LIMIT $1;
 
 -- name: wh_disabled_count
 -- cross-account: a metrics gauge over every account.
