@@ -59,6 +59,7 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
             async with session.post(path, json=endpoint, headers=auth) as r:
                 assert r.status == 201, await r.text()
             statuses: list[int] = []
+            answered: dict[str, float] = {}
 
             async def one(n: int) -> None:
                 key = f"c{n}"
@@ -70,6 +71,7 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
                 async with session.post(f"{base}/wechat/lat", params=query, data=body) as r:
                     await r.read()
                     statuses.append(r.status)
+                answered[key] = loop.time()
 
             tasks = []
             start = loop.time()
@@ -84,6 +86,15 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
     finally:
         await runner.cleanup()
     latencies = [(received[k] - sent[k]) * 1000 for k in sent if k in received]
+    answers = [(answered[k] - sent[k]) * 1000 for k in sent if k in answered]
+    # After the answer: the commit's NOTIFY, the worker's claim, the request to the endpoint.
+    after = [(received[k] - answered[k]) * 1000 for k in sent if k in received and k in answered]
+    # p50 of the receipt latency by the second the callback was sent in: a run that falls
+    # behind shows it growing, a stall shows as one bad second.
+    by_second: dict[int, list[float]] = {}
+    for k in sent:
+        if k in received:
+            by_second.setdefault(int(sent[k] - start), []).append((received[k] - sent[k]) * 1000)
     return {
         "rate": rate,
         "callbacks": len(sent),
@@ -92,6 +103,13 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
         "p50_ms": round(common.percentile(latencies, 50), 1),
         "p99_ms": round(common.percentile(latencies, 99), 1),
         "max_ms": round(max(latencies), 1) if latencies else None,
+        "answer_p50_ms": round(common.percentile(answers, 50), 1),
+        "answer_p99_ms": round(common.percentile(answers, 99), 1),
+        "after_answer_p50_ms": round(common.percentile(after, 50), 1),
+        "after_answer_p99_ms": round(common.percentile(after, 99), 1),
+        "p50_ms_by_second": [
+            round(common.percentile(v, 50), 1) for _, v in sorted(by_second.items())
+        ],
     }
 
 
@@ -117,7 +135,19 @@ def measure(server: common.Server, rate: float = 500.0, seconds: float = 20.0) -
             common.process(common.serve_args(), serve_env, f"{base}/healthz", "serve"),
             common.process(common.worker_args(), worker_env, common.listeners(db, 1), "worker"),
         ):
+            asyncio.run(common.reset_statements(db))
             summary = asyncio.run(_load(base, rate, seconds))
+            # Where the database time went: calls, total and mean time of the top statements.
+            summary["top_statements"] = [
+                {
+                    "query": t["query"],
+                    "calls": t["calls"],
+                    "total_ms": round(t["total_ms"]),
+                    "mean_ms": round(t["total_ms"] / max(t["calls"], 1), 2),
+                    "rows": t["rows"],
+                }
+                for t in asyncio.run(common.top_statements(db, 6))
+            ]
     summary["machine"] = common.machine()
     return summary
 
@@ -126,7 +156,18 @@ def report(summary: dict[str, Any]) -> str:
     return (
         f"webhook latency at {summary['rate']:g}/s: p50 {summary['p50_ms']} ms, p99"
         f" {summary['p99_ms']} ms (targets 50 / 250), {summary['received']} of"
-        f" {summary['callbacks']} received"
+        f" {summary['callbacks']} received; the callback's answer p50 {summary['answer_p50_ms']}"
+        f" / p99 {summary['answer_p99_ms']} ms, answer to receipt p50"
+        f" {summary['after_answer_p50_ms']} / p99 {summary['after_answer_p99_ms']} ms;"
+        f" p50 by second sent: {summary['p50_ms_by_second']}"
+    )
+
+
+def statements(summary: dict[str, Any]) -> str:
+    return "\n".join(
+        f"  {t['query']}: {t['calls']} calls, {t['total_ms']} ms ({t['mean_ms']} ms a call,"
+        f" {t['rows']} rows)"
+        for t in summary.get("top_statements", [])
     )
 
 
@@ -138,6 +179,7 @@ def main() -> None:
     summary = run(args.rate, args.seconds)
     common.save("webhook_latency", summary)
     print(report(summary))
+    print(statements(summary))
 
 
 if __name__ == "__main__":
