@@ -1,6 +1,6 @@
 """Service `all` masses in batches (issue 19): the audience expanded into mass_batches with
 each recipient's unit taken once (also with two workers at once), a follower with no unit
-left skipped with the reason, a killed worker's batch taken over with its clientmsgid (no
+left held until the next month and sent then, a killed worker's batch taken over with its clientmsgid (no
 second delivery), job-finish counts per batch, cancel and expiry."""
 
 from __future__ import annotations
@@ -167,6 +167,70 @@ async def test_a_follower_at_four_of_four_expires_when_the_message_ends_first(
     assert got.counts == {"sent": 6, "expired": 1} and got.status == "sent"
     gone = await mass_batches.recipient(pool, "svc", created.id, "u0")
     assert gone is not None and (gone.status, gone.reason) == ("expired", "mass_quota_exhausted")
+
+
+async def test_a_held_follower_is_sent_in_the_next_month(
+    pool: asyncpg.Pool, db_url: str, aiohttp_server: h.ServerFactory
+) -> None:
+    """The follower held at 4 of 4 by the expansion is sent by the delivery path once the
+    month turns in Shanghai, with one unit of the new month, and the message ends `sent`."""
+    start = dt.datetime.now(dt.UTC)
+    if periods.next_month_start(start, SHANGHAI) - start < dt.timedelta(minutes=1):
+        pytest.skip("the month turns within a minute: the first drain could cross it")
+    clock = h.Clock()  # real time until the month is turned below
+    async with h.platform(aiohttp_server, clock) as (mock, client, sink):
+        await _setup(pool, mock, sink, FOLLOWERS)
+        this_month = _month(start)
+        await pool.execute(
+            "INSERT INTO follower_mass_usage (account_id, openid, period, used)"
+            " VALUES ('svc', 'u0', $1, 4)",
+            this_month,
+        )
+        created, _ = await messages.enqueue_message(
+            pool, "svc", _all(start, expires_at=start + dt.timedelta(days=40))
+        )
+        worker = worker_mod.Worker(
+            h.settings(db_url, mock.base), pool, client, worker_id="w1", clock=clock, options=h.FAST
+        )
+        await worker.drain(timeout=10)
+        sent_first = sorted(o for c in await _mass_calls(mock) for o in c["body"]["touser"])
+        assert sent_first == FOLLOWERS[1:]
+        held = await mass_batches.recipient(pool, "svc", created.id, "u0")
+        assert held is not None and (held.status, held.reason) == ("held", "mass_quota_exhausted")
+
+        next_month = periods.next_month_start(start, SHANGHAI)
+        clock.set(next_month + dt.timedelta(minutes=1))
+        before = len(await mock.sent("svc"))
+        await worker.drain(timeout=10)
+        calls = (await mock.sent("svc"))[before:]
+    # The month's jump expired the access token: the first call is refused, the token
+    # fetched again and the call repeated (platform errcode 42001).
+    assert {c["verdict"] for c in calls} <= {"ok", "refused: access_token expired"}
+    ok = [c for c in calls if c["verdict"] == "ok"]
+    # One follower: mass/send takes two openids or more, so the delivery path sends to a
+    # one-member tag (`mass_single`), the tag made and dropped around the call.
+    assert [c["path"] for c in ok] == [
+        "/cgi-bin/tags/create",
+        "/cgi-bin/tags/members/batchtagging",
+        "/cgi-bin/message/mass/sendall",
+        "/cgi-bin/tags/delete",
+    ]
+    assert ok[1]["body"]["openid_list"] == ["u0"]
+    assert ok[2]["body"]["filter"] == {"is_to_all": False, "tag_id": ok[1]["body"]["tagid"]}
+    sent = await mass_batches.recipient(pool, "svc", created.id, "u0")
+    assert sent is not None and sent.status == "sent"
+    row = await pool.fetchrow("SELECT channel, client_msg_id FROM deliveries WHERE openid = 'u0'")
+    assert row is not None and row["channel"] == "mass_single"
+    assert ok[2]["body"]["clientmsgid"] == row["client_msg_id"]
+    status = await pool.fetchval(
+        "SELECT status FROM messages WHERE account_id = 'svc' AND id = $1", created.id
+    )
+    assert status == "sent"
+    usage = "SELECT openid, period, used FROM follower_mass_usage WHERE account_id = 'svc'"
+    used = {(r["openid"], r["period"]): r["used"] for r in await pool.fetch(usage)}
+    assert used[("u0", this_month)] == 4
+    assert used[("u0", _month(next_month))] == 1
+    assert all(used[(o, this_month)] == 1 for o in FOLLOWERS[1:])
 
 
 async def test_two_workers_take_each_unit_once(
