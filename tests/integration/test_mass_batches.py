@@ -1,7 +1,7 @@
 """Service `all` masses in batches (issue 19): the audience expanded into mass_batches with
 each recipient's unit taken once (also with two workers at once), a follower with no unit
-left held until the next month and sent then, a killed worker's batch taken over with its clientmsgid (no
-second delivery), job-finish counts per batch, cancel and expiry."""
+left held until the next month and sent then, a killed worker's batch taken over with its
+clientmsgid (no second delivery), job-finish counts per batch, cancel and expiry."""
 
 from __future__ import annotations
 
