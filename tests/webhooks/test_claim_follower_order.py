@@ -66,8 +66,8 @@ async def test_an_earlier_event_later_in_claim_order_holds_back_its_followers_ne
     pool: asyncpg.Pool,
 ) -> None:
     """A never-attempted row whose due time is later than newer rows' (two writers' clocks,
-    or `retry` on a pending row) falls outside a short claim: its follower's newer row waits,
-    another follower's does not."""
+    or `retry` on a pending row) falls outside a short claim: its follower's newer row waits
+    and the earlier row is claimed in its place; another follower's row does not wait."""
     ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
     await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
     a1, a3 = await _ids(pool, "oA")
@@ -79,9 +79,60 @@ async def test_an_earlier_event_later_in_claim_order_holds_back_its_followers_ne
         now - dt.timedelta(seconds=1),
     )
     async with pool.acquire() as conn:
-        # claim order: b2, a3, a1; two candidates (b2, a3), a3 is behind a1 outside them
-        assert await _claim(conn, now, 2) == [(ep.id, b2)]
-        # a1 now in the claim, a3 with it (the worker sends a follower's rows in id order)
+        # claim order: b2, a3, a1; two candidates (b2, a3), a3 is behind a1 outside them:
+        # a1 is claimed in a3's place
+        assert await _claim(conn, now, 2) == [(ep.id, a1), (ep.id, b2)]
+        assert await _claim(conn, now, 10) == []  # a3 waits while a1 is in flight
+        outcome = webhook_claims.Outcome("acme", a1, True, 200, None, 1.0, "", now, None)
+        await webhook_claims.record(conn, "w1", [outcome], dt.timedelta(days=1))
+        assert await _claim(conn, now, 10) == [(ep.id, a3)]
+
+
+async def test_a_short_claim_held_back_takes_the_earlier_row_instead(
+    pool: asyncpg.Pool,
+) -> None:
+    """A lane whose only candidate waits for an earlier row later in claim order (a rate-
+    limited endpoint claims one or two at a time) claims that earlier row: before, the same
+    held-back candidate came back at every claim and the lane sent nothing again."""
+    ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
+    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
+    a1, a3 = await _ids(pool, "oA")
+    (b2,) = await _ids(pool, "oB")
+    now = h.clock()() + dt.timedelta(seconds=10)
+    await pool.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE account_id = 'acme' AND id = $1",
+        a1,
+        now - dt.timedelta(seconds=1),
+    )
+    async with pool.acquire() as conn:
+        # claim order: b2, a3, a1
+        assert await _claim(conn, now, 1) == [(ep.id, b2)]
+        assert await _claim(conn, now, 1) == [(ep.id, a1)]  # a3's earlier row, in its place
+        assert await _claim(conn, now, 1) == []  # a3 waits for a1's attempt (in flight)
+        outcome = webhook_claims.Outcome("acme", a1, True, 200, None, 1.0, "", now, None)
+        await webhook_claims.record(conn, "w1", [outcome], dt.timedelta(days=1))
+        assert await _claim(conn, now, 1) == [(ep.id, a3)]
+
+
+async def test_a_locked_earlier_row_holds_back_its_followers_next(
+    pool: asyncpg.Pool,
+) -> None:
+    """SKIP LOCKED passes over a row another transaction holds (a lapsed lease's former
+    owner recording it, the API's retry): its follower's next row waits with it, another
+    follower's does not."""
+    ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
+    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
+    a1, a3 = await _ids(pool, "oA")
+    (b2,) = await _ids(pool, "oB")
+    now = h.clock()()
+    async with pool.acquire() as other, pool.acquire() as conn:
+        async with other.transaction():
+            await other.execute(
+                "SELECT 1 FROM webhook_deliveries WHERE account_id = 'acme' AND id = $1"
+                " FOR NO KEY UPDATE",
+                a1,
+            )
+            assert await _claim(conn, now, 10) == [(ep.id, b2)]
         assert await _claim(conn, now, 10) == [(ep.id, a1), (ep.id, a3)]
 
 

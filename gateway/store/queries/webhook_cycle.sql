@@ -60,8 +60,9 @@ SELECT account_id, id, rate_limit FROM took;
 -- enabled), in (next_attempt_at, id) order. A delivery is left out while an earlier
 -- never-attempted delivery of the same follower to the same endpoint is pending outside this
 -- claim: the worker sends a follower's claimed rows one at a time in id order, so a follower's
--- events are first attempted in stored order. Returns what a request needs: the endpoint and
--- the event's row.
+-- events are first attempted in stored order. That earlier delivery, when due and free, is
+-- claimed in its place (so a short claim always makes progress). Returns what a request
+-- needs: the endpoint and the event's row.
 WITH want AS (
     SELECT * FROM unnest($4::text[], $5::text[], $6::integer[]) AS w (account_id, endpoint_id, n)
 ), cand AS MATERIALIZED (
@@ -92,12 +93,12 @@ WITH want AS (
     -- by this hash of (account, endpoint): an id range at the lane's left end, statistics
     -- or not (OFFSET 0 keeps it a probe per lane); a row of another lane with the same hash
     -- is dropped by `ready`.
-    SELECT e.account_id, e.endpoint_id, e.openid, e.id
+    SELECT e.account_id, e.endpoint_id, e.openid, e.id, e.next_attempt_at, e.lease_until
       FROM (SELECT account_id, endpoint_id, max(id) AS top
               FROM cand GROUP BY account_id, endpoint_id) l
      CROSS JOIN ids
      CROSS JOIN LATERAL (
-           SELECT e.account_id, e.endpoint_id, e.openid, e.id
+           SELECT e.account_id, e.endpoint_id, e.openid, e.id, e.next_attempt_at, e.lease_until
              FROM webhook_deliveries e
             WHERE hashtextextended(e.endpoint_id, hashtext(e.account_id))
                   = hashtextextended(l.endpoint_id, hashtext(l.account_id))
@@ -106,37 +107,73 @@ WITH want AS (
               AND e.id < l.top AND e.id <> ALL (ids.a)
            OFFSET 0) e
 ), ready AS (
-    -- The candidates with no row of their follower (same lane) among `behind` below them: one
-    -- sort of both sets by follower (bytewise: only equality matters), whatever their sizes
-    -- (a join planned without statistics may loop over both).
-    SELECT y.account_id, y.id, y.endpoint_id
-      FROM (SELECT x.account_id, x.id, x.endpoint_id, x.cand,
-                   min(x.id) FILTER (WHERE NOT x.cand)
-                       OVER (PARTITION BY x.account_id COLLATE "C", x.endpoint_id COLLATE "C",
-                             x.openid COLLATE "C") AS first_behind
-              FROM (SELECT account_id, endpoint_id, openid, id, true AS cand FROM cand
+    -- The candidates with no row of their follower (same lane) among `behind` below them; and
+    -- for a follower whose candidate that holds back, its earliest row of `behind` in its
+    -- place when that one is due and not leased: it comes later in claim order (a `retry` of
+    -- a pending row, two writers' clocks), so a short claim would otherwise meet the same
+    -- held-back candidates again and again and never send the lane's rows. At most one row
+    -- for each held-back candidate, so at most n a lane. One sort of both sets by follower
+    -- (bytewise: only equality matters), whatever their sizes (a join planned without
+    -- statistics may loop over both).
+    SELECT y.account_id, y.id, y.endpoint_id, y.openid
+      FROM (SELECT x.*,
+                   min(x.id) FILTER (WHERE NOT x.cand) OVER w AS first_behind,
+                   max(x.id) FILTER (WHERE x.cand) OVER w AS last_cand
+              FROM (SELECT account_id, endpoint_id, openid, id, true AS cand, true AS free
+                      FROM cand
                     UNION ALL
-                    SELECT account_id, endpoint_id, openid, id, false FROM behind) x) y
-     WHERE y.cand AND (y.first_behind IS NULL OR y.id < y.first_behind)
+                    SELECT account_id, endpoint_id, openid, id, false,
+                           next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+                      FROM behind) x
+            WINDOW w AS (PARTITION BY x.account_id COLLATE "C", x.endpoint_id COLLATE "C",
+                         x.openid COLLATE "C")) y
+     WHERE CASE WHEN y.cand THEN y.first_behind IS NULL OR y.id < y.first_behind
+                ELSE y.id = y.first_behind AND y.last_cand > y.first_behind AND y.free END
 ), locked AS MATERIALIZED (
     -- each ready row locked by key (see wh_record's `mine`), still pending and not leased;
     -- with its endpoint the list index (account, endpoint, id) is an exact probe too, not a
     -- read of the account's rows filtered by id
-    SELECT x.account_id, x.id, x.endpoint_id, x.inbound_key, x.event_id
-      FROM (SELECT account_id, id, endpoint_id FROM ready ORDER BY account_id, id) r
+    SELECT x.account_id, x.id, x.endpoint_id, r.openid, x.inbound_key, x.event_id
+      FROM (SELECT account_id, id, endpoint_id, openid FROM ready ORDER BY account_id, id) r
      CROSS JOIN LATERAL (
            SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id, d.status,
-                  d.lease_until
+                  d.lease_until, d.next_attempt_at
              FROM webhook_deliveries d
             WHERE d.account_id = r.account_id AND d.id = r.id
               AND d.endpoint_id = r.endpoint_id
            OFFSET 0
               FOR NO KEY UPDATE SKIP LOCKED) x
      WHERE x.status = 'pending' AND (x.lease_until IS NULL OR x.lease_until < $1)
+       AND x.next_attempt_at <= $1  -- a failure recorded meanwhile keeps its wait
+), kept AS (
+    -- A row waits while an earlier ready row of its follower could not be locked (another
+    -- transaction holds it: a lapsed lease's former owner, the API's retry or cancel). When
+    -- every ready row was locked (nearly always) the rows go as they are: the check is one
+    -- count, and the sort below does not run. Else one sort by follower, as in `ready`
+    -- (nested probes of these CTEs cost n^3 at n rows).
+    SELECT l.account_id, l.id, l.endpoint_id, l.inbound_key, l.event_id
+      FROM locked l
+     WHERE (SELECT count(*) FROM locked) = (SELECT count(*) FROM ready)
+    UNION ALL
+    SELECT z.account_id, z.id, z.endpoint_id, z.inbound_key, z.event_id
+      FROM (SELECT u.*,
+                   min(u.id) FILTER (WHERE NOT u.got)
+                       OVER (PARTITION BY u.account_id COLLATE "C", u.endpoint_id COLLATE "C",
+                             u.openid COLLATE "C") AS first_missing
+              FROM (SELECT l.account_id, l.id, l.endpoint_id, l.openid, l.inbound_key,
+                           l.event_id, true AS got
+                      FROM locked l
+                    UNION ALL
+                    SELECT r.account_id, r.id, r.endpoint_id, r.openid, NULL, NULL, false
+                      FROM ready r
+                      LEFT JOIN locked k ON k.account_id = r.account_id AND k.id = r.id
+                     WHERE k.id IS NULL) u) z
+     WHERE (SELECT count(*) FROM locked) <> (SELECT count(*) FROM ready)
+       AND z.got AND (z.first_missing IS NULL OR z.id < z.first_missing)
 )
 UPDATE webhook_deliveries d
    SET lease_until = $3, leased_by = $2
-  FROM locked l
+  FROM kept l
   JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
   LEFT JOIN inbound_events ie
          ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
