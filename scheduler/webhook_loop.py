@@ -166,7 +166,10 @@ async def drain(d: Dispatcher, timeout: float) -> int:  # noqa: ASYNC109
 async def record_loop(d: Dispatcher) -> None:
     """Group commit: one statement for whatever finished while the last one ran."""
     while True:
-        await d._has_outcomes.wait()
+        # Closing, nothing more will come: write what is left and end. (A stop's wake-up can
+        # be cleared with the one before it, so waiting again here hung the stop.)
+        if not d._closing:
+            await d._has_outcomes.wait()
         d._has_outcomes.clear()
         if not d._outcomes:
             if d._closing:

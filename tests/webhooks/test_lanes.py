@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 from aiohttp import web
 
+from gateway.store import pool as pool_mod
 from gateway.store import webhook_claims
 from scheduler import webhook_start
 from scheduler import webhooks as dispatch
@@ -133,14 +134,20 @@ async def test_a_deep_queue_shared_by_two_workers_keeps_the_cap(
     # Two events per follower: the second waits for the first's attempt.
     await h.store(pool, [h.record(n, f"o{n % (COUNT // 2)}") for n in range(COUNT)])
     cfg = h.settings(db_url)
+    # Two worker processes in production: each dispatcher its own pool (of the default size),
+    # not both on the test's pool of 5, where a stop waited for connections the other held.
+    pools = [await pool_mod.create(db_url) for _ in (1, 2)]
     handles = [
-        await webhook_start.start(cfg, pool, worker_id=f"w{i}", max_in_flight=64) for i in (1, 2)
+        await webhook_start.start(cfg, own, worker_id=f"w{i}", max_in_flight=64)
+        for i, own in enumerate(pools, 1)
     ]
     try:
         await asyncio.wait_for(rec.done.wait(), timeout=90)  # every id arrived (bounded)
     finally:
         for handle in handles:
             await handle.stop()
+        for own in pools:
+            await own.close()
     assert len(rec.ids) == COUNT
     assert rec.most <= dispatch.PER_ENDPOINT
     delivered = await pool.fetchval(
