@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from gateway.store import pool as pool_mod
-from gateway.store import webhook_claims
+from gateway.store import webhook_claims, webhooks
 from tests.webhooks import hooks as h
 
 LEASE = dt.timedelta(seconds=60)
@@ -45,6 +45,24 @@ async def _ids(pool: asyncpg.Pool, openid: str) -> list[int]:
     return [r["id"] for r in rows]
 
 
+async def _a1_later_in_claim_order(
+    pool: asyncpg.Pool,
+) -> tuple[webhooks.Endpoint, int, int, int, dt.datetime]:
+    """Rows a1, b2, a3 (followers oA, oB, oA) to one endpoint, a1 due last: claim order b2,
+    a3, a1 at the returned time."""
+    ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
+    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
+    a1, a3 = await _ids(pool, "oA")
+    (b2,) = await _ids(pool, "oB")
+    now = h.clock()() + dt.timedelta(seconds=10)
+    await pool.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE account_id = 'acme' AND id = $1",
+        a1,
+        now - dt.timedelta(seconds=1),
+    )
+    return ep, a1, b2, a3, now
+
+
 async def test_a_followers_next_event_waits_while_the_earlier_one_is_in_flight(
     pool: asyncpg.Pool,
 ) -> None:
@@ -68,16 +86,7 @@ async def test_an_earlier_event_later_in_claim_order_holds_back_its_followers_ne
     """A never-attempted row whose due time is later than newer rows' (two writers' clocks,
     or `retry` on a pending row) falls outside a short claim: its follower's newer row waits
     and the earlier row is claimed in its place; another follower's row does not wait."""
-    ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
-    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
-    a1, a3 = await _ids(pool, "oA")
-    (b2,) = await _ids(pool, "oB")
-    now = h.clock()() + dt.timedelta(seconds=10)
-    await pool.execute(
-        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE account_id = 'acme' AND id = $1",
-        a1,
-        now - dt.timedelta(seconds=1),
-    )
+    ep, a1, b2, a3, now = await _a1_later_in_claim_order(pool)
     async with pool.acquire() as conn:
         # claim order: b2, a3, a1; two candidates (b2, a3), a3 is behind a1 outside them:
         # a1 is claimed in a3's place
@@ -94,16 +103,7 @@ async def test_a_short_claim_held_back_takes_the_earlier_row_instead(
     """A lane whose only candidate waits for an earlier row later in claim order (a rate-
     limited endpoint claims one or two at a time) claims that earlier row: before, the same
     held-back candidate came back at every claim and the lane sent nothing again."""
-    ep = await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
-    await h.store(pool, [h.record(1, "oA"), h.record(2, "oB"), h.record(3, "oA")])
-    a1, a3 = await _ids(pool, "oA")
-    (b2,) = await _ids(pool, "oB")
-    now = h.clock()() + dt.timedelta(seconds=10)
-    await pool.execute(
-        "UPDATE webhook_deliveries SET next_attempt_at = $2 WHERE account_id = 'acme' AND id = $1",
-        a1,
-        now - dt.timedelta(seconds=1),
-    )
+    ep, a1, b2, a3, now = await _a1_later_in_claim_order(pool)
     async with pool.acquire() as conn:
         # claim order: b2, a3, a1
         assert await _claim(conn, now, 1) == [(ep.id, b2)]
