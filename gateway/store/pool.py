@@ -31,9 +31,19 @@ async def _reset(conn: asyncpg.Connection) -> None:
     SET LOCAL, which ends with its transaction)."""
 
 
-async def create(dsn: str, *, size: int = 10, **kwargs: Any) -> asyncpg.Pool:
-    """A pool whose connections decode json/jsonb to Python values."""
+async def create(
+    dsn: str, *, size: int = 10, custom_plans: bool = False, **kwargs: Any
+) -> asyncpg.Pool:
+    """A pool whose connections decode json/jsonb to Python values. With `custom_plans`
+    every run of a statement is planned for its arguments and the tables as they are now
+    (`plan_cache_mode = force_custom_plan`): a prepared statement otherwise gets, after five
+    runs, a generic plan made with what the planner knew then, and keeps it until the next
+    analyze of its tables."""
     kwargs.setdefault("reset", _reset)
+    if custom_plans:
+        settings = dict(kwargs.pop("server_settings", None) or {})
+        settings["plan_cache_mode"] = "force_custom_plan"
+        kwargs["server_settings"] = settings
     pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
