@@ -5,14 +5,7 @@
 -- lanes (never one of $4/$5): those of enabled endpoints with a due delivery whose lane is
 -- free, lapsed at $1 or already $2's (SKIP LOCKED: two workers never take the same lane).
 -- Rows: each lane renewed or taken.
-WITH mine AS (
-    UPDATE webhook_endpoints e
-       SET lane_until = $3
-      FROM unnest($4::text[], $5::text[]) AS l (account_id, id)
-     WHERE $9 AND e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $2
-       AND NOT e.disabled
-    RETURNING e.account_id, e.id, e.rate_limit
-), still AS MATERIALIZED (
+WITH still AS MATERIALIZED (
     -- the held deliveries still $2's and pending, locked by key (see wh_record's `mine`)
     SELECT h.account_id, h.id
       FROM (SELECT * FROM unnest($6::text[], $7::bigint[]) AS u (account_id, id)
@@ -29,6 +22,16 @@ WITH mine AS (
        SET lease_until = $3
       FROM still h
      WHERE d.account_id = h.account_id AND d.id = h.id
+), mine AS (
+    -- After `still` (the count, always true, makes it run first): deliveries are locked
+    -- before endpoints, as wh_record does (its failure streak writes the endpoint after its
+    -- deliveries); the other order deadlocked with a record.
+    UPDATE webhook_endpoints e
+       SET lane_until = $3
+      FROM unnest($4::text[], $5::text[]) AS l (account_id, id)
+     WHERE $9 AND e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $2
+       AND NOT e.disabled AND (SELECT count(*) FROM still) >= 0
+    RETURNING e.account_id, e.id, e.rate_limit
 ), free AS (
     SELECT ep.account_id, ep.id
       FROM webhook_endpoints ep
@@ -196,13 +199,17 @@ WITH rows AS (
       FROM unnest($5::text[], $6::bigint[]) AS h (account_id, id)
      WHERE d.account_id = h.account_id AND d.id = h.id AND d.leased_by = $1
        AND d.status = 'pending'
+    RETURNING 1
 )
+-- the deliveries first (the count, always true, runs `rows` before any endpoint is locked),
+-- as wh_record and wh_lanes lock them
 UPDATE webhook_endpoints e
    SET lane_owner = NULL,
        lane_until = CASE WHEN e.rate_limit IS NULL THEN NULL
                          ELSE $2::timestamptz + make_interval(secs => $7) END
   FROM unnest($3::text[], $4::text[]) AS l (account_id, id)
- WHERE e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $1;
+ WHERE e.account_id = l.account_id AND e.id = l.id AND e.lane_owner = $1
+   AND (SELECT count(*) FROM rows) >= 0;
 
 -- name: wh_record
 -- The outcome of attempts, many in one statement: the outcomes $3-$11 are written (an attempt
