@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import time
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -45,7 +47,9 @@ def _requests(
     return built
 
 
-async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
+async def _load(
+    base: str, rate: float, seconds: float, cpu: Callable[[], dict[str, float]]
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
@@ -96,6 +100,7 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
 
             tasks = []
             await asyncio.sleep(max(0.0, start_wall - time.time()))
+            cpu_started = cpu()
             start = loop.time()
             for n, request in enumerate(requests):
                 delay = start + n / rate - loop.time()
@@ -105,6 +110,7 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
             await asyncio.gather(*tasks)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(everything.wait(), timeout=30)
+            cpu_used = {k: v - cpu_started[k] for k, v in cpu().items()}
     finally:
         await runner.cleanup()
     latencies = [(received[k] - sent[k]) * 1000 for k in sent if k in received]
@@ -129,6 +135,9 @@ async def _load(base: str, rate: float, seconds: float) -> dict[str, Any]:
         "answer_p99_ms": round(common.percentile(answers, 99), 1),
         "after_answer_p50_ms": round(common.percentile(after, 50), 1),
         "after_answer_p99_ms": round(common.percentile(after, 99), 1),
+        # CPU milliseconds per callback from the first callback sent to the last receipt, by
+        # process: where the two cores went
+        "cpu_ms_per_callback": {k: round(v * 1000 / total, 3) for k, v in cpu_used.items()},
         "p50_ms_by_second": [
             round(common.percentile(v, 50), 1) for _, v in sorted(by_second.items())
         ],
@@ -154,11 +163,22 @@ def measure(server: common.Server, rate: float = 500.0, seconds: float = 20.0) -
             **extra,
         )
         with (
-            common.process(common.serve_args(), serve_env, f"{base}/healthz", "serve"),
-            common.process(common.worker_args(), worker_env, common.listeners(db, 1), "worker"),
+            common.process(common.serve_args(), serve_env, f"{base}/healthz", "serve") as serve,
+            common.process(
+                common.worker_args(), worker_env, common.listeners(db, 1), "worker"
+            ) as worker,
         ):
+
+            def cpu() -> dict[str, float]:
+                return {
+                    "gateway": common.cpu_seconds(serve.pid),
+                    "worker": common.cpu_seconds(worker.pid),
+                    "postgres": common.postgres_cpu_seconds(server) or 0.0,
+                    "harness": common.cpu_seconds(os.getpid()),
+                }
+
             asyncio.run(common.reset_statements(db))
-            summary = asyncio.run(_load(base, rate, seconds))
+            summary = asyncio.run(_load(base, rate, seconds, cpu))
             # Where the database time went: calls, total and mean time of the top statements.
             summary["top_statements"] = [
                 {
@@ -181,7 +201,8 @@ def report(summary: dict[str, Any]) -> str:
         f" {summary['callbacks']} received; the callback's answer p50 {summary['answer_p50_ms']}"
         f" / p99 {summary['answer_p99_ms']} ms, answer to receipt p50"
         f" {summary['after_answer_p50_ms']} / p99 {summary['after_answer_p99_ms']} ms;"
-        f" p50 by second sent: {summary['p50_ms_by_second']}"
+        f" p50 by second sent: {summary['p50_ms_by_second']}\n  CPU ms per callback (sent to"
+        f" received): {summary['cpu_ms_per_callback']}"
     )
 
 

@@ -136,11 +136,11 @@ WITH want AS (
     -- each ready row locked by key (see wh_record's `mine`), still pending and not leased;
     -- with its endpoint the list index (account, endpoint, id) is an exact probe too, not a
     -- read of the account's rows filtered by id
-    SELECT x.account_id, x.id, x.endpoint_id, r.openid, x.inbound_key, x.event_id
+    SELECT x.account_id, x.id, x.endpoint_id, r.openid, x.ctid
       FROM (SELECT account_id, id, endpoint_id, openid FROM ready ORDER BY account_id, id) r
      CROSS JOIN LATERAL (
-           SELECT d.account_id, d.id, d.endpoint_id, d.inbound_key, d.event_id, d.status,
-                  d.lease_until, d.next_attempt_at
+           SELECT d.ctid, d.account_id, d.id, d.endpoint_id, d.status, d.lease_until,
+                  d.next_attempt_at
              FROM webhook_deliveries d
             WHERE d.account_id = r.account_id AND d.id = r.id
               AND d.endpoint_id = r.endpoint_id
@@ -154,40 +154,52 @@ WITH want AS (
     -- every ready row was locked (nearly always) the rows go as they are: the check is one
     -- count, and the sort below does not run. Else one sort by follower, as in `ready`
     -- (nested probes of these CTEs cost n^3 at n rows).
-    SELECT l.account_id, l.id, l.endpoint_id, l.inbound_key, l.event_id
+    SELECT l.ctid
       FROM locked l
      WHERE (SELECT count(*) FROM locked) = (SELECT count(*) FROM ready)
     UNION ALL
-    SELECT z.account_id, z.id, z.endpoint_id, z.inbound_key, z.event_id
+    SELECT z.ctid
       FROM (SELECT u.*,
                    min(u.id) FILTER (WHERE NOT u.got)
                        OVER (PARTITION BY u.account_id COLLATE "C", u.endpoint_id COLLATE "C",
                              u.openid COLLATE "C") AS first_missing
-              FROM (SELECT l.account_id, l.id, l.endpoint_id, l.openid, l.inbound_key,
-                           l.event_id, true AS got
+              FROM (SELECT l.account_id, l.id, l.endpoint_id, l.openid, l.ctid, true AS got
                       FROM locked l
                     UNION ALL
-                    SELECT r.account_id, r.id, r.endpoint_id, r.openid, NULL, NULL, false
+                    SELECT r.account_id, r.id, r.endpoint_id, r.openid, NULL::tid, false
                       FROM ready r
                       LEFT JOIN locked k ON k.account_id = r.account_id AND k.id = r.id
                      WHERE k.id IS NULL) u) z
      WHERE (SELECT count(*) FROM locked) <> (SELECT count(*) FROM ready)
        AND z.got AND (z.first_missing IS NULL OR z.id < z.first_missing)
+), leased AS (
+    -- each kept row by the tuple `locked` locked (nobody can have moved it since)
+    UPDATE webhook_deliveries d
+       SET lease_until = $3, leased_by = $2
+      FROM kept k
+     WHERE d.ctid = k.ctid
+    RETURNING d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts,
+              d.created_at, d.inbound_key, d.event_id
 )
-UPDATE webhook_deliveries d
-   SET lease_until = $3, leased_by = $2
-  FROM kept l
-  JOIN webhook_endpoints ep ON ep.account_id = l.account_id AND ep.id = l.endpoint_id
-  LEFT JOIN inbound_events ie
-         ON ie.account_id = l.account_id AND ie.dedupe_key = l.inbound_key
-  LEFT JOIN webhook_events we ON we.account_id = l.account_id AND we.id = l.event_id
- WHERE d.account_id = l.account_id AND d.id = l.id AND d.endpoint_id = l.endpoint_id
-RETURNING d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts, d.created_at,
-          ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
-          (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
-          ie.openid AS in_openid, ie.create_time AS in_create_time,
-          ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
-          coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data;
+-- what the requests need: the endpoint, and the event's row probed by its key
+SELECT d.account_id, d.id, d.endpoint_id, d.openid, d.event_type, d.attempts, d.created_at,
+       ep.url, ep.secret, ep.previous_secret, ep.previous_expires_at, ep.rate_limit,
+       (d.inbound_key IS NOT NULL) AS inbound, coalesce(ie.id, we.id) AS row_id,
+       ie.openid AS in_openid, ie.create_time AS in_create_time,
+       ie.fields AS in_fields, ie.raw_xml AS in_raw_xml,
+       coalesce(ie.received_at, we.created_at) AS event_created_at, we.data AS data
+  FROM leased d
+  JOIN webhook_endpoints ep ON ep.account_id = d.account_id AND ep.id = d.endpoint_id
+  LEFT JOIN LATERAL (
+        SELECT ie.id, ie.openid, ie.create_time, ie.fields, ie.raw_xml, ie.received_at
+          FROM inbound_events ie
+         WHERE ie.account_id = d.account_id AND ie.dedupe_key = d.inbound_key
+        OFFSET 0) ie ON true
+  LEFT JOIN LATERAL (
+        SELECT we.id, we.created_at, we.data
+          FROM webhook_events we
+         WHERE we.account_id = d.account_id AND we.id = d.event_id
+        OFFSET 0) we ON true;
 
 -- name: wh_lanes_release
 -- Give back lanes $3/$4 of worker $1 that have nothing in flight, and the deliveries $5/$6
