@@ -19,22 +19,19 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import yarl
-from aiohttp import web
+import uvloop
 
-from bench import common
+from bench import common, raw_http
 from gateway.wechat import xmlcodec
 from tests import wx
 
 CONTENT = re.compile(rb'"content":\s*"([^"]*)"')
 
 
-def _requests(
-    base: str, rate: float, total: int, start_wall: float
-) -> list[tuple[str, yarl.URL, bytes]]:
-    """Every callback of the run, signed and encoded before the clock starts (the harness
-    shares the two cores with what it measures: building them during the run took CPU from
-    the gateway and the worker). Each carries the time it is sent at as its CreateTime."""
+def _requests(host: str, rate: float, total: int, start_wall: float) -> list[tuple[str, bytes]]:
+    """Every callback of the run as the bytes of its request, signed and encoded before the
+    clock starts (the harness shares the two cores with what it measures). Each carries the
+    time it is sent at as its CreateTime."""
     built = []
     for n in range(total):
         key = f"c{n}"
@@ -42,77 +39,81 @@ def _requests(
         fields = wx.text(key, openid=f"o{n % 2000:05d}", create_time=int(at), msg_id=n + 1)
         query = wx.signed_query(timestamp=at)
         query["openid"] = str(fields["FromUserName"])
-        url = yarl.URL(f"{base}/wechat/lat?{urllib.parse.urlencode(query)}", encoded=True)
-        built.append((key, url, xmlcodec.build(fields).encode()))
+        target = f"/wechat/lat?{urllib.parse.urlencode(query)}"
+        body = xmlcodec.build(fields).encode()
+        built.append((key, raw_http.Client.request(host, target, body, "text/xml")))
     return built
 
 
+async def _setup(base: str, endpoint_url: str) -> None:
+    """The account and its endpoint, through the API."""
+    auth = {"Authorization": f"Bearer {common.API_TOKEN}"}
+    account = {
+        "id": "lat",
+        "kind": "service",
+        "app_id": "wx00000000000000aa",
+        "app_secret": "s",
+        "token": wx.TOKEN,
+    }
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{base}/api/v1/accounts", json=account, headers=auth) as r:
+            assert r.status == 201, await r.text()
+        path = f"{base}/api/v1/accounts/lat/endpoints"
+        async with session.post(path, json={"url": endpoint_url}, headers=auth) as r:
+            assert r.status == 201, await r.text()
+
+
 async def _load(
-    base: str, rate: float, seconds: float, cpu: Callable[[], dict[str, float]]
+    port: int, rate: float, seconds: float, cpu: Callable[[], dict[str, float]]
 ) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
+    """The run. The harness is WeChat and the endpoint at once, on bare protocols
+    (bench/raw_http.py); times are perf_counter's (uvloop's clock ticks in milliseconds)."""
+    clock = time.perf_counter
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
     total = int(rate * seconds)
     everything = asyncio.Event()
 
-    async def receive(request: web.BaseRequest) -> web.Response:
-        # aiohttp's low-level server (no router, no middleware); the key read from the body
-        # by a regular expression rather than a JSON parse
-        found = CONTENT.search(await request.read())
+    def receive(body: bytes) -> None:
+        # the key read from the body by a regular expression rather than a JSON parse
+        found = CONTENT.search(body)
         if found is not None:
-            received.setdefault(found.group(1).decode(), loop.time())
+            received.setdefault(found.group(1).decode(), clock())
         if len(received) >= total:
             everything.set()
-        return web.Response(text="ok")
 
-    runner = web.ServerRunner(web.Server(receive, access_log=None))
-    await runner.setup()
-    port = common.free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    auth = {"Authorization": f"Bearer {common.API_TOKEN}"}
+    endpoint_port = common.free_port()
+    endpoint = await raw_http.serve("127.0.0.1", endpoint_port, receive)
+    client = raw_http.Client("127.0.0.1", port)
     try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
-            account = {
-                "id": "lat",
-                "kind": "service",
-                "app_id": "wx00000000000000aa",
-                "app_secret": "s",
-                "token": wx.TOKEN,
-            }
-            async with session.post(f"{base}/api/v1/accounts", json=account, headers=auth) as r:
-                assert r.status == 201, await r.text()
-            endpoint = {"url": f"http://127.0.0.1:{port}/hook"}
-            path = f"{base}/api/v1/accounts/lat/endpoints"
-            async with session.post(path, json=endpoint, headers=auth) as r:
-                assert r.status == 201, await r.text()
-            statuses: list[int] = []
-            answered: dict[str, float] = {}
-            start_wall = time.time() + 1.0
-            requests = _requests(base, rate, total, start_wall)
+        await _setup(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{endpoint_port}/hook")
+        statuses: list[int] = []
+        answered: dict[str, float] = {}
+        start_wall = time.time() + 1.0
+        requests = _requests(f"127.0.0.1:{port}", rate, total, start_wall)
 
-            async def one(key: str, url: yarl.URL, body: bytes) -> None:
-                sent[key] = loop.time()
-                async with session.post(url, data=body) as r:
-                    await r.read()
-                    statuses.append(r.status)
-                answered[key] = loop.time()
+        async def one(key: str, request: bytes) -> None:
+            sent[key] = clock()
+            statuses.append(await client.send(request))
+            answered[key] = clock()
 
-            tasks = []
-            await asyncio.sleep(max(0.0, start_wall - time.time()))
-            cpu_started = cpu()
-            start = loop.time()
-            for n, request in enumerate(requests):
-                delay = start + n / rate - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(*request)))
-            await asyncio.gather(*tasks)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(everything.wait(), timeout=30)
-            cpu_used = {k: v - cpu_started[k] for k, v in cpu().items()}
+        tasks = []
+        await asyncio.sleep(max(0.0, start_wall - time.time()))
+        cpu_started = cpu()
+        start = clock()
+        for n, (key, request) in enumerate(requests):
+            delay = start + n / rate - clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(key, request)))
+        await asyncio.gather(*tasks)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everything.wait(), timeout=30)
+        cpu_used = {k: v - cpu_started[k] for k, v in cpu().items()}
     finally:
-        await runner.cleanup()
+        await client.close()
+        endpoint.close()
+        await endpoint.wait_closed()
     latencies = [(received[k] - sent[k]) * 1000 for k in sent if k in received]
     answers = [(answered[k] - sent[k]) * 1000 for k in sent if k in answered]
     # After the answer: the commit's NOTIFY, the worker's claim, the request to the endpoint.
@@ -178,7 +179,8 @@ def measure(server: common.Server, rate: float = 500.0, seconds: float = 20.0) -
                 }
 
             asyncio.run(common.reset_statements(db))
-            summary = asyncio.run(_load(base, rate, seconds, cpu))
+            # on uvloop, as the gateway and the worker run: the harness shares their two cores
+            summary = uvloop.run(_load(port, rate, seconds, cpu))
             # Where the database time went: calls, total and mean time of the top statements.
             summary["top_statements"] = [
                 {

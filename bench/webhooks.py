@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pydantic
+import uvloop
 
 from bench import common, webhook_ingest
 from gateway import settings as settings_mod
@@ -150,9 +151,10 @@ def _dispatch_run(server: common.Server, deliveries: int) -> dict[str, Any]:
     receiver = f"http://127.0.0.1:{port}/wechat/hook"
     args = [sys.executable, "-m", "bench.bare_app", str(port)]
     with common.process(args, common.env(), receiver, "receiver"):
-        base, base_cpu = asyncio.run(_baseline(receiver, deliveries))
+        # both on uvloop, as the worker process runs its dispatcher (scheduler/__main__.py)
+        base, base_cpu = uvloop.run(_baseline(receiver, deliveries))
         with common.database(server, "wh_dispatch") as db:
-            rate, cpu, pg = asyncio.run(_dispatch(server, db.url, receiver, deliveries))
+            rate, cpu, pg = uvloop.run(_dispatch(server, db.url, receiver, deliveries))
     us = 1e6 / deliveries
     return {
         "deliveries": deliveries,
