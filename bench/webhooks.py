@@ -29,7 +29,7 @@ import uvloop
 from bench import common, webhook_ingest
 from gateway import settings as settings_mod
 from gateway.store import inbound, webhooks
-from scheduler import lifecycle
+from scheduler import webhook_start
 from scheduler import webhooks as dispatch
 
 
@@ -61,7 +61,7 @@ async def _dispatch(
 ) -> tuple[float, float, float]:
     """Webhooks delivered per second by one dispatcher (claim to recorded outcome), and the
     CPU seconds of this process and of Postgres meanwhile."""
-    pool = await lifecycle.open_pool(url, size=4)  # as the worker process has it
+    pool = await webhook_start.open_pool(url)  # as the worker process has it
     try:
         await _account(pool, receiver)
         records = [webhook_ingest.record("bench", n) for n in range(1, count + 1)]

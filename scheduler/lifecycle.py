@@ -102,7 +102,7 @@ async def start_worker(
         listener = listen.Listener(settings.database_url, worker.wake)
         opened.push_async_callback(listener.stop)
         await listener.start()
-        hooks = await webhook_start.start(settings, pool, worker_id=worker.worker_id)
+        hooks = await webhook_start.start(settings, worker_id=worker.worker_id)
         opened.pop_all()
     loop = asyncio.get_running_loop()
     runners = [loop.create_task(worker_mod.run_passes(worker)) for _ in range(max(1, opts.runners))]
@@ -150,22 +150,13 @@ async def running(
         await handle.stop()
 
 
-async def open_pool(dsn: str, *, size: int) -> asyncpg.Pool:
-    """The worker's pool. Its statements plan every run (custom plans): the queues it claims
-    from grow from a few rows to many thousands within seconds in a burst, faster than
-    autovacuum analyzes them, and a claim's generic plan made while the queue was small then
-    joined every delivery of the endpoint per claimed row (31-128 ms a claim in the latency
-    benchmark, 1.4 ms planned each run)."""
-    return await pool_mod.create(dsn, size=size, custom_plans=True)
-
-
 async def run_worker(
     settings: settings_mod.Settings, *, options: options_mod.Options | None = None
 ) -> None:
     """The `wxgate worker` process: runs until SIGTERM or SIGINT, then stops cleanly."""
     if not settings.database_url:
         raise ValueError("the worker needs WXGATE_DATABASE_URL")
-    pool = await open_pool(settings.database_url, size=settings.pool_size)
+    pool = await pool_mod.create(settings.database_url, size=settings.pool_size)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(pool.close)
         await stack.enter_async_context(running(settings, pool, options=options))

@@ -15,7 +15,7 @@ import asyncpg
 
 from gateway.store import pool as pool_mod
 from gateway.store import queries, webhook_claims
-from scheduler import lifecycle
+from scheduler import webhook_start
 from tests.webhooks import hooks as h
 
 SMALL = 40  # rows when autovacuum's analyze saw the table (its threshold is 50 changes)
@@ -132,15 +132,16 @@ def _literal(value: Any) -> str:
     return str(int(value))
 
 
-async def test_the_workers_claim_planned_while_the_queue_was_small_is_planned_again_after_a_burst(
+async def test_a_claim_planned_while_the_queue_was_small_is_planned_again_after_a_burst(
     db_url: str, pool: asyncpg.Pool
 ) -> None:
     """A prepared statement gets a generic plan after five runs, made with what the planner
     then knew: a queue of a few rows. It kept that plan through a burst (until the next
     analyze): the latency benchmark's claim took 31-128 ms a call, its update joining every
-    delivery of the endpoint and every callback of the account per claimed row. The worker's
-    connections plan each run for the queue as it is."""
-    workers = await lifecycle.open_pool(db_url, size=1)
+    delivery of the endpoint and every callback of the account per claimed row. The
+    dispatcher's connections (scheduler/webhook_start.open_pool) plan each run for the queue
+    as it is."""
+    dispatchers = await webhook_start.open_pool(db_url)
     try:
         await h.add_account(pool)
         await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
@@ -148,7 +149,7 @@ async def test_the_workers_claim_planned_while_the_queue_was_small_is_planned_ag
         await pool.execute("ANALYZE")
         now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
         until = now + dt.timedelta(seconds=60)
-        async with workers.acquire() as conn:
+        async with dispatchers.acquire() as conn:
             lanes = await webhook_claims.lanes(
                 conn, now, until, worker_id="w1", mine=[], held=[], take=4
             )
@@ -173,7 +174,7 @@ async def test_the_workers_claim_planned_while_the_queue_was_small_is_planned_ag
             )
         _check("wh_claim", plan, 200)
     finally:
-        await workers.close()
+        await dispatchers.close()
 
 
 async def _explain_sql(conn: pool_mod.Connection, sql: str) -> Any:
