@@ -57,33 +57,48 @@ def _check(name: str, plan: Any, rows: int) -> None:
 
 async def _explain(conn: pool_mod.Connection, name: str, *args: Any) -> Any:
     """EXPLAIN ANALYZE of a named query, its writes rolled back."""
+    return await _explain_sql(conn, queries.get(name), *args)
+
+
+async def _explain_sql(conn: pool_mod.Connection, sql: str, *args: Any) -> Any:
     tx = conn.transaction()
     await tx.start()
     try:
-        return await conn.fetchval(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + queries.get(name), *args
-        )
+        return await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, *args)
     finally:
         await tx.rollback()
+
+
+async def _small_queue(pool: asyncpg.Pool) -> None:
+    """An account, its endpoint, and the queue autovacuum's analyze saw: SMALL rows."""
+    await h.add_account(pool)
+    await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
+    await h.store(pool, [h.record(n, f"o{n:06d}") for n in range(1, SMALL + 1)])
+
+
+async def _burst(pool: asyncpg.Pool) -> None:
+    records = [h.record(n, f"o{n % 1000:06d}") for n in range(SMALL + 1, SMALL + BURST + 1)]
+    for i in range(0, BURST, 500):
+        await h.store(pool, records[i : i + 500])
+
+
+async def _lane(
+    conn: pool_mod.Connection, now: dt.datetime, until: dt.datetime
+) -> webhook_claims.Key:
+    lanes = await webhook_claims.lanes(conn, now, until, worker_id="w1", mine=[], held=[], take=4)
+    return (lanes[0].account_id, lanes[0].endpoint_id)
 
 
 async def test_keyed_statements_probe_the_key_after_a_burst_outgrew_the_statistics(
     pool: asyncpg.Pool,
 ) -> None:
-    await h.add_account(pool)
-    await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
-    await h.store(pool, [h.record(n, f"o{n:06d}") for n in range(1, SMALL + 1)])
+    await _small_queue(pool)
     await pool.execute("ANALYZE webhook_deliveries")
-    records = [h.record(n, f"o{n % 1000:06d}") for n in range(SMALL + 1, SMALL + BURST + 1)]
-    for i in range(0, BURST, 500):
-        await h.store(pool, records[i : i + 500])
+    await _burst(pool)
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
     until = now + dt.timedelta(seconds=60)
     async with pool.acquire() as conn:
-        lanes = await webhook_claims.lanes(
-            conn, now, until, worker_id="w1", mine=[], held=[], take=4
-        )
-        key = (lanes[0].account_id, lanes[0].endpoint_id)
+        key = await _lane(conn, now, until)
         claimed = await webhook_claims.claim(
             conn, now, until, worker_id="w1", wants=[(*key, BATCH)]
         )
@@ -143,17 +158,12 @@ async def test_a_claim_planned_while_the_queue_was_small_is_planned_again_after_
     as it is."""
     dispatchers = await webhook_start.open_pool(db_url)
     try:
-        await h.add_account(pool)
-        await h.add_endpoint(pool, "http://127.0.0.1:9/hook")
-        await h.store(pool, [h.record(n, f"o{n:06d}") for n in range(1, SMALL + 1)])
+        await _small_queue(pool)
         await pool.execute("ANALYZE")
         now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
         until = now + dt.timedelta(seconds=60)
         async with dispatchers.acquire() as conn:
-            lanes = await webhook_claims.lanes(
-                conn, now, until, worker_id="w1", mine=[], held=[], take=4
-            )
-            key = (lanes[0].account_id, lanes[0].endpoint_id)
+            key = await _lane(conn, now, until)
             for _ in range(8):  # while the queue is small: the plan cache's five runs and more
                 tx = conn.transaction()
                 await tx.start()
@@ -162,9 +172,7 @@ async def test_a_claim_planned_while_the_queue_was_small_is_planned_again_after_
                 )
                 await tx.rollback()
                 assert len(claimed) == 16
-            records = [h.record(n, f"o{n % 1000:06d}") for n in range(SMALL + 1, SMALL + BURST + 1)]
-            for i in range(0, BURST, 500):
-                await h.store(pool, records[i : i + 500])
+            await _burst(pool)
             name = await conn.fetchval(
                 "SELECT name FROM pg_prepared_statements WHERE statement LIKE '-- The one claim%'"
             )
@@ -175,12 +183,3 @@ async def test_a_claim_planned_while_the_queue_was_small_is_planned_again_after_
         _check("wh_claim", plan, 200)
     finally:
         await dispatchers.close()
-
-
-async def _explain_sql(conn: pool_mod.Connection, sql: str) -> Any:
-    tx = conn.transaction()
-    await tx.start()
-    try:
-        return await conn.fetchval("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
-    finally:
-        await tx.rollback()
